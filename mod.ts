@@ -1,0 +1,23 @@
+/**
+ * `@blvm/node`: a Deno-native module host for a Bitcoin node.
+ *
+ * The host starts each module as its own Deno process under narrow permissions and talks to it over
+ * a private Unix socket with length-prefixed MessagePack frames. Modules use the SDK at
+ * `@blvm/node/module`; the wire protocol lives at `@blvm/node/protocol`.
+ *
+ * @example Run one module against the in-memory regtest chain
+ * ```ts ignore
+ * import { Host, MemoryBackend, setupLogging } from "@blvm/node";
+ * await setupLogging();
+ * const node = new MemoryBackend();
+ * const host = await Host.create({ backend: node, dataDir: "./data/modules" });
+ * await host.startModule({ name: "hello", entry: "./modules/hello/main.ts" });
+ * node.mine(1); // publishes NewBlock to subscribers
+ * await host.shutdown();
+ * ```
+ *
+ * @module
+ */
+export * from "./src/host/mod.ts";
+export * from "./src/node/mod.ts";
+export * from "./src/transport/mod.ts";

@@ -1,0 +1,321 @@
+/**
+ * The module host: starts modules in their sandboxes, serves them the NodeAPI, publishes events and
+ * stops them (stop message → SIGTERM → SIGKILL to the process group).
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { NodeBackend } from "../node/backend.ts";
+import { MODULE_ENV } from "../protocol/env.ts";
+import type { LimitsWire } from "../protocol/messages.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
+import { toHex } from "../node/header.ts";
+import { ModuleStartError } from "./errors.ts";
+import { EventBus } from "./events.ts";
+import { hostLogger, type ModuleLogRecord, moduleLogger, writeModuleLog } from "./log.ts";
+import { createNodeApiHandlers } from "./node_api.ts";
+import { buildDenoArgs, type Grants } from "./permissions.ts";
+import { type ModuleProcess, spawnModuleProcess } from "./process.ts";
+import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
+import { acceptSession, type ModuleSession } from "./session.ts";
+
+/** Host settings. Timeouts are in milliseconds. */
+export interface HostOptions {
+  /** The node the NodeAPI reads from. */
+  backend: NodeBackend;
+  /** Base directory for module data; each module gets `<dataDir>/<name>`. */
+  dataDir: string;
+  /** Private directory for sockets. Default: a fresh temporary directory, removed at shutdown. */
+  runtimeDir?: string;
+  /** The `deno.json` modules run with (import map and lock). Default: this package's own. */
+  configPath?: string;
+  /** The deno binary for modules. Default: the one running the host. */
+  denoPath?: string;
+  /** Connect plus handshake deadline. Default 10000. */
+  handshakeTimeoutMs?: number;
+  /** Default NodeAPI call deadline, told to modules. Default 30000. */
+  callTimeoutMs?: number;
+  /** Time between `stop` and SIGTERM, told to modules. Default 5000. */
+  stopTimeoutMs?: number;
+  /** Time between SIGTERM and SIGKILL. Default 2000. */
+  killGraceMs?: number;
+  /** Largest frame body accepted from modules. Default 4 MiB. */
+  maxFrameBytes?: number;
+  /** Sees every module log record (SDK logs and stdout/stderr lines). */
+  onModuleLog?: (record: ModuleLogRecord) => void;
+}
+
+/** What to start. */
+export interface ModuleSpec {
+  /** Module name: letters, digits, `-` and `_`, up to 64 characters. Also its id. */
+  name: string;
+  /** Path of the entry file. */
+  entry: string;
+  /** The module's typed configuration. */
+  config?: Record<string, unknown>;
+  /** Extra sandbox grants. */
+  grants?: Grants;
+  /** Extra environment variables (names must also be in `grants.env`). */
+  env?: Record<string, string>;
+  /** V8 heap cap in MiB. */
+  heapMb?: number;
+}
+
+/** A started module. */
+export interface ModuleHandle {
+  readonly name: string;
+  readonly pid: number;
+  /** The exact command line it was spawned with. */
+  readonly command: string[];
+  readonly dataDir: string;
+  readonly socketPath: string;
+  readonly session: ModuleSession;
+  readonly process: ModuleProcess;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Runs modules.
+ *
+ * @example
+ * ```ts ignore
+ * import { Host, MemoryBackend } from "@blvm/node";
+ * const host = await Host.create({ backend: new MemoryBackend(), dataDir: "./data" });
+ * await host.startModule({ name: "hello", entry: "./modules/hello/main.ts" });
+ * host.publish("NewBlock", { height: 1 });
+ * await host.shutdown();
+ * ```
+ */
+export class Host {
+  /** Event subscriptions and publishing. */
+  readonly bus = new EventBus();
+  /** The runtime directory holding the sockets. */
+  readonly runtimeDir: string;
+  readonly #opts: Required<Omit<HostOptions, "runtimeDir" | "onModuleLog" | "denoPath">> & Pick<HostOptions, "onModuleLog" | "denoPath">;
+  readonly #ownsRuntimeDir: boolean;
+  readonly #modules = new Map<string, ModuleHandle>();
+  readonly #starting = new Set<string>();
+  readonly #log: Logger = hostLogger();
+  readonly #unwatch: () => void;
+
+  private constructor(opts: HostOptions, runtimeDir: string, owns: boolean) {
+    this.runtimeDir = runtimeDir;
+    this.#ownsRuntimeDir = owns;
+    this.#opts = {
+      configPath: new URL("../../deno.json", import.meta.url).pathname,
+      handshakeTimeoutMs: 10_000,
+      callTimeoutMs: 30_000,
+      stopTimeoutMs: 5_000,
+      killGraceMs: 2_000,
+      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+      ...opts,
+    };
+    this.#unwatch = opts.backend.onBlock((h) =>
+      this.publish("NewBlock", { hash: h.hash, height: h.height, prev_hash: h.prev_hash, time: h.time })
+    );
+  }
+
+  /**
+   * Create a host and its private runtime directory.
+   *
+   * @param options Host settings.
+   * @returns The host.
+   */
+  static async create(options: HostOptions): Promise<Host> {
+    const dir = await createRuntimeDir(options.runtimeDir);
+    await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    return new Host(options, dir, options.runtimeDir === undefined);
+  }
+
+  /** The running modules. */
+  get modules(): ModuleHandle[] {
+    return [...this.#modules.values()];
+  }
+
+  /**
+   * A running module by name.
+   *
+   * @param name The module name.
+   * @returns Its handle, or `undefined`.
+   */
+  module(name: string): ModuleHandle | undefined {
+    return this.#modules.get(name);
+  }
+
+  /**
+   * Publish an event to every module subscribed to its type.
+   *
+   * @param type Event type.
+   * @param payload Payload map.
+   * @returns How many modules it was queued for.
+   */
+  publish(type: string, payload: unknown): number {
+    return this.bus.publish(type, payload).delivered;
+  }
+
+  /**
+   * Start a module and wait until it has completed the handshake.
+   *
+   * @param spec What to start.
+   * @returns Its handle.
+   * @throws {ModuleStartError} if the spec is invalid, the spawn fails, or the handshake does not
+   * complete (the process group is killed first).
+   */
+  async startModule(spec: ModuleSpec): Promise<ModuleHandle> {
+    const { name } = spec;
+    if (typeof name !== "string" || !NAME.test(name)) {
+      throw new ModuleStartError(String(name), "INVALID_SPEC", "name must be 1-64 letters, digits, '-' or '_', starting with a letter or digit");
+    }
+    if (this.#modules.has(name) || this.#starting.has(name)) throw new ModuleStartError(name, "INVALID_SPEC", "a module with this name is already running");
+    this.#starting.add(name);
+    try {
+      return await this.#start(spec);
+    } finally {
+      this.#starting.delete(name);
+    }
+  }
+
+  async #start(spec: ModuleSpec): Promise<ModuleHandle> {
+    const { name } = spec;
+    const log = moduleLogger(name);
+    let entry: string;
+    try {
+      entry = await Deno.realPath(spec.entry);
+      if (!(await Deno.stat(entry)).isFile) throw new Error("not a file");
+    } catch (e) {
+      throw new ModuleStartError(name, "INVALID_SPEC", `entry '${spec.entry}' is not a readable file (${(e as Error).message})`);
+    }
+    const dataDir = await prepareDataDir(this.#opts.dataDir, name).catch((e) => {
+      throw new ModuleStartError(name, "INVALID_SPEC", (e as Error).message, { cause: e });
+    });
+    const socketPath = socketPathFor(this.runtimeDir, name);
+    await Deno.remove(socketPath).catch(() => {});
+    const listener = Deno.listen({ transport: "unix", path: socketPath });
+    await Deno.chmod(socketPath, 0o600);
+
+    const token = toHex(crypto.getRandomValues(new Uint8Array(32)));
+    let args: string[];
+    try {
+      args = buildDenoArgs({ entry, socketPath, dataDir, configPath: this.#opts.configPath, grants: spec.grants, heapMb: spec.heapMb });
+    } catch (e) {
+      listener.close();
+      await Deno.remove(socketPath).catch(() => {});
+      throw new ModuleStartError(name, "INVALID_SPEC", (e as Error).message, { cause: e });
+    }
+    const limits: LimitsWire = {
+      call_timeout_ms: this.#opts.callTimeoutMs,
+      stop_timeout_ms: this.#opts.stopTimeoutMs,
+      max_frame_bytes: this.#opts.maxFrameBytes,
+    };
+    const recent: string[] = [];
+    const onLine = (stream: "stdout" | "stderr", line: string) => {
+      const record: ModuleLogRecord = { module: name, level: stream === "stderr" ? "warn" : "info", message: line, source: stream };
+      writeModuleLog(log, record);
+      this.#opts.onModuleLog?.(record);
+      if (stream === "stderr") recent.push(line) > 20 && recent.shift();
+    };
+    const proc = spawnModuleProcess({
+      denoPath: this.#opts.denoPath,
+      args,
+      env: { ...spec.env, ...childEnv(), [MODULE_ENV.moduleId]: name, [MODULE_ENV.socket]: socketPath, [MODULE_ENV.token]: token },
+      cwd: dataDir,
+      onLine,
+    });
+    log.info("Spawned pid {pid}", { pid: proc.pid, command: ["deno", ...args].join(" ") });
+
+    let session: ModuleSession;
+    try {
+      session = await acceptSession(listener, {
+        moduleId: name,
+        token,
+        context: { module_id: name, config: spec.config ?? {}, data_dir: dataDir },
+        limits,
+        handlers: createNodeApiHandlers(this.#opts.backend),
+        bus: this.bus,
+        logger: log,
+        onLog: this.#opts.onModuleLog,
+      }, this.#opts.handshakeTimeoutMs, proc.status);
+    } catch (e) {
+      proc.signal("SIGKILL");
+      await proc.status;
+      if (e instanceof ModuleStartError && e.code === "EXITED" && recent.length) {
+        throw new ModuleStartError(name, e.code, `${e.message.replace(/^.*?start: /, "")}; last stderr: ${recent.slice(-5).join(" | ")}`);
+      }
+      throw e;
+    } finally {
+      // Exactly one connection per module: nobody else can connect after the handshake.
+      listener.close();
+      await Deno.remove(socketPath).catch(() => {});
+    }
+
+    const handle: ModuleHandle = { name, pid: proc.pid, command: [this.#opts.denoPath ?? Deno.execPath(), ...args], dataDir, socketPath, session, process: proc };
+    this.#modules.set(name, handle);
+    log.info("Module ready (sdk {sdk})", { sdk: session.sdkVersion, pid: proc.pid });
+    // A module whose connection ends must exit; if it lingers, stop it for real.
+    session.closed.then(() => this.#reap(handle, "connection closed"));
+    proc.status.then((s) => {
+      if (this.#modules.get(name) === handle) this.#modules.delete(name);
+      log.info("Process exited (code {code}, signal {signal})", { code: s.code, signal: s.signal ?? "none" });
+      session.connection.close();
+    });
+    return handle;
+  }
+
+  /**
+   * Stop a module: `stop` message and its deadline, then SIGTERM, then SIGKILL to its process group.
+   *
+   * @param name The module name.
+   * @param reason Why, sent to the module.
+   * @returns The exit status, or `undefined` if no such module runs.
+   */
+  async stopModule(name: string, reason = "operator"): Promise<Deno.CommandStatus | undefined> {
+    const handle = this.#modules.get(name);
+    if (!handle) return undefined;
+    handle.session.stop(reason, this.#opts.stopTimeoutMs);
+    return await this.#reap(handle, reason);
+  }
+
+  /** Waits for the process within the stop deadline, then escalates. */
+  async #reap(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
+    const { process: proc } = handle;
+    const log = moduleLogger(handle.name);
+    const waitFor = (ms: number) => {
+      let t: ReturnType<typeof setTimeout> | undefined;
+      return Promise.race([proc.status.then(() => true), new Promise<false>((r) => t = setTimeout(() => r(false), ms))])
+        .finally(() => clearTimeout(t));
+    };
+    if (!(await waitFor(this.#opts.stopTimeoutMs))) {
+      log.warn("Still running {ms} ms after {why}; sending SIGTERM", { ms: this.#opts.stopTimeoutMs, why });
+      proc.signal("SIGTERM");
+      if (!(await waitFor(this.#opts.killGraceMs))) {
+        log.warn("Ignored SIGTERM; sending SIGKILL to process group {pid}", { pid: proc.pid });
+        proc.signal("SIGKILL");
+      }
+    }
+    return await proc.status;
+  }
+
+  /**
+   * Stop every module, then remove the runtime directory if the host created it.
+   *
+   * @param reason Why, sent to the modules.
+   */
+  async shutdown(reason = "shutdown"): Promise<void> {
+    this.#unwatch();
+    await Promise.all(this.modules.map((m) => this.stopModule(m.name, reason)));
+    if (this.#ownsRuntimeDir) await Deno.remove(this.runtimeDir, { recursive: true }).catch(() => {});
+    this.#log.info("Host stopped");
+  }
+}
+
+/** The environment every module gets besides its bootstrap variables: a warm cache and quiet output. */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", PATH: "/usr/local/bin:/usr/bin:/bin" };
+  const denoDir = Deno.env.get("DENO_DIR");
+  const home = Deno.env.get("HOME");
+  const cache = Deno.env.get("XDG_CACHE_HOME") ?? (home ? `${home}/.cache` : undefined);
+  if (denoDir) env.DENO_DIR = denoDir;
+  else if (cache) env.DENO_DIR = `${cache}/deno`;
+  return env;
+}

@@ -1,0 +1,21 @@
+/**
+ * The host side: spawn sandboxed modules, serve the NodeAPI, publish events.
+ *
+ * @example
+ * ```ts ignore
+ * import { Host, MemoryBackend } from "@blvm/node";
+ * const host = await Host.create({ backend: new MemoryBackend(), dataDir: "./data" });
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./events.ts";
+export * from "./host.ts";
+export * from "./lines.ts";
+export * from "./log.ts";
+export * from "./node_api.ts";
+export * from "./permissions.ts";
+export * from "./process.ts";
+export * from "./runtime_dir.ts";
+export * from "./session.ts";

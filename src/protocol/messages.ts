@@ -1,0 +1,259 @@
+/**
+ * The message kinds of the wire protocol and a validator for decoded frames.
+ *
+ * Every message is a MessagePack map with a string `kind`. Field names are snake_case so modules in
+ * other languages map them directly. See `docs/PROTOCOL.md` for byte-level examples.
+ *
+ * @module
+ */
+import { ErrorCode, ProtocolError } from "./errors.ts";
+
+/** Log levels a module may use. */
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
+
+/** An error as carried in responses, invocation results and handshake rejections. */
+export interface WireError {
+  /** An {@link ErrorCode} value. */
+  code: string;
+  /** Human-readable detail naming what was wrong. */
+  message: string;
+  /** Optional structured detail. */
+  data?: unknown;
+}
+
+/** Module → host, first frame on the connection. */
+export interface HandshakeMessage {
+  kind: "handshake";
+  /** The protocol version the module speaks. */
+  protocol: number;
+  /** The module id the host put in the environment. */
+  module_id: string;
+  /** The one-time token the host put in the environment. */
+  token: string;
+  /** Version of the SDK (or hand-written client) the module uses. */
+  sdk_version: string;
+}
+
+/** The module's context, sent in the handshake ack. */
+export interface ModuleContextWire {
+  module_id: string;
+  /** The module's typed configuration (TOML types kept). */
+  config: Record<string, unknown>;
+  /** Absolute path of the module's private data directory. */
+  data_dir: string;
+}
+
+/** Deadlines and sizes the host enforces, sent in the handshake ack so the SDK can police itself. */
+export interface LimitsWire {
+  /** Default deadline for a NodeAPI call, in milliseconds. */
+  call_timeout_ms: number;
+  /** Time a module has between a `stop` and its exit before it is signalled, in milliseconds. */
+  stop_timeout_ms: number;
+  /** Largest frame body either side accepts, in bytes. */
+  max_frame_bytes: number;
+}
+
+/** Host → module, reply to a good handshake. */
+export interface HandshakeAckMessage {
+  kind: "handshake_ack";
+  protocol: number;
+  node_version: string;
+  context: ModuleContextWire;
+  limits: LimitsWire;
+}
+
+/** Host → module, reply to a bad handshake; the host closes the connection after it. */
+export interface HandshakeRejectMessage {
+  kind: "handshake_reject";
+  /** The protocol version the host speaks. */
+  protocol: number;
+  code: string;
+  message: string;
+}
+
+/** Module → host, a NodeAPI call. */
+export interface RequestMessage {
+  kind: "request";
+  /** Correlation id, unique among the sender's requests in flight. */
+  id: number;
+  method: string;
+  params: unknown;
+  /** Optional deadline for this call, in milliseconds from sending. */
+  deadline_ms?: number;
+}
+
+/** Host → module, the reply to a request with the same `id`. */
+export type ResponseMessage =
+  | { kind: "response"; id: number; ok: true; result: unknown }
+  | { kind: "response"; id: number; ok: false; error: WireError };
+
+/** Host → module, one event the module subscribed to. */
+export interface EventMessage<T extends string = string, P = unknown> {
+  kind: "event";
+  /** Event type, for example `NewBlock`. */
+  type: T;
+  /** Per-type sequence number starting at 1; a jump means events of this type were lost. */
+  seq: number;
+  payload: P;
+}
+
+/** Module → host, a structured log record. */
+export interface LogMessage {
+  kind: "log";
+  level: LogLevel;
+  message: string;
+  fields?: Record<string, unknown>;
+}
+
+/** Host → module, a call of an API the module serves. */
+export interface InvocationMessage {
+  kind: "invocation";
+  id: number;
+  method: string;
+  params: unknown;
+  /** The verified id of the calling module, if a module made the call. */
+  caller?: string;
+  deadline_ms?: number;
+}
+
+/** Module → host, the reply to an invocation with the same `id`. */
+export type InvocationResultMessage =
+  | { kind: "invocation_result"; id: number; ok: true; result: unknown }
+  | { kind: "invocation_result"; id: number; ok: false; error: WireError };
+
+/** Either side: the sender no longer wants the reply to its request or invocation `id`. */
+export interface CancelMessage {
+  kind: "cancel";
+  id: number;
+}
+
+/** Host → module: run cleanup and exit within `deadline_ms`. */
+export interface StopMessage {
+  kind: "stop";
+  reason: string;
+  deadline_ms: number;
+}
+
+/** Module → host: acknowledges a control message (`of: "stop"`: cleanup has begun). */
+export interface AckMessage {
+  kind: "ack";
+  of: string;
+}
+
+/** Either side, last frame before it closes the connection on purpose: says why. */
+export interface CloseMessage {
+  kind: "close";
+  code: string;
+  message: string;
+}
+
+/**
+ * Any protocol message.
+ *
+ * @example Narrow on `kind`
+ * ```ts
+ * import type { Message } from "@blvm/node/protocol";
+ * function describe(m: Message): string {
+ *   return m.kind === "event" ? `${m.type}#${m.seq}` : m.kind;
+ * }
+ * console.log(describe({ kind: "event", type: "NewBlock", seq: 3, payload: {} }));
+ * ```
+ */
+export type Message =
+  | HandshakeMessage
+  | HandshakeAckMessage
+  | HandshakeRejectMessage
+  | RequestMessage
+  | ResponseMessage
+  | EventMessage
+  | LogMessage
+  | InvocationMessage
+  | InvocationResultMessage
+  | CancelMessage
+  | StopMessage
+  | AckMessage
+  | CloseMessage;
+
+type Shape = Record<string, "string" | "number" | "object" | "boolean" | "any" | "string?" | "number?" | "object?">;
+
+const SHAPES: Record<Message["kind"], Shape> = {
+  handshake: { protocol: "number", module_id: "string", token: "string", sdk_version: "string" },
+  handshake_ack: { protocol: "number", node_version: "string", context: "object", limits: "object" },
+  handshake_reject: { protocol: "number", code: "string", message: "string" },
+  request: { id: "number", method: "string", params: "any", deadline_ms: "number?" },
+  response: { id: "number", ok: "boolean" },
+  event: { type: "string", seq: "number", payload: "any" },
+  log: { level: "string", message: "string", fields: "object?" },
+  invocation: { id: "number", method: "string", params: "any", caller: "string?", deadline_ms: "number?" },
+  invocation_result: { id: "number", ok: "boolean" },
+  cancel: { id: "number" },
+  stop: { reason: "string", deadline_ms: "number" },
+  ack: { of: "string" },
+  close: { code: "string", message: "string" },
+};
+
+const LEVELS = new Set(["trace", "debug", "info", "warn", "error"]);
+
+/**
+ * Check that a decoded frame is a valid {@link Message}.
+ *
+ * @param value A decoded frame body.
+ * @returns The same value, typed.
+ * @throws {ProtocolError} `INVALID_MESSAGE` naming the kind and field that is wrong. When the value
+ * had a numeric `id`, the error's `cause` is `{ id }` so a receiver can answer that request.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage } from "@blvm/node/protocol";
+ * const m = parseMessage({ kind: "cancel", id: 7 });
+ * console.log(m.kind); // "cancel"
+ * ```
+ */
+export function parseMessage(value: unknown): Message {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid(`Message must be a map with a 'kind' field, got ${describe(value)}`, undefined);
+  }
+  const m = value as Record<string, unknown>;
+  const kind = m.kind;
+  const id = typeof m.id === "number" ? m.id : undefined;
+  if (typeof kind !== "string" || !Object.hasOwn(SHAPES, kind)) {
+    throw invalid(`Message has unknown kind ${JSON.stringify(kind)}`, id);
+  }
+  const shape = SHAPES[kind as Message["kind"]];
+  for (const field in shape) {
+    const want = shape[field];
+    const v = m[field];
+    if (want === "any") continue;
+    const optional = want.endsWith("?");
+    if (v === undefined || v === null) {
+      if (optional) continue;
+      throw invalid(`'${kind}' message is missing field '${field}'`, id);
+    }
+    const type = optional ? want.slice(0, -1) : want;
+    if (typeof v !== type || (type === "object" && Array.isArray(v))) {
+      throw invalid(`'${kind}' message field '${field}' must be ${type === "object" ? "a map" : `a ${type}`}, got ${describe(v)}`, id);
+    }
+  }
+  if ((kind === "response" || kind === "invocation_result") && m.ok === false) checkError(kind, m.error, id);
+  if (kind === "log" && !LEVELS.has(m.level as string)) {
+    throw invalid(`'log' message field 'level' must be one of ${[...LEVELS].join(", ")}, got ${describe(m.level)}`, id);
+  }
+  return value as Message;
+}
+
+function checkError(kind: string, e: unknown, id: number | undefined): void {
+  if (typeof e !== "object" || e === null || typeof (e as WireError).code !== "string" || typeof (e as WireError).message !== "string") {
+    throw invalid(`'${kind}' message with ok=false needs 'error' as a map with string 'code' and 'message'`, id);
+  }
+}
+
+function invalid(message: string, id: number | undefined): ProtocolError {
+  return new ProtocolError(ErrorCode.InvalidMessage, message, id === undefined ? undefined : { cause: { id } });
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "nil";
+  if (Array.isArray(v)) return "an array";
+  if (v instanceof Uint8Array) return "binary";
+  return typeof v === "object" ? "a map" : `${typeof v} ${JSON.stringify(String(v)).slice(0, 40)}`;
+}
