@@ -21,3 +21,4 @@
 export * from "./src/host/mod.ts";
 export * from "./src/node/mod.ts";
 export * from "./src/transport/mod.ts";
+export { ErrorCode, ProtocolError, RemoteError } from "./src/protocol/errors.ts";

@@ -7,6 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { NodeBackend } from "../node/backend.ts";
 import { MODULE_ENV } from "../protocol/env.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import type { LimitsWire } from "../protocol/messages.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
 import { toHex } from "../node/header.ts";
@@ -15,7 +16,7 @@ import { EventBus } from "./events.ts";
 import { hostLogger, type ModuleLogRecord, moduleLogger, writeModuleLog } from "./log.ts";
 import { createNodeApiHandlers } from "./node_api.ts";
 import { buildDenoArgs, type Grants } from "./permissions.ts";
-import { type ModuleProcess, spawnModuleProcess } from "./process.ts";
+import { type ModuleProcess, spawnModuleProcess, waitForExit } from "./process.ts";
 import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
 import { acceptSession, type ModuleSession } from "./session.ts";
 
@@ -237,7 +238,9 @@ export class Host {
         onLog: this.#opts.onModuleLog,
       }, this.#opts.handshakeTimeoutMs, proc.status);
     } catch (e) {
-      proc.signal("SIGKILL");
+      // A refused module gets a moment to read why and exit; one that timed out or died gets none.
+      const refused = e instanceof ModuleStartError && e.code !== ErrorCode.HandshakeTimeout && e.code !== "EXITED";
+      if (!refused || !(await waitForExit(proc, 1_000))) proc.signal("SIGKILL");
       await proc.status;
       if (e instanceof ModuleStartError && e.code === "EXITED" && recent.length) {
         throw new ModuleStartError(name, e.code, `${e.message.replace(/^.*?start: /, "")}; last stderr: ${recent.slice(-5).join(" | ")}`);
@@ -280,15 +283,10 @@ export class Host {
   async #reap(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
     const { process: proc } = handle;
     const log = moduleLogger(handle.name);
-    const waitFor = (ms: number) => {
-      let t: ReturnType<typeof setTimeout> | undefined;
-      return Promise.race([proc.status.then(() => true), new Promise<false>((r) => t = setTimeout(() => r(false), ms))])
-        .finally(() => clearTimeout(t));
-    };
-    if (!(await waitFor(this.#opts.stopTimeoutMs))) {
+    if (!(await waitForExit(proc, this.#opts.stopTimeoutMs))) {
       log.warn("Still running {ms} ms after {why}; sending SIGTERM", { ms: this.#opts.stopTimeoutMs, why });
       proc.signal("SIGTERM");
-      if (!(await waitFor(this.#opts.killGraceMs))) {
+      if (!(await waitForExit(proc, this.#opts.killGraceMs))) {
         log.warn("Ignored SIGTERM; sending SIGKILL to process group {pid}", { pid: proc.pid });
         proc.signal("SIGKILL");
       }

@@ -86,3 +86,21 @@ export function spawnModuleProcess(o: SpawnOptions): ModuleProcess {
     },
   };
 }
+
+/**
+ * Wait up to `ms` for a process to exit.
+ *
+ * @param proc The process.
+ * @param ms How long to wait.
+ * @returns `true` if it exited in time.
+ *
+ * @example
+ * ```ts ignore
+ * if (!(await waitForExit(proc, 5000))) proc.signal("SIGTERM");
+ * ```
+ */
+export function waitForExit(proc: ModuleProcess, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([proc.status.then(() => true), new Promise<false>((r) => timer = setTimeout(() => r(false), ms))])
+    .finally(() => clearTimeout(timer));
+}

@@ -32,8 +32,9 @@ const unpackr = new Unpackr({
  * ```
  */
 export function decode(bytes: Uint8Array): unknown {
+  let value: unknown;
   try {
-    return unpackr.unpack(bytes);
+    value = unpackr.unpack(bytes);
   } catch (e) {
     throw new ProtocolError(
       ErrorCode.MalformedFrame,
@@ -41,4 +42,17 @@ export function decode(bytes: Uint8Array): unknown {
       { cause: e },
     );
   }
+  // msgpackr turns the never-used type byte 0xc1 into a sentinel object instead of failing. Only
+  // frames holding that byte at all need the (rare) walk.
+  if (bytes.includes(0xc1) && holdsNeverUsed(value, 0)) {
+    throw new ProtocolError(ErrorCode.MalformedFrame, `Frame body of ${bytes.length} bytes uses the never-used type byte 0xc1`);
+  }
+  return value;
+}
+
+function holdsNeverUsed(v: unknown, depth: number): boolean {
+  if (typeof v !== "object" || v === null || v instanceof Uint8Array || depth > 512) return false;
+  if (v.constructor?.name === "C1Type") return true;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (holdsNeverUsed(x, depth + 1)) return true;
+  return false;
 }

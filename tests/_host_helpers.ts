@@ -1,0 +1,70 @@
+// Shared helpers for tests that run a real host with real module processes.
+import { Host, type HostOptions, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+
+/** A host on a fresh temp data dir, with every module log record captured. */
+export interface TestHost {
+  host: Host;
+  backend: MemoryBackend;
+  logs: ModuleLogRecord[];
+  dataDir: string;
+  /** Resolves with the first record (already seen or future) that matches. */
+  waitForLog(match: (r: ModuleLogRecord) => boolean, timeoutMs?: number): Promise<ModuleLogRecord>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+
+export async function testHost(options: Partial<HostOptions> = {}): Promise<TestHost> {
+  const backend = new MemoryBackend();
+  const dataDir = await Deno.makeTempDir({ prefix: "blvm-test-" });
+  const logs: ModuleLogRecord[] = [];
+  const waiters = new Set<() => void>();
+  const host = await Host.create({
+    backend,
+    dataDir,
+    onModuleLog: (r) => {
+      logs.push(r);
+      for (const w of waiters) w();
+    },
+    ...options,
+  });
+  return {
+    host,
+    backend,
+    logs,
+    dataDir,
+    waitForLog(match, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = logs.find(match);
+          if (!found) return false;
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(found);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`No matching module log within ${timeoutMs} ms; got: ${logs.map((l) => l.message).join(" | ")}`));
+        }, timeoutMs);
+        if (!check()) waiters.add(check);
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      await host.shutdown();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Whether a process with this pid exists (signal 0 via kill(1)). */
+export async function processAlive(pid: number): Promise<boolean> {
+  const { code } = await new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).output();
+  return code === 0;
+}
+
+/** How many processes have `text` (for example a host's runtime dir) in their command line. */
+export async function processesUnder(text: string): Promise<number> {
+  const { stdout } = await new Deno.Command("ps", { args: ["-eo", "args"] }).output();
+  return new TextDecoder().decode(stdout).split("\n").filter((l) => l.includes(text) && !l.startsWith("ps ")).length;
+}
