@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { encodeFrame } from "../protocol/encoder.ts";
+import { EncodeBuffer } from "../protocol/encoder.ts";
 
 /** Anything that can take an encoded frame: in practice a module's `Connection`. */
 export interface Subscriber {
-  /** Queue the frame; `false` if the subscriber is gone. */
+  /** Queue (copy) the frame; `false` if the subscriber is gone. The bytes are only valid during the call. */
   sendFrame(frame: Uint8Array): boolean;
 }
 
@@ -30,6 +30,7 @@ export class EventBus {
   readonly #byType = new Map<string, Set<Subscriber>>();
   readonly #bySub = new Map<Subscriber, Set<string>>();
   readonly #seq = new Map<string, number>();
+  readonly #scratch = new EncodeBuffer(4096);
 
   /**
    * Add event types to a subscriber's set. Subscribing twice never duplicates delivery.
@@ -89,7 +90,10 @@ export class EventBus {
     this.#seq.set(type, seq);
     const subs = this.#byType.get(type);
     if (!subs || subs.size === 0) return { seq, delivered: 0 };
-    const frame = encodeFrame({ kind: "event", type, seq, payload });
+    // Encoded once into a reused buffer; every subscriber copies the same bytes into its output.
+    this.#scratch.reset();
+    this.#scratch.frame({ kind: "event", type, seq, payload });
+    const frame = this.#scratch.bytes();
     let delivered = 0;
     for (const s of subs) if (s.sendFrame(frame)) delivered++;
     return { seq, delivered };

@@ -192,6 +192,14 @@ const SHAPES: Record<Message["kind"], Shape> = {
   close: { code: "string", message: "string" },
 };
 
+/** Shapes compiled to [field, type, optional] triples once, so validation does no string work. */
+const COMPILED = new Map(
+  Object.entries(SHAPES).map(([kind, shape]) => [
+    kind,
+    Object.entries(shape).filter(([, t]) => t !== "any").map(([f, t]) => [f, t.replace("?", ""), t.endsWith("?")] as const),
+  ]),
+);
+
 const LEVELS = new Set(["trace", "debug", "info", "warn", "error"]);
 
 /**
@@ -216,20 +224,14 @@ export function parseMessage(value: unknown): Message {
   const m = value as Record<string, unknown>;
   const kind = m.kind;
   const id = typeof m.id === "number" ? m.id : undefined;
-  if (typeof kind !== "string" || !Object.hasOwn(SHAPES, kind)) {
-    throw invalid(`Message has unknown kind ${JSON.stringify(kind)}`, id);
-  }
-  const shape = SHAPES[kind as Message["kind"]];
-  for (const field in shape) {
-    const want = shape[field];
+  const fields = typeof kind === "string" ? COMPILED.get(kind) : undefined;
+  if (!fields) throw invalid(`Message has unknown kind ${JSON.stringify(kind)}`, id);
+  for (const [field, type, optional] of fields) {
     const v = m[field];
-    if (want === "any") continue;
-    const optional = want.endsWith("?");
     if (v === undefined || v === null) {
       if (optional) continue;
       throw invalid(`'${kind}' message is missing field '${field}'`, id);
     }
-    const type = optional ? want.slice(0, -1) : want;
     if (typeof v !== type || (type === "object" && Array.isArray(v))) {
       throw invalid(`'${kind}' message field '${field}' must be ${type === "object" ? "a map" : `a ${type}`}, got ${describe(v)}`, id);
     }

@@ -3,8 +3,9 @@
  *
  * Reading: one reusable buffer, frames parsed in place, every complete frame decoded and dispatched
  * synchronously, so there is no `await` per message. Writing: messages are encoded straight into an
- * output buffer; while a write is in flight new messages go into a second buffer, which is written
- * next as one batch (adaptive batching: one message alone when idle, big batches under load).
+ * output buffer; when the socket is idle the write starts at once, and while a write is in flight new
+ * messages go into a second buffer, which is written next as one batch (adaptive batching: one
+ * message alone when idle, big batches under load).
  *
  * @module
  */
@@ -63,7 +64,7 @@ export class Connection {
   #writing = false;
   #closing = false;
   #info: CloseInfo | undefined;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: { lowWater: number; resolve: () => void }[] = [];
   readonly #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
 
@@ -126,10 +127,25 @@ export class Connection {
     return true;
   }
 
-  /** Resolves when everything queued so far has been written (or the connection ended). */
-  drained(): Promise<void> {
-    if (!this.#writing || this.#info) return Promise.resolve();
-    return new Promise((r) => this.#drainWaiters.push(r));
+  /**
+   * Resolves once at most `lowWater` bytes are still queued (or the connection ended). Producers use
+   * it for back-pressure: `if (c.bufferedBytes > high) await c.drained(low)`.
+   *
+   * @param lowWater Queued bytes to wait down to. Default 0: everything written.
+   */
+  drained(lowWater = 0): Promise<void> {
+    if (this.bufferedBytes <= lowWater || this.#info) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push({ lowWater, resolve }));
+  }
+
+  #wakeDrainWaiters(all: boolean): void {
+    if (this.#drainWaiters.length === 0) return;
+    const buffered = this.bufferedBytes;
+    this.#drainWaiters = this.#drainWaiters.filter((w) => {
+      if (!all && buffered > w.lowWater) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   /**
@@ -159,7 +175,7 @@ export class Connection {
     try {
       this.#conn.close();
     } catch { /* already closed */ }
-    for (const w of this.#drainWaiters.splice(0)) w();
+    this.#wakeDrainWaiters(true);
     this.#resolveClosed(info);
     this.#opts.onClose?.(info);
   }
@@ -206,7 +222,8 @@ export class Connection {
   #kick(): void {
     if (this.#writing) return;
     this.#writing = true;
-    queueMicrotask(() => this.#flush());
+    // Idle: write at once. Whatever is queued while that write is in flight goes out as one batch.
+    this.#flush();
   }
 
   async #flush(): Promise<void> {
@@ -216,9 +233,12 @@ export class Connection {
         this.#out = this.#spare;
         this.#spare = buf;
         const bytes = buf.bytes();
-        this.#inFlight = bytes.length;
-        for (let off = 0; off < bytes.length;) off += await this.#conn.write(bytes.subarray(off));
-        this.#inFlight = 0;
+        for (let off = 0; off < bytes.length;) {
+          this.#inFlight = bytes.length - off;
+          off += await this.#conn.write(bytes.subarray(off));
+          this.#inFlight = bytes.length - off;
+          this.#wakeDrainWaiters(false);
+        }
         buf.reset();
       }
     } catch (e) {
@@ -228,7 +248,7 @@ export class Connection {
       }
     } finally {
       this.#writing = false;
-      for (const w of this.#drainWaiters.splice(0)) w();
+      this.#wakeDrainWaiters(this.#info !== undefined);
     }
   }
 }

@@ -20,7 +20,9 @@ export interface PendingOptions {
 interface Entry {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  timer: ReturnType<typeof setTimeout>;
+  /** `performance.now()` time at which the call is given up. */
+  deadline: number;
+  expire: () => void;
   cleanup?: () => void;
 }
 
@@ -39,6 +41,9 @@ interface Entry {
 export class PendingCalls {
   #next = 1;
   readonly #map = new Map<number, Entry>();
+  // One timer, armed for the earliest pending deadline: a timer per call would cost more than the call.
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #armedFor = Infinity;
 
   /** Number of calls in flight. */
   get size(): number {
@@ -65,19 +70,39 @@ export class PendingCalls {
         onAbandon?.(id);
         reject(err);
       };
-      const timer = setTimeout(
-        () => abandon(new RemoteError(ErrorCode.DeadlineExceeded, `Call '${label}' got no reply within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      const entry: Entry = { resolve, reject, timer };
+      const deadline = performance.now() + timeoutMs;
+      const expire = () => abandon(new RemoteError(ErrorCode.DeadlineExceeded, `Call '${label}' got no reply within ${timeoutMs} ms`));
+      const entry: Entry = { resolve, reject, deadline, expire };
       if (signal) {
         const onAbort = () => abandon(signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
       this.#map.set(id, entry);
+      if (deadline < this.#armedFor) this.#arm(deadline);
     });
     return { id, promise };
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#armedFor = at;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+    // The timer stays armed when the table empties (re-arming per call is costly), so it must not
+    // keep the process alive by itself.
+    Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const entry of [...this.#map.values()]) {
+      if (entry.deadline <= now) entry.expire();
+      else if (entry.deadline < next) next = entry.deadline;
+    }
+    if (next !== Infinity) this.#arm(next);
   }
 
   /**
@@ -112,7 +137,6 @@ export class PendingCalls {
     const entry = this.#map.get(id);
     if (!entry) return undefined;
     this.#map.delete(id);
-    clearTimeout(entry.timer);
     entry.cleanup?.();
     return entry;
   }

@@ -1,0 +1,70 @@
+// Raw-bytes baseline child: the same socket, framing and batching as the module path, no codec.
+// Usage: raw_child.ts <socket> <mode: pingpong|pipelined|stream> <n>
+const [path, mode, nArg] = Deno.args;
+const n = Number(nArg);
+const conn = await Deno.connect({ transport: "unix", path });
+const buf = new Uint8Array(256 * 1024);
+let start = 0, end = 0;
+
+/** Reads until `count` complete frames arrived; returns how many bytes of payload were seen. */
+async function readFrames(count: number, onFrame?: () => void): Promise<void> {
+  let got = 0;
+  const view = new DataView(buf.buffer);
+  while (got < count) {
+    if (end === buf.length) {
+      buf.copyWithin(0, start, end);
+      end -= start;
+      start = 0;
+    }
+    const r = await conn.read(buf.subarray(end));
+    if (r === null) throw new Error("closed");
+    end += r;
+    while (end - start >= 4) {
+      const len = view.getUint32(start);
+      if (end - start < 4 + len) break;
+      start += 4 + len;
+      got++;
+      onFrame?.();
+    }
+    if (start === end) start = end = 0;
+  }
+}
+
+const frame = new Uint8Array(4 + 64);
+new DataView(frame.buffer).setUint32(0, 64);
+
+if (mode === "pingpong") {
+  const rtts: number[] = [];
+  for (let i = 0; i < n + 1000; i++) {
+    const t = performance.now();
+    await conn.write(frame);
+    await readFrames(1);
+    if (i >= 1000) rtts.push(performance.now() - t);
+  }
+  console.log(JSON.stringify({ rtts }));
+} else if (mode === "pipelined") {
+  const window = 16;
+  let sent = 0, received = 0;
+  const t = performance.now();
+  const batch = new Uint8Array(frame.length * window);
+  for (let i = 0; i < window; i++) batch.set(frame, i * frame.length);
+  await conn.write(batch);
+  sent = window;
+  while (received < n) {
+    let replies = 0;
+    await readFrames(1, () => replies++);
+    received += replies;
+    const more = Math.min(replies, n - sent);
+    if (more > 0) {
+      await conn.write(batch.subarray(0, more * frame.length));
+      sent += more;
+    }
+  }
+  console.log(JSON.stringify({ seconds: (performance.now() - t) / 1000, calls: n }));
+} else {
+  let count = 0;
+  await readFrames(n, () => count++);
+  await conn.write(frame);
+  console.log(JSON.stringify({ count }));
+}
+conn.close();
