@@ -97,6 +97,7 @@ export class Host {
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
   readonly #starting = new Set<string>();
+  readonly #reaping = new Map<ModuleHandle, Promise<Deno.CommandStatus>>();
   readonly #log: Logger = hostLogger();
   readonly #unwatch: () => void;
 
@@ -198,6 +199,11 @@ export class Host {
     const token = toHex(crypto.getRandomValues(new Uint8Array(32)));
     let args: string[];
     try {
+      for (const key of Object.keys(spec.env ?? {})) {
+        if (!spec.grants?.env?.includes(key)) {
+          throw new TypeError(`env '${key}' is not in grants.env: the module could not read it, and unlisted variables are not passed`);
+        }
+      }
       args = buildDenoArgs({ entry, socketPath, dataDir, configPath: this.#opts.configPath, grants: spec.grants, heapMb: spec.heapMb });
     } catch (e) {
       listener.close();
@@ -279,8 +285,17 @@ export class Host {
     return await this.#reap(handle, reason);
   }
 
-  /** Waits for the process within the stop deadline, then escalates. */
-  async #reap(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
+  /** Waits for the process within the stop deadline, then escalates. Runs once per module. */
+  #reap(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
+    let reaping = this.#reaping.get(handle);
+    if (!reaping) {
+      this.#reaping.set(handle, reaping = this.#escalate(handle, why));
+      reaping.finally(() => this.#reaping.delete(handle));
+    }
+    return reaping;
+  }
+
+  async #escalate(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
     const { process: proc } = handle;
     const log = moduleLogger(handle.name);
     if (!(await waitForExit(proc, this.#opts.stopTimeoutMs))) {

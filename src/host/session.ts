@@ -80,9 +80,19 @@ export async function acceptSession(
     let first!: (m: Message | CloseInfo) => void;
     const got = new Promise<Message | CloseInfo>((r) => first = r);
     let session: ModuleSession | undefined;
+    // Messages a module pipelines behind its handshake are held and dispatched once it is accepted.
+    const pipelined: Message[] = [];
+    let handshakeSeen = false;
     conn = new Connection(socket, {
       maxFrameBytes: options.limits.max_frame_bytes,
-      onMessage: (m) => session ? session.dispatch(m) : first(m),
+      onMessage: (m) => {
+        if (session) session.dispatch(m);
+        else if (handshakeSeen) pipelined.push(m);
+        else {
+          handshakeSeen = true;
+          first(m);
+        }
+      },
       onInvalid: (e) => session?.invalid(e) ?? false,
       onClose: (info) => session ? undefined : first(info),
     });
@@ -103,6 +113,7 @@ export async function acceptSession(
     }
     conn.send({ kind: "handshake_ack", protocol: PROTOCOL_VERSION, node_version: PACKAGE_VERSION, context: options.context, limits: options.limits });
     session = new ModuleSession(conn, options, hs.sdk_version);
+    for (const m of pipelined.splice(0)) session.dispatch(m);
     return session;
   } catch (e) {
     await conn?.close(undefined, "Handshake failed", 200);
@@ -265,11 +276,16 @@ export class ModuleSession {
   }
 
   #call(method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
+    const control = method === "subscribe" || method === "unsubscribe";
+    const handlers = this.#opts.handlers;
+    // Own properties only: `constructor` or `toString` must not resolve to Object.prototype members.
+    const handler = Object.hasOwn(handlers, method) ? handlers[method as keyof ApiHandlers] : undefined;
+    if (!control && !handler) throw new RemoteError(ErrorCode.MethodNotFound, `Unknown NodeAPI method '${method}'`);
     if (typeof params !== "object" || params === null || Array.isArray(params)) {
       throw new RemoteError(ErrorCode.InvalidParams, `Params of '${method}' must be a map`);
     }
     const p = params as Record<string, unknown>;
-    if (method === "subscribe" || method === "unsubscribe") {
+    if (control) {
       const types = p.types;
       if (!Array.isArray(types) || !types.every((t) => typeof t === "string" && t.length > 0 && t.length <= 128)) {
         throw new RemoteError(ErrorCode.InvalidParams, `Param 'types' of '${method}' must be a list of event type names`);
@@ -278,9 +294,7 @@ export class ModuleSession {
       const subscribed = method === "subscribe" ? bus.subscribe(this.connection, types) : bus.unsubscribe(this.connection, types);
       return Promise.resolve({ subscribed });
     }
-    const handler = this.#opts.handlers[method as keyof ApiHandlers];
-    if (!handler) throw new RemoteError(ErrorCode.MethodNotFound, `Unknown NodeAPI method '${method}'`);
-    return handler(p, signal);
+    return handler!(p, signal);
   }
 
   #respondError(id: number, code: string, message: string, data?: unknown): void {

@@ -56,8 +56,18 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   let client: ModuleClient | undefined;
   let settle!: (m: Message | Error) => void;
   const first = new Promise<Message | Error>((r) => settle = r);
+  // Anything the host sends right behind its ack is held until the client exists.
+  const early: Message[] = [];
+  let ackSeen = false;
   const conn = new Connection(socket, {
-    onMessage: (m) => client ? client.dispatch(m) : settle(m),
+    onMessage: (m) => {
+      if (client) client.dispatch(m);
+      else if (ackSeen) early.push(m);
+      else {
+        ackSeen = true;
+        settle(m);
+      }
+    },
     onClose: (info) => {
       if (!client) settle(new RemoteError(info.code, `Handshake failed: ${info.message}`));
     },
@@ -94,7 +104,11 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
     await conn.close(ErrorCode.VersionMismatch, `Module speaks protocol ${PROTOCOL_VERSION}, host ${reply.protocol}`);
     throw new RemoteError(ErrorCode.VersionMismatch, `Host speaks protocol ${reply.protocol}; this SDK speaks ${PROTOCOL_VERSION}`);
   }
+  const max = reply.limits?.max_frame_bytes;
+  if (Number.isInteger(max) && max > 0) conn.maxFrameBytes = max;
   client = new ModuleClient(conn, toContext(reply, socketPath), { exitOnDisconnect, exitOnStop });
+  // Dispatch on a later task, after the code following `await connect()` has registered its handlers.
+  if (early.length) setTimeout(() => early.splice(0).forEach((m) => client!.dispatch(m)), 0);
   return client;
 }
 

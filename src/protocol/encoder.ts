@@ -53,6 +53,16 @@ export class EncodeBuffer {
   }
 
   /**
+   * Drop everything written after the first `length` bytes.
+   *
+   * @param length The length to keep; must not exceed {@link EncodeBuffer.length}.
+   */
+  truncate(length: number): void {
+    if (length < 0 || length > this.#pos) throw new RangeError(`Cannot truncate to ${length}: only ${this.#pos} bytes written`);
+    this.#pos = length;
+  }
+
+  /**
    * Append one frame: a 4-byte big-endian length, then `value` as MessagePack. On a `TypeError` or
    * `RangeError` nothing is appended.
    *

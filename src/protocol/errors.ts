@@ -44,7 +44,7 @@ export const ErrorCode = {
   HandshakeTimeout: "HANDSHAKE_TIMEOUT",
   /** A frame's length prefix exceeded the configured maximum. */
   FrameTooLarge: "FRAME_TOO_LARGE",
-  /** A frame body was not one valid MessagePack value, or not a message map. */
+  /** A frame body was not exactly one valid MessagePack value. */
   MalformedFrame: "MALFORMED_FRAME",
   /** A decoded frame was not a valid message: unknown `kind` or a missing or mistyped field. */
   InvalidMessage: "INVALID_MESSAGE",

@@ -92,7 +92,10 @@ export interface EventMessage<T extends string = string, P = unknown> {
   kind: "event";
   /** Event type, for example `NewBlock`. */
   type: T;
-  /** Per-type sequence number starting at 1; a jump means events of this type were lost. */
+  /**
+   * Per-type sequence number, counted by the host across all modules. While a module stays subscribed
+   * to a type, a jump between two of its events of that type means events were lost.
+   */
   seq: number;
   payload: P;
 }
@@ -208,7 +211,7 @@ const LEVELS = new Set(["trace", "debug", "info", "warn", "error"]);
  * @param value A decoded frame body.
  * @returns The same value, typed.
  * @throws {ProtocolError} `INVALID_MESSAGE` naming the kind and field that is wrong. When the value
- * had a numeric `id`, the error's `cause` is `{ id }` so a receiver can answer that request.
+ * was a `request` with a valid `id`, the error's `cause` is `{ id }` so a receiver can answer it.
  *
  * @example
  * ```ts
@@ -223,7 +226,8 @@ export function parseMessage(value: unknown): Message {
   }
   const m = value as Record<string, unknown>;
   const kind = m.kind;
-  const id = typeof m.id === "number" ? m.id : undefined;
+  // Only a request with a usable id can be answered with an error; anything else closes the connection.
+  const id = kind === "request" && isId(m.id) ? m.id : undefined;
   const fields = typeof kind === "string" ? COMPILED.get(kind) : undefined;
   if (!fields) throw invalid(`Message has unknown kind ${JSON.stringify(kind)}`, id);
   for (const [field, type, optional] of fields) {
@@ -236,11 +240,16 @@ export function parseMessage(value: unknown): Message {
       throw invalid(`'${kind}' message field '${field}' must be ${type === "object" ? "a map" : `a ${type}`}, got ${describe(v)}`, id);
     }
   }
+  if ("id" in m && !isId(m.id)) throw invalid(`'${kind}' message field 'id' must be a non-negative integer, got ${describe(m.id)}`, undefined);
   if ((kind === "response" || kind === "invocation_result") && m.ok === false) checkError(kind, m.error, id);
   if (kind === "log" && !LEVELS.has(m.level as string)) {
     throw invalid(`'log' message field 'level' must be one of ${[...LEVELS].join(", ")}, got ${describe(m.level)}`, id);
   }
   return value as Message;
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 }
 
 function checkError(kind: string, e: unknown, id: number | undefined): void {

@@ -56,7 +56,8 @@ export interface ConnectionOptions {
  */
 export class Connection {
   readonly #conn: Deno.Conn;
-  readonly #reader: FrameReader;
+  #reader: FrameReader;
+  #max: number;
   readonly #opts: ConnectionOptions;
   #out = new EncodeBuffer();
   #spare = new EncodeBuffer();
@@ -75,7 +76,8 @@ export class Connection {
   constructor(conn: Deno.Conn, options: ConnectionOptions) {
     this.#conn = conn;
     this.#opts = options;
-    this.#reader = new FrameReader({ maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES });
+    this.#max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#reader = new FrameReader({ maxFrameBytes: this.#max });
     this.#closed = new Promise((r) => this.#resolveClosed = r);
   }
 
@@ -94,6 +96,20 @@ export class Connection {
     return this.#out.length + this.#inFlight;
   }
 
+  /** Largest frame body accepted in either direction. */
+  get maxFrameBytes(): number {
+    return this.#max;
+  }
+
+  /**
+   * Change the frame size limit, for example to the one the host announced in the handshake. Call it
+   * before {@link Connection.start}.
+   */
+  set maxFrameBytes(bytes: number) {
+    this.#reader = new FrameReader({ maxFrameBytes: bytes });
+    this.#max = bytes;
+  }
+
   /** Begin the read loop. */
   start(): void {
     this.#readLoop();
@@ -104,11 +120,17 @@ export class Connection {
    *
    * @param message The message; it is encoded now.
    * @returns `false` if the connection is closed and nothing was queued.
-   * @throws {TypeError|RangeError} if the message holds a value MessagePack cannot carry.
+   * @throws {TypeError|RangeError} if the message holds a value MessagePack cannot carry, or its
+   * frame would exceed {@link Connection.maxFrameBytes} (the peer would reject it).
    */
   send(message: Message): boolean {
     if (this.isClosed) return false;
-    this.#out.frame(message);
+    const before = this.#out.length;
+    const size = this.#out.frame(message);
+    if (size - 4 > this.#max) {
+      this.#out.truncate(before);
+      throw new RangeError(`Cannot send '${message.kind}': its frame of ${size - 4} bytes exceeds the ${this.#max}-byte maximum`);
+    }
     this.#kick();
     return true;
   }
@@ -117,11 +139,15 @@ export class Connection {
    * Queue an already encoded frame (length prefix included), for example one event encoded once for
    * every subscriber.
    *
-   * @param frame The frame bytes.
+   * @param frame The frame bytes; copied before this returns.
    * @returns `false` if the connection is closed.
+   * @throws {RangeError} if the frame exceeds {@link Connection.maxFrameBytes}.
    */
   sendFrame(frame: Uint8Array): boolean {
     if (this.isClosed) return false;
+    if (frame.length - 4 > this.#max) {
+      throw new RangeError(`Cannot send a frame of ${frame.length - 4} bytes: it exceeds the ${this.#max}-byte maximum`);
+    }
     this.#out.raw(frame);
     this.#kick();
     return true;

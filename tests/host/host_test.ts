@@ -40,6 +40,7 @@ Deno.test("Host.publish() reaches only subscribers and numbers events per type",
 Deno.test("ModuleSession.invoke() calls a method the module serves", async () => {
   await using t = await testHost();
   const m = await t.host.startModule({ name: "echo", entry: `${FIXTURES}echo_module.ts` });
+  await t.waitForLog((r) => r.message === "ready");
   deepEqual(await m.session.invoke("echo", { x: [1, 2] }), { params: { x: [1, 2] }, caller: null });
   await rejects(m.session.invoke("nope", {}), (e: unknown) => e instanceof RemoteError && e.code === "METHOD_NOT_FOUND");
 });
@@ -134,4 +135,7 @@ Deno.test("Host.startModule() rejects invalid specs with a clear error", async (
   await bad({ name: "../x", entry: `${FIXTURES}echo_module.ts` }, /name must be/);
   await bad({ name: "missing", entry: `${FIXTURES}nope.ts` }, /entry .* is not a readable file/);
   await bad({ name: "comma", entry: `${FIXTURES}echo_module.ts`, grants: { read: ["/tmp/a,/etc"] } }, /comma/);
+  await bad({ name: "env", entry: `${FIXTURES}echo_module.ts`, env: { LD_PRELOAD: "/tmp/x.so" } }, /LD_PRELOAD' is not in grants.env/);
+  await bad({ name: "env2", entry: `${FIXTURES}echo_module.ts`, env: { DENO_DIR: "/x" }, grants: { env: ["DENO_DIR"] } }, /steer the runtime/);
+  equal(await processesUnder(t.host.runtimeDir), 0);
 });

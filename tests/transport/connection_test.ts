@@ -91,3 +91,27 @@ Deno.test("Connection lets onInvalid answer a bad message and keep the connectio
   await rx.closed;
   await cleanup();
 });
+
+Deno.test("Connection.send() refuses a frame over the limit the peer enforces, and stays usable", async () => {
+  const [a, b, cleanup] = await socketPair();
+  const got: string[] = [];
+  const rx = new Connection(b, { onMessage: (m) => m.kind === "log" && got.push(m.message), maxFrameBytes: 100 });
+  rx.start();
+  const tx = new Connection(a, { onMessage: () => {}, maxFrameBytes: 100 });
+  tx.start();
+  let err: unknown;
+  try {
+    tx.send({ kind: "log", level: "info", message: "x".repeat(200) });
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof RangeError && /exceeds the 100-byte maximum/.test(err.message), String(err));
+  tx.send({ kind: "log", level: "info", message: "small" });
+  await tx.drained();
+  while (got.length === 0) await new Promise((r) => setTimeout(r, 5));
+  deepEqual(got, ["small"]);
+  ok(!rx.isClosed);
+  await tx.close();
+  await rx.closed;
+  await cleanup();
+});
