@@ -13,13 +13,18 @@ import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
 
 const opts = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string", default: "3" }, calls: { type: "string", default: "20000" }, events: { type: "string", default: "200000" } },
+  options: {
+    rounds: { type: "string", default: "3" },
+    calls: { type: "string", default: "20000" },
+    events: { type: "string", default: "200000" },
+  },
 }).values;
 const ROUNDS = Number(opts.rounds), CALLS = Number(opts.calls), EVENTS = Number(opts.events);
 const here = new URL(".", import.meta.url).pathname;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 // ---- Raw baseline: a host-side echo/stream server and a child speaking bare length-prefixed bytes.
 async function raw(mode: "pingpong" | "pipelined" | "stream", n: number): Promise<Record<string, number | number[]>> {
@@ -27,7 +32,17 @@ async function raw(mode: "pingpong" | "pipelined" | "stream", n: number): Promis
   const path = `${dir}/raw.sock`;
   const listener = Deno.listen({ transport: "unix", path });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", `--allow-net=unix:${path}`, `--allow-read=${path}`, `--allow-write=${path}`, `${here}raw_child.ts`, path, mode, String(n)],
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-net=unix:${path}`,
+      `--allow-read=${path}`,
+      `--allow-write=${path}`,
+      `${here}raw_child.ts`,
+      path,
+      mode,
+      String(n),
+    ],
     stdout: "piped",
     stderr: "inherit",
     clearEnv: true,
@@ -89,7 +104,9 @@ async function viaHost(mode: "pingpong" | "pipelined" | "stream", n: number): Pr
       payload.height = i;
       host.publish("BenchEvent", payload);
       // Back-pressure as a real producer applies it: above 1 MiB queued, wait down to 256 KiB.
-      if ((i & 255) === 0 && m.session.connection.bufferedBytes > 1 << 20) await m.session.connection.drained(256 << 10);
+      if ((i & 255) === 0 && m.session.connection.bufferedBytes > 1 << 20) {
+        await m.session.connection.drained(256 << 10);
+      }
     }
     const r = await result;
     const seconds = (performance.now() - t0) / 1000;
@@ -134,10 +151,14 @@ for (let round = 1; round <= ROUNDS; round++) {
 
 const fmt = (v: number) => v >= 1000 ? Math.round(v).toLocaleString("en-US") : v.toFixed(2);
 console.log(`\n@blvm/node IPC benchmark — ${ROUNDS} rounds, median over rounds (Deno ${Deno.version.deno})\n`);
-for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(34)} ${fmt(median(v)).padStart(12)}   [${v.map(fmt).join(", ")}]`);
+for (const [k, v] of Object.entries(rows)) {
+  console.log(`${k.padEnd(34)} ${fmt(median(v)).padStart(12)}   [${v.map(fmt).join(", ")}]`);
+}
 const rtt = median(rows["ratio rtt median (call/raw)"]);
 const cps = median(rows["calls/s, 16 in flight"]);
 const eps = median(rows["events/s into one module"]);
-console.log(`\ntargets: call RTT ≤ 1.3× raw: ${rtt.toFixed(2)}× ${rtt <= 1.3 ? "met" : "NOT met"}; ` +
-  `≥ 100k calls/s with 16 in flight: ${fmt(cps)} ${cps >= 100_000 ? "met" : "NOT met"}; ` +
-  `≥ 300k events/s: ${fmt(eps)} ${eps >= 300_000 ? "met" : "NOT met"}`);
+console.log(
+  `\ntargets: call RTT ≤ 1.3× raw: ${rtt.toFixed(2)}× ${rtt <= 1.3 ? "met" : "NOT met"}; ` +
+    `≥ 100k calls/s with 16 in flight: ${fmt(cps)} ${cps >= 100_000 ? "met" : "NOT met"}; ` +
+    `≥ 300k events/s: ${fmt(eps)} ${eps >= 300_000 ? "met" : "NOT met"}`,
+);

@@ -45,7 +45,9 @@ export async function testHost(options: Partial<HostOptions> = {}): Promise<Test
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`No matching module log within ${timeoutMs} ms; got: ${logs.map((l) => l.message).join(" | ")}`));
+          reject(
+            new Error(`No matching module log within ${timeoutMs} ms; got: ${logs.map((l) => l.message).join(" | ")}`),
+          );
         }, timeoutMs);
         if (!check()) waiters.add(check);
       });

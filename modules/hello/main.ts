@@ -23,7 +23,10 @@ const state: { blocks: number } = await Deno.readTextFile(stateFile).then(JSON.p
 mod.on("NewBlock", async (e) => {
   const header = await mod.api.getBlockHeader({ hash: e.payload.hash });
   state.blocks++;
-  mod.log.info(`Block ${e.payload.height} ${e.payload.hash.slice(0, 16)}…`, { nonce: header.nonce, seen: state.blocks });
+  mod.log.info(`Block ${e.payload.height} ${e.payload.hash.slice(0, 16)}…`, {
+    nonce: header.nonce,
+    seen: state.blocks,
+  });
 });
 mod.onStop(() => Deno.writeTextFile(stateFile, JSON.stringify(state)));
 

@@ -60,7 +60,11 @@ if (args.help) {
 }
 const levels = ["trace", "debug", "info", "warning", "error"] as const;
 const level = levels.find((l) => l === args["log-level"]) ?? fail(`--log-level must be one of ${levels.join(", ")}`);
-const format = args["log-format"] === "json" ? "json" : args["log-format"] === "logfmt" ? "logfmt" : fail("--log-format must be logfmt or json");
+const format = args["log-format"] === "json"
+  ? "json"
+  : args["log-format"] === "logfmt"
+  ? "logfmt"
+  : fail("--log-format must be logfmt or json");
 const interval = seconds("block-interval", args["block-interval"], 5);
 const runFor = seconds("run-for", args["run-for"], 0);
 
@@ -85,7 +89,10 @@ for (const m of args.module) {
 
 const backend = new MemoryBackend();
 const host = await Host.create({ backend, dataDir: args["data-dir"] });
-log.info("Host started: regtest tip {height}, runtime dir {dir}", { height: (await backend.getTip()).height, dir: host.runtimeDir });
+log.info("Host started: regtest tip {height}, runtime dir {dir}", {
+  height: (await backend.getTip()).height,
+  dir: host.runtimeDir,
+});
 
 // Start in a stable order; one module failing never stops the others.
 for (const [name, entry] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {

@@ -13,7 +13,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
 import { toHex } from "../node/header.ts";
 import { ModuleStartError } from "./errors.ts";
 import { EventBus } from "./events.ts";
-import { hostLogger, type ModuleLogRecord, moduleLogger, writeModuleLog } from "./log.ts";
+import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
 import { createNodeApiHandlers } from "./node_api.ts";
 import { buildDenoArgs, type Grants } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, waitForExit } from "./process.ts";
@@ -93,7 +93,9 @@ export class Host {
   readonly bus = new EventBus();
   /** The runtime directory holding the sockets. */
   readonly runtimeDir: string;
-  readonly #opts: Required<Omit<HostOptions, "runtimeDir" | "onModuleLog" | "denoPath">> & Pick<HostOptions, "onModuleLog" | "denoPath">;
+  readonly #opts:
+    & Required<Omit<HostOptions, "runtimeDir" | "onModuleLog" | "denoPath">>
+    & Pick<HostOptions, "onModuleLog" | "denoPath">;
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
   readonly #starting = new Set<string>();
@@ -167,9 +169,15 @@ export class Host {
   async startModule(spec: ModuleSpec): Promise<ModuleHandle> {
     const { name } = spec;
     if (typeof name !== "string" || !NAME.test(name)) {
-      throw new ModuleStartError(String(name), "INVALID_SPEC", "name must be 1-64 letters, digits, '-' or '_', starting with a letter or digit");
+      throw new ModuleStartError(
+        String(name),
+        "INVALID_SPEC",
+        "name must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
+      );
     }
-    if (this.#modules.has(name) || this.#starting.has(name)) throw new ModuleStartError(name, "INVALID_SPEC", "a module with this name is already running");
+    if (this.#modules.has(name) || this.#starting.has(name)) {
+      throw new ModuleStartError(name, "INVALID_SPEC", "a module with this name is already running");
+    }
     this.#starting.add(name);
     try {
       return await this.#start(spec);
@@ -186,7 +194,11 @@ export class Host {
       entry = await Deno.realPath(spec.entry);
       if (!(await Deno.stat(entry)).isFile) throw new Error("not a file");
     } catch (e) {
-      throw new ModuleStartError(name, "INVALID_SPEC", `entry '${spec.entry}' is not a readable file (${(e as Error).message})`);
+      throw new ModuleStartError(
+        name,
+        "INVALID_SPEC",
+        `entry '${spec.entry}' is not a readable file (${(e as Error).message})`,
+      );
     }
     const dataDir = await prepareDataDir(this.#opts.dataDir, name).catch((e) => {
       throw new ModuleStartError(name, "INVALID_SPEC", (e as Error).message, { cause: e });
@@ -201,10 +213,19 @@ export class Host {
     try {
       for (const key of Object.keys(spec.env ?? {})) {
         if (!spec.grants?.env?.includes(key)) {
-          throw new TypeError(`env '${key}' is not in grants.env: the module could not read it, and unlisted variables are not passed`);
+          throw new TypeError(
+            `env '${key}' is not in grants.env: the module could not read it, and unlisted variables are not passed`,
+          );
         }
       }
-      args = buildDenoArgs({ entry, socketPath, dataDir, configPath: this.#opts.configPath, grants: spec.grants, heapMb: spec.heapMb });
+      args = buildDenoArgs({
+        entry,
+        socketPath,
+        dataDir,
+        configPath: this.#opts.configPath,
+        grants: spec.grants,
+        heapMb: spec.heapMb,
+      });
     } catch (e) {
       listener.close();
       await Deno.remove(socketPath).catch(() => {});
@@ -217,7 +238,12 @@ export class Host {
     };
     const recent: string[] = [];
     const onLine = (stream: "stdout" | "stderr", line: string) => {
-      const record: ModuleLogRecord = { module: name, level: stream === "stderr" ? "warn" : "info", message: line, source: stream };
+      const record: ModuleLogRecord = {
+        module: name,
+        level: stream === "stderr" ? "warn" : "info",
+        message: line,
+        source: stream,
+      };
       writeModuleLog(log, record);
       this.#opts.onModuleLog?.(record);
       if (stream === "stderr") recent.push(line) > 20 && recent.shift();
@@ -225,7 +251,13 @@ export class Host {
     const proc = spawnModuleProcess({
       denoPath: this.#opts.denoPath,
       args,
-      env: { ...spec.env, ...childEnv(), [MODULE_ENV.moduleId]: name, [MODULE_ENV.socket]: socketPath, [MODULE_ENV.token]: token },
+      env: {
+        ...spec.env,
+        ...childEnv(),
+        [MODULE_ENV.moduleId]: name,
+        [MODULE_ENV.socket]: socketPath,
+        [MODULE_ENV.token]: token,
+      },
       cwd: dataDir,
       onLine,
     });
@@ -233,23 +265,32 @@ export class Host {
 
     let session: ModuleSession;
     try {
-      session = await acceptSession(listener, {
-        moduleId: name,
-        token,
-        context: { module_id: name, config: spec.config ?? {}, data_dir: dataDir },
-        limits,
-        handlers: createNodeApiHandlers(this.#opts.backend),
-        bus: this.bus,
-        logger: log,
-        onLog: this.#opts.onModuleLog,
-      }, this.#opts.handshakeTimeoutMs, proc.status);
+      session = await acceptSession(
+        listener,
+        {
+          moduleId: name,
+          token,
+          context: { module_id: name, config: spec.config ?? {}, data_dir: dataDir },
+          limits,
+          handlers: createNodeApiHandlers(this.#opts.backend),
+          bus: this.bus,
+          logger: log,
+          onLog: this.#opts.onModuleLog,
+        },
+        this.#opts.handshakeTimeoutMs,
+        proc.status,
+      );
     } catch (e) {
       // A refused module gets a moment to read why and exit; one that timed out or died gets none.
       const refused = e instanceof ModuleStartError && e.code !== ErrorCode.HandshakeTimeout && e.code !== "EXITED";
       if (!refused || !(await waitForExit(proc, 1_000))) proc.signal("SIGKILL");
       await proc.status;
       if (e instanceof ModuleStartError && e.code === "EXITED" && recent.length) {
-        throw new ModuleStartError(name, e.code, `${e.message.replace(/^.*?start: /, "")}; last stderr: ${recent.slice(-5).join(" | ")}`);
+        throw new ModuleStartError(
+          name,
+          e.code,
+          `${e.message.replace(/^.*?start: /, "")}; last stderr: ${recent.slice(-5).join(" | ")}`,
+        );
       }
       throw e;
     } finally {
@@ -258,7 +299,15 @@ export class Host {
       await Deno.remove(socketPath).catch(() => {});
     }
 
-    const handle: ModuleHandle = { name, pid: proc.pid, command: [this.#opts.denoPath ?? Deno.execPath(), ...args], dataDir, socketPath, session, process: proc };
+    const handle: ModuleHandle = {
+      name,
+      pid: proc.pid,
+      command: [this.#opts.denoPath ?? Deno.execPath(), ...args],
+      dataDir,
+      socketPath,
+      session,
+      process: proc,
+    };
     this.#modules.set(name, handle);
     log.info("Module ready (sdk {sdk})", { sdk: session.sdkVersion, pid: proc.pid });
     // A module whose connection ends must exit; if it lingers, stop it for real.
@@ -324,7 +373,11 @@ export class Host {
 
 /** The environment every module gets besides its bootstrap variables: a warm cache and quiet output. */
 function childEnv(): Record<string, string> {
-  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", PATH: "/usr/local/bin:/usr/bin:/bin" };
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+  };
   const denoDir = Deno.env.get("DENO_DIR");
   const home = Deno.env.get("HOME");
   const cache = Deno.env.get("XDG_CACHE_HOME") ?? (home ? `${home}/.cache` : undefined);

@@ -31,9 +31,11 @@ export async function readLines(
   let rest = "";
   const emit = (line: string) => {
     if (line.endsWith("\r")) line = line.slice(0, -1);
-    for (let i = 0; i < line.length || i === 0; i += maxLine) {
-      onLine(line.slice(i, i + maxLine));
-      if (line.length === 0) break;
+    if (line.length === 0) return onLine("");
+    while (line.length > 0) {
+      const n = line.length > maxLine ? cutAt(line, maxLine) : line.length;
+      onLine(line.slice(0, n));
+      line = line.slice(n);
     }
   };
   for await (const chunk of stream) {
@@ -43,11 +45,20 @@ export async function readLines(
       emit(rest.slice(0, nl));
       rest = rest.slice(nl + 1);
     }
-    while (rest.length > maxLine) {
-      onLine(rest.slice(0, maxLine));
-      rest = rest.slice(maxLine);
+    // Deliver an over-long partial line in pieces, holding back a final "\r" (half of a CRLF).
+    while (rest.length > maxLine + (rest.endsWith("\r") ? 1 : 0)) {
+      const n = cutAt(rest, maxLine);
+      onLine(rest.slice(0, n));
+      rest = rest.slice(n);
     }
   }
   rest += decoder.decode();
   if (rest.length > 0) emit(rest);
+}
+
+/** Where to cut `s` to at most `n` UTF-16 units without splitting a surrogate pair. */
+function cutAt(s: string, n: number): number {
+  const c = s.charCodeAt(n - 1);
+  if (c < 0xd800 || c > 0xdbff) return n;
+  return n > 1 ? n - 1 : n + 1;
 }

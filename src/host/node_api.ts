@@ -41,7 +41,10 @@ export function createNodeApiHandlers(backend: NodeBackend): ApiHandlers {
     get_block_hash: async (p) => {
       const height = p.height;
       if (!Number.isInteger(height) || (height as number) < 0) {
-        throw new RemoteError(ErrorCode.InvalidParams, `Param 'height' must be a non-negative integer, got ${JSON.stringify(height)}`);
+        throw new RemoteError(
+          ErrorCode.InvalidParams,
+          `Param 'height' must be a non-negative integer, got ${JSON.stringify(height)}`,
+        );
       }
       const hash = await backend.getBlockHash(height as number);
       if (!hash) throw new RemoteError(ErrorCode.NotFound, `No block at height ${height}: the tip is lower`);
@@ -53,7 +56,10 @@ export function createNodeApiHandlers(backend: NodeBackend): ApiHandlers {
 function hashParam(p: Record<string, unknown>, name: string): string {
   const v = p[name];
   if (typeof v !== "string" || !/^[0-9a-fA-F]{64}$/.test(v)) {
-    throw new RemoteError(ErrorCode.InvalidParams, `Param '${name}' must be a 64-character hex block hash, got ${JSON.stringify(v)?.slice(0, 80)}`);
+    throw new RemoteError(
+      ErrorCode.InvalidParams,
+      `Param '${name}' must be a 64-character hex block hash, got ${JSON.stringify(v)?.slice(0, 80)}`,
+    );
   }
   return v.toLowerCase();
 }

@@ -72,7 +72,12 @@ const SYS_NAMES = new Set([
  * ```
  */
 export function buildDenoArgs(o: DenoArgsOptions): string[] {
-  for (const [field, path] of [["entry", o.entry], ["socketPath", o.socketPath], ["dataDir", o.dataDir], ["configPath", o.configPath]]) {
+  for (
+    const [field, path] of [["entry", o.entry], ["socketPath", o.socketPath], ["dataDir", o.dataDir], [
+      "configPath",
+      o.configPath,
+    ]]
+  ) {
     checkPath(field, path);
   }
   const g = o.grants ?? {};
@@ -120,7 +125,9 @@ function checkPath(field: string, p: string): void {
   if (p.includes(",") || /[\0\n]/.test(p)) {
     throw new TypeError(`Invalid grant ${field}: path ${JSON.stringify(p)} contains a comma, NUL or newline`);
   }
-  if (p.split("/").includes("..")) throw new TypeError(`Invalid grant ${field}: path ${JSON.stringify(p)} contains '..'`);
+  if (p.split("/").includes("..")) {
+    throw new TypeError(`Invalid grant ${field}: path ${JSON.stringify(p)} contains '..'`);
+  }
 }
 
 function checkNet(field: string, v: string): void {
@@ -133,9 +140,15 @@ function checkEnv(field: string, v: string): void {
   if (typeof v !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
     throw new TypeError(`Invalid grant ${field}: expected an environment variable name, got ${JSON.stringify(v)}`);
   }
-  if (/^(LD_|DYLD_|DENO_)/.test(v)) throw new TypeError(`Invalid grant ${field}: '${v}' would let the module steer the runtime`);
+  if (/^(LD_|DYLD_|DENO_)/.test(v)) {
+    throw new TypeError(`Invalid grant ${field}: '${v}' would let the module steer the runtime`);
+  }
 }
 
 function checkSys(field: string, v: string): void {
-  if (!SYS_NAMES.has(v)) throw new TypeError(`Invalid grant ${field}: unknown sys name ${JSON.stringify(v)}; one of ${[...SYS_NAMES].join(", ")}`);
+  if (!SYS_NAMES.has(v)) {
+    throw new TypeError(
+      `Invalid grant ${field}: unknown sys name ${JSON.stringify(v)}; one of ${[...SYS_NAMES].join(", ")}`,
+    );
+  }
 }

@@ -86,7 +86,9 @@ async function refuseLinks(dir: string, name: string, depth: number): Promise<vo
   for await (const entry of Deno.readDir(dir)) {
     const path = `${dir}/${entry.name}`;
     if (entry.isSymlink) {
-      throw new Error(`Refusing data dir for module '${name}': '${path}' is a symbolic link, which would escape the sandbox`);
+      throw new Error(
+        `Refusing data dir for module '${name}': '${path}' is a symbolic link, which would escape the sandbox`,
+      );
     }
     if (entry.isDirectory) await refuseLinks(path, name, depth + 1);
   }

@@ -72,29 +72,33 @@ export async function acceptSession(
     )
   );
   const early = exited.then((s) => {
-    throw new ModuleStartError(name, "EXITED", `Process exited before the handshake (code ${s.code}${s.signal ? `, ${s.signal}` : ""})`);
+    throw new ModuleStartError(
+      name,
+      "EXITED",
+      `Process exited before the handshake (code ${s.code}${s.signal ? `, ${s.signal}` : ""})`,
+    );
   });
   let conn: Connection | undefined;
   try {
     const socket = await Promise.race([listener.accept(), timeout, early]);
     let first!: (m: Message | CloseInfo) => void;
     const got = new Promise<Message | CloseInfo>((r) => first = r);
-    let session: ModuleSession | undefined;
+    const ready: { session?: ModuleSession } = {};
     // Messages a module pipelines behind its handshake are held and dispatched once it is accepted.
     const pipelined: Message[] = [];
     let handshakeSeen = false;
     conn = new Connection(socket, {
       maxFrameBytes: options.limits.max_frame_bytes,
       onMessage: (m) => {
-        if (session) session.dispatch(m);
+        if (ready.session) ready.session.dispatch(m);
         else if (handshakeSeen) pipelined.push(m);
         else {
           handshakeSeen = true;
           first(m);
         }
       },
-      onInvalid: (e) => session?.invalid(e) ?? false,
-      onClose: (info) => session ? undefined : first(info),
+      onInvalid: (e) => ready.session?.invalid(e) ?? false,
+      onClose: (info) => ready.session ? undefined : first(info),
     });
     conn.start();
     const m = await Promise.race([got, timeout, early]);
@@ -102,7 +106,9 @@ export async function acceptSession(
       conn!.send({ kind: "handshake_reject", protocol: PROTOCOL_VERSION, code, message });
       throw new ModuleStartError(name, code, message);
     };
-    if (!("kind" in m)) throw new ModuleStartError(name, m.code, `Connection closed during the handshake: ${m.message}`);
+    if (!("kind" in m)) {
+      throw new ModuleStartError(name, m.code, `Connection closed during the handshake: ${m.message}`);
+    }
     if (m.kind !== "handshake") reject(ErrorCode.InvalidMessage, `First message must be 'handshake', got '${m.kind}'`);
     const hs = m as Extract<Message, { kind: "handshake" }>;
     if (hs.protocol !== PROTOCOL_VERSION) {
@@ -111,8 +117,15 @@ export async function acceptSession(
     if (hs.module_id !== options.moduleId || !sameToken(hs.token, options.token)) {
       reject(ErrorCode.Unauthorized, `Handshake module id or token does not match what the host issued for '${name}'`);
     }
-    conn.send({ kind: "handshake_ack", protocol: PROTOCOL_VERSION, node_version: PACKAGE_VERSION, context: options.context, limits: options.limits });
-    session = new ModuleSession(conn, options, hs.sdk_version);
+    conn.send({
+      kind: "handshake_ack",
+      protocol: PROTOCOL_VERSION,
+      node_version: PACKAGE_VERSION,
+      context: options.context,
+      limits: options.limits,
+    });
+    const session = new ModuleSession(conn, options, hs.sdk_version);
+    ready.session = session;
     for (const m of pipelined.splice(0)) session.dispatch(m);
     return session;
   } catch (e) {
@@ -163,10 +176,16 @@ export class ModuleSession {
     this.sdkVersion = sdkVersion;
     conn.closed.then((info) => {
       options.bus.remove(conn);
-      this.#pending.rejectAll(new RemoteError(ErrorCode.ConnectionClosed, `Module '${options.moduleId}' disconnected: ${info.message}`));
+      this.#pending.rejectAll(
+        new RemoteError(ErrorCode.ConnectionClosed, `Module '${options.moduleId}' disconnected: ${info.message}`),
+      );
       for (const c of this.#inflight.values()) c.abort();
       const log = info.initiator === "local" && info.code !== ErrorCode.ConnectionClosed ? "warn" : "info";
-      options.logger[log]("Connection closed: {reason}", { reason: info.message, code: info.code, initiator: info.initiator });
+      options.logger[log]("Connection closed: {reason}", {
+        reason: info.message,
+        code: info.code,
+        initiator: info.initiator,
+      });
     });
   }
 
@@ -200,8 +219,16 @@ export class ModuleSession {
    * @param caller The calling module's id, if a module is calling.
    * @returns The result; rejects with a `RemoteError`.
    */
-  invoke(method: string, params: unknown, timeoutMs = this.#opts.limits.call_timeout_ms, caller?: string): Promise<unknown> {
-    const { id, promise } = this.#pending.open(method, { timeoutMs, onAbandon: (id) => this.connection.send({ kind: "cancel", id }) });
+  invoke(
+    method: string,
+    params: unknown,
+    timeoutMs = this.#opts.limits.call_timeout_ms,
+    caller?: string,
+  ): Promise<unknown> {
+    const { id, promise } = this.#pending.open(method, {
+      timeoutMs,
+      onAbandon: (id) => this.connection.send({ kind: "cancel", id }),
+    });
     if (!this.connection.send({ kind: "invocation", id, method, params, caller, deadline_ms: timeoutMs })) {
       this.#pending.settle(id, false, { code: ErrorCode.ConnectionClosed, message: "Module is not connected" });
     }
@@ -246,7 +273,12 @@ export class ModuleSession {
     return true;
   }
 
-  #log(level: LogLevel, message: string, fields: Record<string, unknown> | undefined, source: ModuleLogRecord["source"]): void {
+  #log(
+    level: LogLevel,
+    message: string,
+    fields: Record<string, unknown> | undefined,
+    source: ModuleLogRecord["source"],
+  ): void {
     this.stats.logs++;
     const record = { module: this.#opts.moduleId, level, message, fields, source };
     writeModuleLog(this.#opts.logger, record);
@@ -268,7 +300,9 @@ export class ModuleSession {
     } catch (e) {
       if (control.signal.aborted) return;
       const code = e instanceof RemoteError ? e.code : ErrorCode.Internal;
-      if (code === ErrorCode.Internal) this.#opts.logger.error("Handler for {method} failed: {error}", { method: m.method, error: e });
+      if (code === ErrorCode.Internal) {
+        this.#opts.logger.error("Handler for {method} failed: {error}", { method: m.method, error: e });
+      }
       this.#respondError(m.id, code, (e as Error)?.message ?? String(e), e instanceof RemoteError ? e.data : undefined);
     } finally {
       this.#inflight.delete(m.id);
@@ -288,10 +322,15 @@ export class ModuleSession {
     if (control) {
       const types = p.types;
       if (!Array.isArray(types) || !types.every((t) => typeof t === "string" && t.length > 0 && t.length <= 128)) {
-        throw new RemoteError(ErrorCode.InvalidParams, `Param 'types' of '${method}' must be a list of event type names`);
+        throw new RemoteError(
+          ErrorCode.InvalidParams,
+          `Param 'types' of '${method}' must be a list of event type names`,
+        );
       }
       const bus = this.#opts.bus;
-      const subscribed = method === "subscribe" ? bus.subscribe(this.connection, types) : bus.unsubscribe(this.connection, types);
+      const subscribed = method === "subscribe"
+        ? bus.subscribe(this.connection, types)
+        : bus.unsubscribe(this.connection, types);
       return Promise.resolve({ subscribed });
     }
     return handler!(p, signal);
@@ -301,5 +340,4 @@ export class ModuleSession {
     this.stats.errors++;
     this.connection.send({ kind: "response", id, ok: false, error: { code, message, data } });
   }
-
 }

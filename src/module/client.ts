@@ -113,7 +113,9 @@ export class ModuleClient {
    */
   call(method: string, params: unknown = {}, options: CallOptions = {}): Promise<unknown> {
     if (this.#conn.isClosed) {
-      return Promise.reject(new RemoteError(ErrorCode.ConnectionClosed, `Cannot call '${method}': the connection to the host is closed`));
+      return Promise.reject(
+        new RemoteError(ErrorCode.ConnectionClosed, `Cannot call '${method}': the connection to the host is closed`),
+      );
     }
     const timeoutMs = options.timeoutMs ?? this.context.limits.call_timeout_ms;
     const { id, promise } = this.#pending.open(method, {
@@ -251,7 +253,12 @@ export class ModuleClient {
       this.#conn.send({ kind: "invocation_result", id, ok: true, result: result ?? null });
     } catch (e) {
       const code = e instanceof RemoteError ? e.code : ErrorCode.Internal;
-      this.#conn.send({ kind: "invocation_result", id, ok: false, error: { code, message: (e as Error)?.message ?? String(e) } });
+      this.#conn.send({
+        kind: "invocation_result",
+        id,
+        ok: false,
+        error: { code, message: (e as Error)?.message ?? String(e) },
+      });
     }
   }
 
@@ -273,7 +280,10 @@ export class ModuleClient {
     let timer: ReturnType<typeof setTimeout> | undefined;
     // Leave a margin before the host's deadline so the exit itself is on time.
     const budget = Math.max(0, deadlineMs - 100);
-    const finished = await Promise.race([work.then(() => true), new Promise<false>((r) => timer = setTimeout(() => r(false), budget))]);
+    const finished = await Promise.race([
+      work.then(() => true),
+      new Promise<false>((r) => timer = setTimeout(() => r(false), budget)),
+    ]);
     clearTimeout(timer);
     if (!finished) {
       ok = false;
@@ -288,7 +298,9 @@ export class ModuleClient {
   }
 
   #onClosed(info: CloseInfo): void {
-    this.#pending.rejectAll(new RemoteError(ErrorCode.ConnectionClosed, `Connection to the host closed: ${info.message}`));
+    this.#pending.rejectAll(
+      new RemoteError(ErrorCode.ConnectionClosed, `Connection to the host closed: ${info.message}`),
+    );
     if (this.#stopping) return;
     // The host went away (or closed us): clean up within the stop deadline, then exit. No orphans.
     console.error(`[blvm] connection to host lost (${info.code}: ${info.message}); stopping`);
@@ -304,6 +316,12 @@ export class ModuleClient {
       sent = this.#conn.send({ kind: "log", level, message });
     }
     // Never lose a log line: with no connection, stderr still reaches the host's log.
-    if (!sent) console.error(`[${level}] ${message}${fields ? " " + JSON.stringify(fields, (_, v) => typeof v === "bigint" ? `${v}` : v) : ""}`);
+    if (!sent) {
+      console.error(
+        `[${level}] ${message}${
+          fields ? " " + JSON.stringify(fields, (_, v) => typeof v === "bigint" ? `${v}` : v) : ""
+        }`,
+      );
+    }
   }
 }

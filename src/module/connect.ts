@@ -53,7 +53,8 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   const { handshakeTimeoutMs = 10_000, exitOnDisconnect = true, exitOnStop = true } = options;
 
   const socket = await Deno.connect({ transport: "unix", path: socketPath });
-  let client: ModuleClient | undefined;
+  // Set once the handshake completes; the connection's callbacks read it.
+  const ready: { client?: ModuleClient } = {};
   let settle!: (m: Message | Error) => void;
   const first = new Promise<Message | Error>((r) => settle = r);
   // Anything the host sends right behind its ack is held until the client exists.
@@ -61,7 +62,7 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   let ackSeen = false;
   const conn = new Connection(socket, {
     onMessage: (m) => {
-      if (client) client.dispatch(m);
+      if (ready.client) ready.client.dispatch(m);
       else if (ackSeen) early.push(m);
       else {
         ackSeen = true;
@@ -69,7 +70,7 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
       }
     },
     onClose: (info) => {
-      if (!client) settle(new RemoteError(info.code, `Handshake failed: ${info.message}`));
+      if (!ready.client) settle(new RemoteError(info.code, `Handshake failed: ${info.message}`));
     },
   });
   conn.start();
@@ -86,7 +87,13 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
     first,
     new Promise<Error>((r) =>
       timer = setTimeout(
-        () => r(new RemoteError(ErrorCode.HandshakeTimeout, `Host did not answer the handshake within ${handshakeTimeoutMs} ms`)),
+        () =>
+          r(
+            new RemoteError(
+              ErrorCode.HandshakeTimeout,
+              `Host did not answer the handshake within ${handshakeTimeoutMs} ms`,
+            ),
+          ),
         handshakeTimeoutMs,
       )
     ),
@@ -94,7 +101,9 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   clearTimeout(timer);
 
   if (reply instanceof Error || reply.kind !== "handshake_ack") {
-    const err = reply instanceof Error ? reply : reply.kind === "handshake_reject"
+    const err = reply instanceof Error
+      ? reply
+      : reply.kind === "handshake_reject"
       ? new RemoteError(reply.code, `Host rejected the handshake: ${reply.message}`, { host_protocol: reply.protocol })
       : new RemoteError(ErrorCode.InvalidMessage, `Expected 'handshake_ack' from the host, got '${reply.kind}'`);
     await conn.close();
@@ -102,13 +111,17 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   }
   if (reply.protocol !== PROTOCOL_VERSION) {
     await conn.close(ErrorCode.VersionMismatch, `Module speaks protocol ${PROTOCOL_VERSION}, host ${reply.protocol}`);
-    throw new RemoteError(ErrorCode.VersionMismatch, `Host speaks protocol ${reply.protocol}; this SDK speaks ${PROTOCOL_VERSION}`);
+    throw new RemoteError(
+      ErrorCode.VersionMismatch,
+      `Host speaks protocol ${reply.protocol}; this SDK speaks ${PROTOCOL_VERSION}`,
+    );
   }
   const max = reply.limits?.max_frame_bytes;
   if (Number.isInteger(max) && max > 0) conn.maxFrameBytes = max;
-  client = new ModuleClient(conn, toContext(reply, socketPath), { exitOnDisconnect, exitOnStop });
+  const client = new ModuleClient(conn, toContext(reply, socketPath), { exitOnDisconnect, exitOnStop });
+  ready.client = client;
   // Dispatch on a later task, after the code following `await connect()` has registered its handlers.
-  if (early.length) setTimeout(() => early.splice(0).forEach((m) => client!.dispatch(m)), 0);
+  if (early.length) setTimeout(() => early.splice(0).forEach((m) => client.dispatch(m)), 0);
   return client;
 }
 

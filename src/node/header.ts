@@ -42,7 +42,9 @@ export function toHex(bytes: Uint8Array): string {
  */
 export function fromHex(hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-    throw new SyntaxError(`Cannot parse hex: expected an even number of hex digits, got ${JSON.stringify(hex.slice(0, 80))}`);
+    throw new SyntaxError(
+      `Cannot parse hex: expected an even number of hex digits, got ${JSON.stringify(hex.slice(0, 80))}`,
+    );
   }
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);

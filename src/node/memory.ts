@@ -6,7 +6,7 @@
  */
 import type { BlockHeader, ChainInfo, ChainTip } from "../protocol/api.ts";
 import type { NodeBackend } from "./backend.ts";
-import { blockWork, headerHash, type HeaderFields, meetsTarget, sha256d, toHex } from "./header.ts";
+import { blockWork, type HeaderFields, headerHash, meetsTarget, sha256d, toHex } from "./header.ts";
 
 /** Regtest compact target (the easiest allowed). */
 export const REGTEST_BITS = 0x207fffff;

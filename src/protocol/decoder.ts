@@ -45,7 +45,10 @@ export function decode(bytes: Uint8Array): unknown {
   // msgpackr turns the never-used type byte 0xc1 into a sentinel object instead of failing. Only
   // frames holding that byte at all need the (rare) walk.
   if (bytes.includes(0xc1) && holdsNeverUsed(value, 0)) {
-    throw new ProtocolError(ErrorCode.MalformedFrame, `Frame body of ${bytes.length} bytes uses the never-used type byte 0xc1`);
+    throw new ProtocolError(
+      ErrorCode.MalformedFrame,
+      `Frame body of ${bytes.length} bytes uses the never-used type byte 0xc1`,
+    );
   }
   return value;
 }

@@ -33,6 +33,9 @@ export class EncodeBuffer {
 
   /** @param initialBytes Starting capacity; the buffer grows as needed. Default 64 KiB. */
   constructor(initialBytes = 64 * 1024) {
+    if (!Number.isInteger(initialBytes) || initialBytes < 0) {
+      throw new RangeError(`Cannot create EncodeBuffer: 'initialBytes' must be a non-negative integer: current value is ${initialBytes}`);
+    }
     this.#buf = new Uint8Array(initialBytes);
     this.#view = new DataView(this.#buf.buffer);
   }
@@ -58,7 +61,9 @@ export class EncodeBuffer {
    * @param length The length to keep; must not exceed {@link EncodeBuffer.length}.
    */
   truncate(length: number): void {
-    if (length < 0 || length > this.#pos) throw new RangeError(`Cannot truncate to ${length}: only ${this.#pos} bytes written`);
+    if (length < 0 || length > this.#pos) {
+      throw new RangeError(`Cannot truncate to ${length}: only ${this.#pos} bytes written`);
+    }
     this.#pos = length;
   }
 
@@ -113,7 +118,7 @@ export class EncodeBuffer {
   #ensure(extra: number): void {
     const need = this.#pos + extra;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    let size = Math.max(64, this.#buf.length * 2);
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#pos));
@@ -145,14 +150,18 @@ export class EncodeBuffer {
           return this.#byte(0xc0);
         }
         if (depth >= MAX_DEPTH) {
-          throw new RangeError(`Cannot encode ${path || "value"}: nested deeper than ${MAX_DEPTH} levels (is it cyclic?)`);
+          throw new RangeError(
+            `Cannot encode ${path || "value"}: nested deeper than ${MAX_DEPTH} levels (is it cyclic?)`,
+          );
         }
         if (Array.isArray(v)) return this.#array(v, depth, path);
         if (v instanceof Uint8Array) return this.#bin(v);
         if (v instanceof Map) return this.#map(v, depth, path);
         if (isPlainObject(v)) return this.#object(v as Record<string, unknown>, depth, path);
         throw new TypeError(
-          `Cannot encode ${path || "value"}: ${v.constructor?.name ?? "object"} is not a plain object, array, Map or Uint8Array`,
+          `Cannot encode ${path || "value"}: ${
+            v.constructor?.name ?? "object"
+          } is not a plain object, array, Map or Uint8Array`,
         );
       default:
         throw new TypeError(`Cannot encode ${path || "value"}: values of type ${typeof v} have no MessagePack form`);

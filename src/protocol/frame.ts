@@ -48,10 +48,14 @@ export class FrameReader {
   constructor(options: FrameReaderOptions = {}) {
     const { maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, bufferBytes = 256 * 1024 } = options;
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffff_ffff) {
-      throw new RangeError(`Cannot create FrameReader: 'maxFrameBytes' must be an integer in 1..2^32-1: current value is ${maxFrameBytes}`);
+      throw new RangeError(
+        `Cannot create FrameReader: 'maxFrameBytes' must be an integer in 1..2^32-1: current value is ${maxFrameBytes}`,
+      );
     }
     if (!Number.isInteger(bufferBytes) || bufferBytes < 16) {
-      throw new RangeError(`Cannot create FrameReader: 'bufferBytes' must be an integer >= 16: current value is ${bufferBytes}`);
+      throw new RangeError(
+        `Cannot create FrameReader: 'bufferBytes' must be an integer >= 16: current value is ${bufferBytes}`,
+      );
     }
     this.#max = maxFrameBytes;
     this.#base = bufferBytes;

@@ -199,7 +199,9 @@ const SHAPES: Record<Message["kind"], Shape> = {
 const COMPILED = new Map(
   Object.entries(SHAPES).map(([kind, shape]) => [
     kind,
-    Object.entries(shape).filter(([, t]) => t !== "any").map(([f, t]) => [f, t.replace("?", ""), t.endsWith("?")] as const),
+    Object.entries(shape).filter(([, t]) => t !== "any").map(([f, t]) =>
+      [f, t.replace("?", ""), t.endsWith("?")] as const
+    ),
   ]),
 );
 
@@ -237,10 +239,15 @@ export function parseMessage(value: unknown): Message {
       throw invalid(`'${kind}' message is missing field '${field}'`, id);
     }
     if (typeof v !== type || (type === "object" && Array.isArray(v))) {
-      throw invalid(`'${kind}' message field '${field}' must be ${type === "object" ? "a map" : `a ${type}`}, got ${describe(v)}`, id);
+      throw invalid(
+        `'${kind}' message field '${field}' must be ${type === "object" ? "a map" : `a ${type}`}, got ${describe(v)}`,
+        id,
+      );
     }
   }
-  if ("id" in m && !isId(m.id)) throw invalid(`'${kind}' message field 'id' must be a non-negative integer, got ${describe(m.id)}`, undefined);
+  if ("id" in m && !isId(m.id)) {
+    throw invalid(`'${kind}' message field 'id' must be a non-negative integer, got ${describe(m.id)}`, undefined);
+  }
   if ((kind === "response" || kind === "invocation_result") && m.ok === false) checkError(kind, m.error, id);
   if (kind === "log" && !LEVELS.has(m.level as string)) {
     throw invalid(`'log' message field 'level' must be one of ${[...LEVELS].join(", ")}, got ${describe(m.level)}`, id);
@@ -253,7 +260,10 @@ function isId(v: unknown): v is number {
 }
 
 function checkError(kind: string, e: unknown, id: number | undefined): void {
-  if (typeof e !== "object" || e === null || typeof (e as WireError).code !== "string" || typeof (e as WireError).message !== "string") {
+  if (
+    typeof e !== "object" || e === null || typeof (e as WireError).code !== "string" ||
+    typeof (e as WireError).message !== "string"
+  ) {
     throw invalid(`'${kind}' message with ok=false needs 'error' as a map with string 'code' and 'message'`, id);
   }
 }

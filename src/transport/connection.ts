@@ -129,7 +129,9 @@ export class Connection {
     const size = this.#out.frame(message);
     if (size - 4 > this.#max) {
       this.#out.truncate(before);
-      throw new RangeError(`Cannot send '${message.kind}': its frame of ${size - 4} bytes exceeds the ${this.#max}-byte maximum`);
+      throw new RangeError(
+        `Cannot send '${message.kind}': its frame of ${size - 4} bytes exceeds the ${this.#max}-byte maximum`,
+      );
     }
     this.#kick();
     return true;
@@ -146,7 +148,9 @@ export class Connection {
   sendFrame(frame: Uint8Array): boolean {
     if (this.isClosed) return false;
     if (frame.length - 4 > this.#max) {
-      throw new RangeError(`Cannot send a frame of ${frame.length - 4} bytes: it exceeds the ${this.#max}-byte maximum`);
+      throw new RangeError(
+        `Cannot send a frame of ${frame.length - 4} bytes: it exceeds the ${this.#max}-byte maximum`,
+      );
     }
     this.#out.raw(frame);
     this.#kick();
@@ -212,7 +216,11 @@ export class Connection {
       while (!this.#info) {
         const n = await this.#conn.read(reader.writable());
         if (n === null) {
-          return this.#finish({ code: ErrorCode.ConnectionClosed, message: "Peer closed the connection", initiator: "remote" });
+          return this.#finish({
+            code: ErrorCode.ConnectionClosed,
+            message: "Peer closed the connection",
+            initiator: "remote",
+          });
         }
         reader.commit(n);
         for (let body = reader.next(); body !== null && !this.#info; body = reader.next()) {
@@ -226,7 +234,11 @@ export class Connection {
         this.close(e.code, e.message, 200);
         return;
       }
-      this.#finish({ code: ErrorCode.ConnectionClosed, message: `Read failed: ${(e as Error).message}`, initiator: "remote" });
+      this.#finish({
+        code: ErrorCode.ConnectionClosed,
+        message: `Read failed: ${(e as Error).message}`,
+        initiator: "remote",
+      });
     }
   }
 
@@ -270,7 +282,11 @@ export class Connection {
     } catch (e) {
       this.#inFlight = 0;
       if (!this.#info) {
-        this.#finish({ code: ErrorCode.ConnectionClosed, message: `Write failed: ${(e as Error).message}`, initiator: "remote" });
+        this.#finish({
+          code: ErrorCode.ConnectionClosed,
+          message: `Write failed: ${(e as Error).message}`,
+          initiator: "remote",
+        });
       }
     } finally {
       this.#writing = false;

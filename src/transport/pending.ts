@@ -17,6 +17,8 @@ export interface PendingOptions {
   onAbandon?: (id: number) => void;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 interface Entry {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -71,7 +73,8 @@ export class PendingCalls {
         reject(err);
       };
       const deadline = performance.now() + timeoutMs;
-      const expire = () => abandon(new RemoteError(ErrorCode.DeadlineExceeded, `Call '${label}' got no reply within ${timeoutMs} ms`));
+      const expire = () =>
+        abandon(new RemoteError(ErrorCode.DeadlineExceeded, `Call '${label}' got no reply within ${timeoutMs} ms`));
       const entry: Entry = { resolve, reject, deadline, expire };
       if (signal) {
         const onAbort = () => abandon(signal.reason);
@@ -87,7 +90,8 @@ export class PendingCalls {
   #arm(at: number): void {
     clearTimeout(this.#timer);
     this.#armedFor = at;
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - performance.now()));
+    // Timers overflow above 2^31-1 ms; a longer deadline just re-arms when that timer fires.
+    this.#timer = setTimeout(() => this.#sweep(), Math.min(MAX_TIMER_MS, Math.max(0, at - performance.now())));
     // The timer stays armed when the table empties (re-arming per call is costly), so it must not
     // keep the process alive by itself.
     Deno.unrefTimer(this.#timer as unknown as number);

@@ -5,7 +5,11 @@ import { FIXTURES, processAlive, processesUnder, testHost } from "../_host_helpe
 Deno.test("Host runs a module end to end: subscribe, event, NodeAPI calls, log", async () => {
   await using t = await testHost();
   t.backend.mine(3);
-  const m = await t.host.startModule({ name: "echo", entry: `${FIXTURES}echo_module.ts`, config: { greeting: "hi", n: 2 } });
+  const m = await t.host.startModule({
+    name: "echo",
+    entry: `${FIXTURES}echo_module.ts`,
+    config: { greeting: "hi", n: 2 },
+  });
   const ready = await t.waitForLog((r) => r.message === "ready");
   // Module side: typed config and its own data dir arrived through the handshake.
   deepEqual(ready.fields?.config, { greeting: "hi", n: 2 });
@@ -42,7 +46,10 @@ Deno.test("ModuleSession.invoke() calls a method the module serves", async () =>
   const m = await t.host.startModule({ name: "echo", entry: `${FIXTURES}echo_module.ts` });
   await t.waitForLog((r) => r.message === "ready");
   deepEqual(await m.session.invoke("echo", { x: [1, 2] }), { params: { x: [1, 2] }, caller: null });
-  await rejects(m.session.invoke("nope", {}), (e: unknown) => e instanceof RemoteError && e.code === "METHOD_NOT_FOUND");
+  await rejects(
+    m.session.invoke("nope", {}),
+    (e: unknown) => e instanceof RemoteError && e.code === "METHOD_NOT_FOUND",
+  );
 });
 
 Deno.test("Host.stopModule() runs the module's cleanup, then it exits 0 and its socket is gone", async () => {
@@ -135,7 +142,15 @@ Deno.test("Host.startModule() rejects invalid specs with a clear error", async (
   await bad({ name: "../x", entry: `${FIXTURES}echo_module.ts` }, /name must be/);
   await bad({ name: "missing", entry: `${FIXTURES}nope.ts` }, /entry .* is not a readable file/);
   await bad({ name: "comma", entry: `${FIXTURES}echo_module.ts`, grants: { read: ["/tmp/a,/etc"] } }, /comma/);
-  await bad({ name: "env", entry: `${FIXTURES}echo_module.ts`, env: { LD_PRELOAD: "/tmp/x.so" } }, /LD_PRELOAD' is not in grants.env/);
-  await bad({ name: "env2", entry: `${FIXTURES}echo_module.ts`, env: { DENO_DIR: "/x" }, grants: { env: ["DENO_DIR"] } }, /steer the runtime/);
+  await bad(
+    { name: "env", entry: `${FIXTURES}echo_module.ts`, env: { LD_PRELOAD: "/tmp/x.so" } },
+    /LD_PRELOAD' is not in grants.env/,
+  );
+  await bad({
+    name: "env2",
+    entry: `${FIXTURES}echo_module.ts`,
+    env: { DENO_DIR: "/x" },
+    grants: { env: ["DENO_DIR"] },
+  }, /steer the runtime/);
   equal(await processesUnder(t.host.runtimeDir), 0);
 });

@@ -48,7 +48,9 @@ Deno.test("A module's command line grants only its socket and data dir", async (
     `--allow-write=${m.socketPath},${m.dataDir}`,
     "--allow-env=BLVM_MODULE_ID,BLVM_SOCKET,BLVM_TOKEN",
   ]);
-  for (const flag of ["--no-prompt", "--no-remote", "--cached-only", "--frozen"]) equal(m.command.includes(flag), true, flag);
+  for (const flag of ["--no-prompt", "--no-remote", "--cached-only", "--frozen"]) {
+    equal(m.command.includes(flag), true, flag);
+  }
   // The child's environment is cleared: read it back from /proc.
   const environ = new TextDecoder().decode(await Deno.readFile(`/proc/${m.pid}/environ`)).split("\0").filter(Boolean);
   const names = environ.map((e) => e.slice(0, e.indexOf("="))).sort();

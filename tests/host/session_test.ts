@@ -8,15 +8,20 @@ async function rawSession() {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/s.sock`;
   const listener = Deno.listen({ transport: "unix", path });
-  const accepted = acceptSession(listener, {
-    moduleId: "raw",
-    token: "secret",
-    context: { module_id: "raw", config: {}, data_dir: dir },
-    limits: { call_timeout_ms: 1000, stop_timeout_ms: 1000, max_frame_bytes: 1 << 16 },
-    handlers: createNodeApiHandlers(new MemoryBackend()),
-    bus: new EventBus(),
-    logger: getLogger(["test"]),
-  }, 2_000, new Promise(() => {}));
+  const accepted = acceptSession(
+    listener,
+    {
+      moduleId: "raw",
+      token: "secret",
+      context: { module_id: "raw", config: {}, data_dir: dir },
+      limits: { call_timeout_ms: 1000, stop_timeout_ms: 1000, max_frame_bytes: 1 << 16 },
+      handlers: createNodeApiHandlers(new MemoryBackend()),
+      bus: new EventBus(),
+      logger: getLogger(["test"]),
+    },
+    2_000,
+    new Promise(() => {}),
+  );
   accepted.catch(() => {}); // tests that expect a rejection assert on `accepted` themselves
   const conn = await Deno.connect({ transport: "unix", path });
   const reader = new FrameReader();

@@ -39,7 +39,10 @@ Deno.test("ModuleClient.api surfaces the host's error codes and the connection s
 
 Deno.test("ModuleClient.call() with unencodable params fails locally without hurting the connection", async () => {
   await using p = await pair();
-  await rejects(p.client.call("get_block_height", { f: () => 1 }), (e: unknown) => e instanceof RemoteError && /f: values of type function/.test(e.message));
+  await rejects(
+    p.client.call("get_block_height", { f: () => 1 }),
+    (e: unknown) => e instanceof RemoteError && /f: values of type function/.test(e.message),
+  );
   equal(await p.client.api.getBlockHeight(), 0);
 });
 
