@@ -34,7 +34,9 @@ export class EncodeBuffer {
   /** @param initialBytes Starting capacity; the buffer grows as needed. Default 64 KiB. */
   constructor(initialBytes = 64 * 1024) {
     if (!Number.isInteger(initialBytes) || initialBytes < 0) {
-      throw new RangeError(`Cannot create EncodeBuffer: 'initialBytes' must be a non-negative integer: current value is ${initialBytes}`);
+      throw new RangeError(
+        `Cannot create EncodeBuffer: 'initialBytes' must be a non-negative integer: current value is ${initialBytes}`,
+      );
     }
     this.#buf = new Uint8Array(initialBytes);
     this.#view = new DataView(this.#buf.buffer);
