@@ -22,6 +22,8 @@ export class ModuleStartError extends Error {
   readonly module: string;
 
   /**
+   * Create the error; its message is `Module '<module>' failed to start: <detail>`.
+   *
    * @param module The module's name.
    * @param code The failure code.
    * @param detail What happened.

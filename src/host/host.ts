@@ -64,13 +64,19 @@ export interface ModuleSpec {
 
 /** A started module. */
 export interface ModuleHandle {
+  /** The module's name from its {@link ModuleSpec}, also its id on the wire. */
   readonly name: string;
+  /** Process id of the module, which is also its process group id. */
   readonly pid: number;
   /** The exact command line it was spawned with. */
   readonly command: string[];
+  /** Real absolute path of the module's data directory (`<HostOptions.dataDir>/<name>`), its working directory. */
   readonly dataDir: string;
+  /** Path the module connected to; the socket file is deleted once the handshake has ended. */
   readonly socketPath: string;
+  /** The established connection: counters, invocations and `stop`. */
   readonly session: ModuleSession;
+  /** The OS process: exit status and signals to its process group. */
   readonly process: ModuleProcess;
 }
 
@@ -90,7 +96,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
  */
 export class Host {
   /** Event subscriptions and publishing. */
-  readonly bus = new EventBus();
+  readonly bus: EventBus = new EventBus();
   /** The runtime directory holding the sockets. */
   readonly runtimeDir: string;
   readonly #opts:
@@ -107,7 +113,7 @@ export class Host {
     this.runtimeDir = runtimeDir;
     this.#ownsRuntimeDir = owns;
     this.#opts = {
-      configPath: new URL("../../deno.json", import.meta.url).pathname,
+      configPath: defaultConfigPath(),
       handshakeTimeoutMs: 10_000,
       callTimeoutMs: 30_000,
       stopTimeoutMs: 5_000,
@@ -203,10 +209,17 @@ export class Host {
     const dataDir = await prepareDataDir(this.#opts.dataDir, name).catch((e) => {
       throw new ModuleStartError(name, "INVALID_SPEC", (e as Error).message, { cause: e });
     });
-    const socketPath = socketPathFor(this.runtimeDir, name);
-    await Deno.remove(socketPath).catch(() => {});
-    const listener = Deno.listen({ transport: "unix", path: socketPath });
-    await Deno.chmod(socketPath, 0o600);
+    let socketPath: string, listener: Deno.Listener;
+    try {
+      socketPath = socketPathFor(this.runtimeDir, name);
+      await Deno.remove(socketPath).catch(() => {});
+      listener = Deno.listen({ transport: "unix", path: socketPath });
+      await Deno.chmod(socketPath, 0o600);
+    } catch (e) {
+      throw new ModuleStartError(name, "SPAWN_FAILED", `cannot create its socket: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
 
     const token = toHex(crypto.getRandomValues(new Uint8Array(32)));
     let args: string[];
@@ -248,20 +261,30 @@ export class Host {
       this.#opts.onModuleLog?.(record);
       if (stream === "stderr") recent.push(line) > 20 && recent.shift();
     };
-    const proc = spawnModuleProcess({
-      denoPath: this.#opts.denoPath,
-      args,
-      env: {
-        ...spec.env,
-        ...childEnv(),
-        [MODULE_ENV.moduleId]: name,
-        [MODULE_ENV.socket]: socketPath,
-        [MODULE_ENV.token]: token,
-      },
-      cwd: dataDir,
-      onLine,
-    });
-    log.info("Spawned pid {pid}", { pid: proc.pid, command: ["deno", ...args].join(" ") });
+    const command = [this.#opts.denoPath ?? Deno.execPath(), ...args];
+    let proc: ModuleProcess;
+    try {
+      proc = spawnModuleProcess({
+        denoPath: command[0],
+        args,
+        env: {
+          ...spec.env,
+          ...childEnv(),
+          [MODULE_ENV.moduleId]: name,
+          [MODULE_ENV.socket]: socketPath,
+          [MODULE_ENV.token]: token,
+        },
+        cwd: dataDir,
+        onLine,
+      });
+    } catch (e) {
+      listener.close();
+      await Deno.remove(socketPath).catch(() => {});
+      throw new ModuleStartError(name, "SPAWN_FAILED", `cannot spawn '${command[0]}': ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+    log.info("Spawned pid {pid}", { pid: proc.pid, command: command.join(" ") });
 
     let session: ModuleSession;
     try {
@@ -302,7 +325,7 @@ export class Host {
     const handle: ModuleHandle = {
       name,
       pid: proc.pid,
-      command: [this.#opts.denoPath ?? Deno.execPath(), ...args],
+      command,
       dataDir,
       socketPath,
       session,
@@ -384,4 +407,13 @@ function childEnv(): Record<string, string> {
   if (denoDir) env.DENO_DIR = denoDir;
   else if (cache) env.DENO_DIR = `${cache}/deno`;
   return env;
+}
+
+/** This checkout's deno.json; a host loaded from a registry has none and must be given one. */
+function defaultConfigPath(): string {
+  const url = new URL("../../deno.json", import.meta.url);
+  if (url.protocol !== "file:") {
+    throw new TypeError("HostOptions.configPath is required when @blvm/node is not run from a local checkout");
+  }
+  return url.pathname;
 }

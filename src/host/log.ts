@@ -10,15 +10,35 @@ import {
   getJsonLinesFormatter,
   getLogfmtFormatter,
   getLogger,
-  type Logger,
+  type Logger as TapeLogger,
   type LogLevel as TapeLevel,
 } from "@logtape/logtape";
 import type { LogLevel } from "../protocol/messages.ts";
 
+// `@internal` keeps `deno doc --lint` from walking LogTape's own types, some of which LogTape does not export.
+/**
+ * LogTape's `Logger` (from `@logtape/logtape`), as returned by {@link hostLogger} and {@link moduleLogger}.
+ *
+ * @internal
+ */
+export type Logger = TapeLogger;
+
+/**
+ * A LogTape log level, for the host's log output. Note `warning` where the wire level has `warn`.
+ *
+ * @example
+ * ```ts
+ * import type { HostLogLevel } from "@blvm/node";
+ * const level: HostLogLevel = "warning";
+ * console.log(level);
+ * ```
+ */
+export type HostLogLevel = "trace" | "debug" | "info" | "warning" | "error" | "fatal";
+
 /** Options for {@link setupLogging}. */
 export interface LoggingOptions {
   /** Lowest level written. Default `info`. */
-  level?: TapeLevel;
+  level?: HostLogLevel;
   /** `logfmt` (default) for people, `json` for log shippers. */
   format?: "logfmt" | "json";
 }
@@ -82,8 +102,11 @@ export function moduleLogger(moduleId: string): Logger {
 export interface ModuleLogRecord {
   /** The module id. */
   module: string;
+  /** Wire level; `info` for stdout lines, `warn` for stderr lines. */
   level: LogLevel;
+  /** The log line, taken literally (braces are not placeholders). */
   message: string;
+  /** Structured properties from an SDK log message; absent for stdout/stderr lines. */
   fields?: Record<string, unknown>;
   /** `ipc` for SDK log messages, `stdout`/`stderr` for captured output. */
   source: "ipc" | "stdout" | "stderr";
@@ -130,6 +153,6 @@ const LEVELS: Record<LogLevel, TapeLevel> = {
  * console.log(tapeLevel("warn")); // "warning"
  * ```
  */
-export function tapeLevel(level: LogLevel): TapeLevel {
+export function tapeLevel(level: LogLevel): HostLogLevel {
   return LEVELS[level];
 }

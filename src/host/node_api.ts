@@ -43,7 +43,7 @@ export function createNodeApiHandlers(backend: NodeBackend): ApiHandlers {
       if (!Number.isInteger(height) || (height as number) < 0) {
         throw new RemoteError(
           ErrorCode.InvalidParams,
-          `Param 'height' must be a non-negative integer, got ${JSON.stringify(height)}`,
+          `Param 'height' must be a non-negative integer, got ${show(height)}`,
         );
       }
       const hash = await backend.getBlockHash(height as number);
@@ -58,8 +58,17 @@ function hashParam(p: Record<string, unknown>, name: string): string {
   if (typeof v !== "string" || !/^[0-9a-fA-F]{64}$/.test(v)) {
     throw new RemoteError(
       ErrorCode.InvalidParams,
-      `Param '${name}' must be a 64-character hex block hash, got ${JSON.stringify(v)?.slice(0, 80)}`,
+      `Param '${name}' must be a 64-character hex block hash, got ${show(v)}`,
     );
   }
   return v.toLowerCase();
+}
+
+/** A short, always-printable view of a param value (bigints included). */
+function show(v: unknown): string {
+  return typeof v === "string"
+    ? JSON.stringify(v.slice(0, 80))
+    : typeof v === "object" && v !== null
+    ? "a map or list"
+    : String(v);
 }

@@ -4,28 +4,34 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
 import { ErrorCode, type ProtocolError, RemoteError } from "../protocol/errors.ts";
 import type { LimitsWire, LogLevel, Message, ModuleContextWire, RequestMessage } from "../protocol/messages.ts";
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../protocol/version.ts";
 import { type CloseInfo, Connection } from "../transport/connection.ts";
+import { HandshakeGate } from "../transport/gate.ts";
 import { PendingCalls } from "../transport/pending.ts";
 import { ModuleStartError } from "./errors.ts";
 import type { EventBus } from "./events.ts";
-import { type ModuleLogRecord, writeModuleLog } from "./log.ts";
+import { type Logger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
 import type { ApiHandlers } from "./node_api.ts";
 
 export type { ModuleLogRecord };
 
 /** What a session needs from the host. */
 export interface SessionOptions {
+  /** The id issued for this spawn; the handshake's `module_id` must equal it. */
   moduleId: string;
   /** The one-time token issued for this spawn. */
   token: string;
+  /** Sent to the module in the handshake ack. */
   context: ModuleContextWire;
+  /** Sent in the handshake ack; `max_frame_bytes` also caps incoming frames, `call_timeout_ms` invocations. */
   limits: LimitsWire;
+  /** Serve the module's NodeAPI requests; `subscribe`/`unsubscribe` are handled by the session itself. */
   handlers: ApiHandlers;
+  /** Where the module's subscriptions are registered; the session removes them when the connection ends. */
   bus: EventBus;
+  /** Receives the module's log records and the session's own warnings. */
   logger: Logger;
   /** Sees every log record of the module. */
   onLog?: (record: ModuleLogRecord) => void;
@@ -33,7 +39,7 @@ export interface SessionOptions {
 
 /** Counters for one session. */
 export interface SessionStats {
-  /** Requests answered. */
+  /** Requests answered with a result. */
   calls: number;
   /** Requests answered with an error. */
   errors: number;
@@ -79,36 +85,24 @@ export async function acceptSession(
     );
   });
   let conn: Connection | undefined;
+  let session: ModuleSession | undefined;
   try {
     const socket = await Promise.race([listener.accept(), timeout, early]);
-    let first!: (m: Message | CloseInfo) => void;
-    const got = new Promise<Message | CloseInfo>((r) => first = r);
-    const ready: { session?: ModuleSession } = {};
-    // Messages a module pipelines behind its handshake are held and dispatched once it is accepted.
-    const pipelined: Message[] = [];
-    let handshakeSeen = false;
+    // Messages a module pipelines behind its handshake are held until the session exists.
+    const gate = new HandshakeGate();
     conn = new Connection(socket, {
       maxFrameBytes: options.limits.max_frame_bytes,
-      onMessage: (m) => {
-        if (ready.session) ready.session.dispatch(m);
-        else if (handshakeSeen) pipelined.push(m);
-        else {
-          handshakeSeen = true;
-          first(m);
-        }
-      },
-      onInvalid: (e) => ready.session?.invalid(e) ?? false,
-      onClose: (info) => ready.session ? undefined : first(info),
+      onMessage: (m) => gate.push(m),
+      onInvalid: (e) => session?.invalid(e) ?? false,
+      onClose: (info) =>
+        gate.fail(new ModuleStartError(name, info.code, `Connection closed during the handshake: ${info.message}`)),
     });
     conn.start();
-    const m = await Promise.race([got, timeout, early]);
+    const m = await Promise.race([gate.first, timeout, early]);
     const reject = (code: string, message: string): never => {
       conn!.send({ kind: "handshake_reject", protocol: PROTOCOL_VERSION, code, message });
       throw new ModuleStartError(name, code, message);
     };
-    if (!("kind" in m)) {
-      throw new ModuleStartError(name, m.code, `Connection closed during the handshake: ${m.message}`);
-    }
     if (m.kind !== "handshake") reject(ErrorCode.InvalidMessage, `First message must be 'handshake', got '${m.kind}'`);
     const hs = m as Extract<Message, { kind: "handshake" }>;
     if (hs.protocol !== PROTOCOL_VERSION) {
@@ -124,9 +118,8 @@ export async function acceptSession(
       context: options.context,
       limits: options.limits,
     });
-    const session = new ModuleSession(conn, options, hs.sdk_version);
-    ready.session = session;
-    for (const m of pipelined.splice(0)) session.dispatch(m);
+    session = new ModuleSession(conn, options, hs.sdk_version);
+    gate.open((m) => session!.dispatch(m));
     return session;
   } catch (e) {
     await conn?.close(undefined, "Handshake failed", 200);
@@ -166,6 +159,8 @@ export class ModuleSession {
   #stopAcked = false;
 
   /**
+   * Wrap a connection whose handshake has succeeded. Normally made by {@link acceptSession}.
+   *
    * @param conn The connection, after the handshake.
    * @param options Session settings.
    * @param sdkVersion What the module announced.
@@ -222,7 +217,7 @@ export class ModuleSession {
   invoke(
     method: string,
     params: unknown,
-    timeoutMs = this.#opts.limits.call_timeout_ms,
+    timeoutMs: number = this.#opts.limits.call_timeout_ms,
     caller?: string,
   ): Promise<unknown> {
     const { id, promise } = this.#pending.open(method, {
@@ -291,9 +286,9 @@ export class ModuleSession {
     try {
       const result = await this.#call(m.method, m.params, control.signal);
       if (control.signal.aborted) return;
-      this.stats.calls++;
       try {
         this.connection.send({ kind: "response", id: m.id, ok: true, result });
+        this.stats.calls++;
       } catch (e) {
         this.#respondError(m.id, ErrorCode.Internal, `Result could not be encoded: ${(e as Error).message}`);
       }

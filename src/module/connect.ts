@@ -6,9 +6,10 @@
  */
 import { MODULE_ENV } from "../protocol/env.ts";
 import { ErrorCode, RemoteError } from "../protocol/errors.ts";
-import type { HandshakeAckMessage, Message } from "../protocol/messages.ts";
+import type { HandshakeAckMessage } from "../protocol/messages.ts";
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../protocol/version.ts";
 import { Connection } from "../transport/connection.ts";
+import { HandshakeGate } from "../transport/gate.ts";
 import { ModuleClient } from "./client.ts";
 
 /** Options for {@link connect}. Everything defaults to what the host provides. */
@@ -53,25 +54,11 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   const { handshakeTimeoutMs = 10_000, exitOnDisconnect = true, exitOnStop = true } = options;
 
   const socket = await Deno.connect({ transport: "unix", path: socketPath });
-  // Set once the handshake completes; the connection's callbacks read it.
-  const ready: { client?: ModuleClient } = {};
-  let settle!: (m: Message | Error) => void;
-  const first = new Promise<Message | Error>((r) => settle = r);
   // Anything the host sends right behind its ack is held until the client exists.
-  const early: Message[] = [];
-  let ackSeen = false;
+  const gate = new HandshakeGate();
   const conn = new Connection(socket, {
-    onMessage: (m) => {
-      if (ready.client) ready.client.dispatch(m);
-      else if (ackSeen) early.push(m);
-      else {
-        ackSeen = true;
-        settle(m);
-      }
-    },
-    onClose: (info) => {
-      if (!ready.client) settle(new RemoteError(info.code, `Handshake failed: ${info.message}`));
-    },
+    onMessage: (m) => gate.push(m),
+    onClose: (info) => gate.fail(new RemoteError(info.code, `Handshake failed: ${info.message}`)),
   });
   conn.start();
   conn.send({
@@ -84,7 +71,7 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   const reply = await Promise.race([
-    first,
+    gate.first.catch((e: Error) => e),
     new Promise<Error>((r) =>
       timer = setTimeout(
         () =>
@@ -119,9 +106,8 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   const max = reply.limits?.max_frame_bytes;
   if (Number.isInteger(max) && max > 0) conn.maxFrameBytes = max;
   const client = new ModuleClient(conn, toContext(reply, socketPath), { exitOnDisconnect, exitOnStop });
-  ready.client = client;
-  // Dispatch on a later task, after the code following `await connect()` has registered its handlers.
-  if (early.length) setTimeout(() => early.splice(0).forEach((m) => client.dispatch(m)), 0);
+  // Held messages go out on a later task, after the code following `await connect()` registered its handlers.
+  gate.open((m) => client.dispatch(m), true);
   return client;
 }
 

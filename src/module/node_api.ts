@@ -13,9 +13,30 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+/**
+ * A snake_case name converted to camelCase, as the typed proxy names NodeAPI methods.
+ *
+ * @example
+ * ```ts
+ * import type { CamelCase } from "@blvm/node/module";
+ * const name: CamelCase<"get_block_header"> = "getBlockHeader";
+ * console.log(name);
+ * ```
+ */
+export type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
 
-type ApiFn<M extends NodeApiMethod> = NodeApiMethods[M]["params"] extends Record<string, never>
+/**
+ * The proxy method for NodeAPI method `M`: takes its params (optional when it has none) and
+ * {@link CallOptions}, and resolves with its result.
+ *
+ * @example
+ * ```ts
+ * import type { ApiFn } from "@blvm/node/module";
+ * const getBlockHeight: ApiFn<"get_block_height"> = () => Promise.resolve(7);
+ * console.log(await getBlockHeight()); // 7
+ * ```
+ */
+export type ApiFn<M extends NodeApiMethod> = NodeApiMethods[M]["params"] extends Record<string, never>
   ? (params?: NodeApiMethods[M]["params"], options?: CallOptions) => Promise<NodeApiMethods[M]["result"]>
   : (params: NodeApiMethods[M]["params"], options?: CallOptions) => Promise<NodeApiMethods[M]["result"]>;
 

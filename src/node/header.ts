@@ -66,7 +66,8 @@ function displayToInternal(hex: string): Uint8Array {
  * ```ts
  * import { serializeHeader } from "@blvm/node";
  * const zero = "00".repeat(32);
- * console.log(serializeHeader({ version: 1, prev_hash: zero, merkle_root: zero, time: 0, bits: 0x207fffff, nonce: 0 }).length); // 80
+ * const bytes = serializeHeader({ version: 1, prev_hash: zero, merkle_root: zero, time: 0, bits: 0x207fffff, nonce: 0 });
+ * console.log(bytes.length); // 80
  * ```
  */
 export function serializeHeader(h: HeaderFields): Uint8Array {

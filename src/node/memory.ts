@@ -8,7 +8,16 @@ import type { BlockHeader, ChainInfo, ChainTip } from "../protocol/api.ts";
 import type { NodeBackend } from "./backend.ts";
 import { blockWork, type HeaderFields, headerHash, meetsTarget, sha256d, toHex } from "./header.ts";
 
-/** Regtest compact target (the easiest allowed). */
+/**
+ * Regtest compact target (the easiest allowed); every header the {@link MemoryBackend} mines uses it.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, REGTEST_BITS } from "@blvm/node";
+ * const [h] = new MemoryBackend().mine(1);
+ * console.log(h.bits === REGTEST_BITS); // true
+ * ```
+ */
 export const REGTEST_BITS = 0x207fffff;
 
 /** The regtest genesis header fields. */

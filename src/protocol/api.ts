@@ -9,21 +9,27 @@
 export interface ChainTip {
   /** Block hash, hex, display order. */
   hash: string;
+  /** Height of the tip block; the genesis block has height 0. */
   height: number;
 }
 
 /** A block header with its position in the chain. */
 export interface BlockHeader {
+  /** Block hash, hex, display order. */
   hash: string;
+  /** Height in the main chain; the genesis block has height 0. */
   height: number;
+  /** Block version field, a signed 32-bit integer. */
   version: number;
   /** Hash of the previous block; all zeros for the genesis block. */
   prev_hash: string;
+  /** Merkle root of the block's transactions, hex, display order. */
   merkle_root: string;
   /** Block time, seconds since the epoch. */
   time: number;
   /** Compact difficulty target. */
   bits: number;
+  /** Proof-of-work nonce, an unsigned 32-bit integer. */
   nonce: number;
 }
 
@@ -31,9 +37,11 @@ export interface BlockHeader {
 export interface ChainInfo {
   /** Network name, for example `regtest`. */
   network: string;
+  /** Hash of the chain tip, hex, display order. */
   tip_hash: string;
+  /** Height of the chain tip. */
   height: number;
-  /** Total work in the chain, hex. */
+  /** Total work in the chain: 64 lowercase hex digits, zero-padded. */
   chain_work: string;
 }
 

@@ -31,7 +31,12 @@ export class EncodeBuffer {
   #view: DataView;
   #pos = 0;
 
-  /** @param initialBytes Starting capacity; the buffer grows as needed. Default 64 KiB. */
+  /**
+   * Create an empty buffer.
+   *
+   * @param initialBytes Starting capacity in bytes; the buffer grows as needed. Default 64 KiB.
+   * @throws {RangeError} If `initialBytes` is not a non-negative integer.
+   */
   constructor(initialBytes = 64 * 1024) {
     if (!Number.isInteger(initialBytes) || initialBytes < 0) {
       throw new RangeError(

@@ -79,6 +79,8 @@ export class ProtocolError extends Error {
   readonly code: string;
 
   /**
+   * Create the error.
+   *
    * @param code An {@link ErrorCode} value.
    * @param message A human-readable description, naming what was wrong.
    * @param options Standard error options (`cause`).
@@ -111,6 +113,8 @@ export class RemoteError extends Error {
   readonly data?: unknown;
 
   /**
+   * Create the error; `data` is set only when given.
+   *
    * @param code The error code.
    * @param message The error message.
    * @param data Optional structured detail.

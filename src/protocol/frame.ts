@@ -44,7 +44,12 @@ export class FrameReader {
   readonly #max: number;
   readonly #base: number;
 
-  /** @param options Limits and buffer size. */
+  /**
+   * Create a reader with an empty buffer.
+   *
+   * @param options Limits and buffer size.
+   * @throws {RangeError} If `maxFrameBytes` is not in 1..2^32-1 or `bufferBytes` is below 16.
+   */
   constructor(options: FrameReaderOptions = {}) {
     const { maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, bufferBytes = 256 * 1024 } = options;
     if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffff_ffff) {

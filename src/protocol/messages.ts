@@ -23,6 +23,7 @@ export interface WireError {
 
 /** Module → host, first frame on the connection. */
 export interface HandshakeMessage {
+  /** Message kind tag, the key receivers dispatch on; the host writes it first. */
   kind: "handshake";
   /** The protocol version the module speaks. */
   protocol: number;
@@ -36,49 +37,61 @@ export interface HandshakeMessage {
 
 /** The module's context, sent in the handshake ack. */
 export interface ModuleContextWire {
+  /** The module's id, equal to its configured name and to `BLVM_MODULE_ID`. */
   module_id: string;
-  /** The module's typed configuration (TOML types kept). */
+  /** The module's typed configuration (TOML types kept); `{}` if it has none. */
   config: Record<string, unknown>;
-  /** Absolute path of the module's private data directory. */
+  /** Absolute real path of the module's private, writable data directory; also its working directory. */
   data_dir: string;
 }
 
 /** Deadlines and sizes the host enforces, sent in the handshake ack so the SDK can police itself. */
 export interface LimitsWire {
-  /** Default deadline for a NodeAPI call, in milliseconds. */
+  /** Default deadline for a NodeAPI call, in milliseconds (host default 30000). */
   call_timeout_ms: number;
-  /** Time a module has between a `stop` and its exit before it is signalled, in milliseconds. */
+  /** Time a module has between a `stop` and its exit before SIGTERM, in milliseconds (host default 5000). */
   stop_timeout_ms: number;
-  /** Largest frame body either side accepts, in bytes. */
+  /** Largest frame body either side accepts, in bytes (host default 4194304). */
   max_frame_bytes: number;
 }
 
 /** Host → module, reply to a good handshake. */
 export interface HandshakeAckMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "handshake_ack";
+  /** The protocol version the host speaks; the module closes with `VERSION_MISMATCH` if it differs. */
   protocol: number;
+  /** Version of the host package. */
   node_version: string;
+  /** The module's id, configuration and data directory. */
   context: ModuleContextWire;
+  /** Deadlines and frame size the host enforces. */
   limits: LimitsWire;
 }
 
 /** Host → module, reply to a bad handshake; the host closes the connection after it. */
 export interface HandshakeRejectMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "handshake_reject";
   /** The protocol version the host speaks. */
   protocol: number;
+  /** `VERSION_MISMATCH`, `UNAUTHORIZED` or `INVALID_MESSAGE`. */
   code: string;
+  /** Human-readable reason. */
   message: string;
 }
 
 /** Module → host, a NodeAPI call. */
 export interface RequestMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "request";
   /** Correlation id, unique among the sender's requests in flight. */
   id: number;
+  /** NodeAPI method name, for example `get_chain_tip`. */
   method: string;
+  /** Method parameters: a map, `{}` when there are none; anything else is answered with `INVALID_PARAMS`. */
   params: unknown;
-  /** Optional deadline for this call, in milliseconds from sending. */
+  /** The caller's deadline, in milliseconds from sending; advisory, the host does not enforce it. */
   deadline_ms?: number;
 }
 
@@ -89,6 +102,7 @@ export type ResponseMessage =
 
 /** Host → module, one event the module subscribed to. */
 export interface EventMessage<T extends string = string, P = unknown> {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "event";
   /** Event type, for example `NewBlock`. */
   type: T;
@@ -97,25 +111,35 @@ export interface EventMessage<T extends string = string, P = unknown> {
    * to a type, a jump between two of its events of that type means events were lost.
    */
   seq: number;
+  /** Event data; a map for every node event (see `NodeEvents`). */
   payload: P;
 }
 
 /** Module → host, a structured log record. */
 export interface LogMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "log";
+  /** Severity; any value outside {@link LogLevel} is `INVALID_MESSAGE`. */
   level: LogLevel;
+  /** The log line, taken literally (no placeholders). */
   message: string;
+  /** Structured properties attached to the record; absent when there are none. */
   fields?: Record<string, unknown>;
 }
 
 /** Host → module, a call of an API the module serves. */
 export interface InvocationMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "invocation";
+  /** Correlation id chosen by the host; the `invocation_result` echoes it. */
   id: number;
+  /** Name of the method the module serves. */
   method: string;
+  /** The method's parameters, any value. */
   params: unknown;
-  /** The verified id of the calling module, if a module made the call. */
+  /** The verified id of the module the host calls on behalf of; absent when the host itself calls. */
   caller?: string;
+  /** The host's deadline in milliseconds; when it passes the host sends `cancel` and discards the result. */
   deadline_ms?: number;
 }
 
@@ -126,27 +150,37 @@ export type InvocationResultMessage =
 
 /** Either side: the sender no longer wants the reply to its request or invocation `id`. */
 export interface CancelMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "cancel";
+  /** Id of the sender's own request (module → host) or invocation (host → module) to abandon. */
   id: number;
 }
 
 /** Host → module: run cleanup and exit within `deadline_ms`. */
 export interface StopMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "stop";
+  /** Why the module is stopped, for logs (`operator`, `shutdown`, ...). */
   reason: string;
+  /** Time the module has to exit, in milliseconds; equals `limits.stop_timeout_ms`. */
   deadline_ms: number;
 }
 
 /** Module → host: acknowledges a control message (`of: "stop"`: cleanup has begun). */
 export interface AckMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "ack";
+  /** The kind of message acknowledged; only `"stop"` is defined. */
   of: string;
 }
 
 /** Either side, last frame before it closes the connection on purpose: says why. */
 export interface CloseMessage {
+  /** Message kind tag, the key receivers dispatch on. */
   kind: "close";
+  /** Why the sender closes: an {@link ErrorCode} value, `CONNECTION_CLOSED` for an ordinary close. */
   code: string;
+  /** Human-readable reason. */
   message: string;
 }
 

@@ -70,6 +70,8 @@ export class Connection {
   #resolveClosed!: (info: CloseInfo) => void;
 
   /**
+   * Wrap an open socket. Nothing is read until {@link Connection.start} is called.
+   *
    * @param conn An open stream connection (normally a Unix socket).
    * @param options Callbacks and limits.
    */

@@ -10,4 +10,5 @@
  * @module
  */
 export * from "./connection.ts";
+export * from "./gate.ts";
 export * from "./pending.ts";

@@ -4,7 +4,7 @@ import { FIXTURES, processAlive } from "../_host_helpers.ts";
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 
 /** Starts the CLI and resolves the pid of module `name` once it is ready. */
-async function startCli(dataDir: string, args: string[]) {
+function startCli(dataDir: string, args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "--data-dir", dataDir, "--log-format", "json", ...args],
     stdout: "piped",
@@ -32,7 +32,7 @@ async function startCli(dataDir: string, args: string[]) {
 
 Deno.test("deno task start runs modules, delivers mined blocks, and stops them cleanly on --run-for", async () => {
   const dataDir = await Deno.makeTempDir();
-  const cli = await startCli(dataDir, [
+  const cli = startCli(dataDir, [
     "--modules-dir",
     new URL("../../modules", import.meta.url).pathname,
     "--block-interval",
@@ -54,7 +54,7 @@ Deno.test("deno task start runs modules, delivers mined blocks, and stops them c
 
 Deno.test("Killing the host with SIGKILL leaves no module process alive", async () => {
   const dataDir = await Deno.makeTempDir();
-  const cli = await startCli(dataDir, ["--modules-dir", "/nonexistent", "--module", `echo=${FIXTURES}echo_module.ts`]);
+  const cli = startCli(dataDir, ["--modules-dir", "/nonexistent", "--module", `echo=${FIXTURES}echo_module.ts`]);
   const spawned = await cli.until((l) => typeof l.message === "string" && l.message.startsWith("Spawned pid "));
   const pid = Number((spawned.properties as Record<string, unknown>).pid);
   await cli.until((l) => l.message === "ready");
@@ -71,7 +71,8 @@ Deno.test("Killing the host with SIGKILL leaves no module process alive", async 
 });
 
 Deno.test("deno task start rejects bad options with a message naming the option", async () => {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, "--block-interval", "soon"] }).output();
+  const out = await new Deno.Command(Deno.execPath(), { args: ["run", "-A", MAIN, "--block-interval", "soon"] })
+    .output();
   equal(out.code, 2);
   match(new TextDecoder().decode(out.stderr), /--block-interval must be a non-negative number of seconds, got 'soon'/);
 });

@@ -154,3 +154,12 @@ Deno.test("Host.startModule() rejects invalid specs with a clear error", async (
   }, /steer the runtime/);
   equal(await processesUnder(t.host.runtimeDir), 0);
 });
+
+Deno.test("Host.startModule() reports a missing deno binary as SPAWN_FAILED and leaves no socket", async () => {
+  await using t = await testHost({ denoPath: "/nonexistent/deno" });
+  const err = await t.host.startModule({ name: "echo", entry: `${FIXTURES}echo_module.ts` }).catch((e) => e);
+  ok(err instanceof ModuleStartError, String(err));
+  equal(err.code, "SPAWN_FAILED");
+  ok(err.message.includes("/nonexistent/deno"), err.message);
+  await rejects(Deno.stat(`${t.host.runtimeDir}/echo.sock`), Deno.errors.NotFound);
+});

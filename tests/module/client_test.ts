@@ -34,6 +34,9 @@ Deno.test("ModuleClient.api surfaces the host's error codes and the connection s
   await rejects(p.client.api.getBlockHash({ height: 99 }), code("NOT_FOUND"));
   await rejects(p.client.call("no_such_method"), code("METHOD_NOT_FOUND"));
   await rejects(p.client.call("get_block_height", [1, 2]), code("INVALID_PARAMS"));
+  // A uint64 beyond 2^53 decodes as a bigint on the host: still a clean INVALID_PARAMS, not INTERNAL.
+  await rejects(p.client.call("get_block_hash", { height: 2n ** 60n }), code("INVALID_PARAMS"));
+  await rejects(p.client.call("get_block_header", { hash: 2n ** 60n }), code("INVALID_PARAMS"));
   equal(await p.client.api.getBlockHeight(), 0);
 });
 
