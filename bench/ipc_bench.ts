@@ -4,7 +4,7 @@
  * run. Rounds alternate baseline and module; ratios are taken inside each round, and the median over
  * rounds is printed.
  *
- *   deno task bench [--rounds 3] [--calls 20000] [--events 200000]
+ *   deno task bench [--rounds 5] [--calls 20000] [--events 200000]
  *
  * @module
  */
@@ -14,7 +14,7 @@ import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
 const opts = parseArgs({
   args: Deno.args,
   options: {
-    rounds: { type: "string", default: "3" },
+    rounds: { type: "string", default: "5" },
     calls: { type: "string", default: "20000" },
     events: { type: "string", default: "200000" },
   },
