@@ -16,7 +16,7 @@ import { EventBus } from "./events.ts";
 import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
 import { createNodeApiHandlers } from "./node_api.ts";
 import { buildDenoArgs, type Grants } from "./permissions.ts";
-import { type ModuleProcess, spawnModuleProcess, waitForExit } from "./process.ts";
+import { type ModuleProcess, spawnModuleProcess, terminate, waitForExit } from "./process.ts";
 import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
 import { acceptSession, type ModuleSession } from "./session.ts";
 
@@ -361,24 +361,18 @@ export class Host {
   #reap(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
     let reaping = this.#reaping.get(handle);
     if (!reaping) {
-      this.#reaping.set(handle, reaping = this.#escalate(handle, why));
+      this.#reaping.set(
+        handle,
+        reaping = terminate(handle.process, {
+          graceMs: this.#opts.stopTimeoutMs,
+          killGraceMs: this.#opts.killGraceMs,
+          why,
+          logger: moduleLogger(handle.name),
+        }),
+      );
       reaping.finally(() => this.#reaping.delete(handle));
     }
     return reaping;
-  }
-
-  async #escalate(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
-    const { process: proc } = handle;
-    const log = moduleLogger(handle.name);
-    if (!(await waitForExit(proc, this.#opts.stopTimeoutMs))) {
-      log.warn("Still running {ms} ms after {why}; sending SIGTERM", { ms: this.#opts.stopTimeoutMs, why });
-      proc.signal("SIGTERM");
-      if (!(await waitForExit(proc, this.#opts.killGraceMs))) {
-        log.warn("Ignored SIGTERM; sending SIGKILL to process group {pid}", { pid: proc.pid });
-        proc.signal("SIGKILL");
-      }
-    }
-    return await proc.status;
   }
 
   /**

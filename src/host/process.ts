@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Logger } from "./log.ts";
 import { readLines } from "./lines.ts";
 
 /** Inputs to {@link spawnModuleProcess}. */
@@ -103,4 +104,42 @@ export function waitForExit(proc: ModuleProcess, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   return Promise.race([proc.status.then(() => true), new Promise<false>((r) => timer = setTimeout(() => r(false), ms))])
     .finally(() => clearTimeout(timer));
+}
+
+/** Options for {@link terminate}. */
+export interface TerminateOptions {
+  /** How long the process has to exit by itself (after a stop message), in ms. */
+  graceMs: number;
+  /** How long it has between SIGTERM and SIGKILL, in ms. */
+  killGraceMs: number;
+  /** Why it is being stopped, for the log. */
+  why: string;
+  /** Where escalations are logged. */
+  logger: Logger;
+}
+
+/**
+ * Wait for a process to exit; if it does not within `graceMs`, send SIGTERM to its group, and if it
+ * still has not exited `killGraceMs` later, SIGKILL.
+ *
+ * @param proc The process.
+ * @param o Deadlines, reason and logger.
+ * @returns The exit status.
+ *
+ * @example
+ * ```ts ignore
+ * session.stop("operator", 5000);
+ * const status = await terminate(proc, { graceMs: 5000, killGraceMs: 2000, why: "operator", logger });
+ * ```
+ */
+export async function terminate(proc: ModuleProcess, o: TerminateOptions): Promise<Deno.CommandStatus> {
+  if (!(await waitForExit(proc, o.graceMs))) {
+    o.logger.warn("Still running {ms} ms after {why}; sending SIGTERM", { ms: o.graceMs, why: o.why });
+    proc.signal("SIGTERM");
+    if (!(await waitForExit(proc, o.killGraceMs))) {
+      o.logger.warn("Ignored SIGTERM; sending SIGKILL to process group {pid}", { pid: proc.pid });
+      proc.signal("SIGKILL");
+    }
+  }
+  return await proc.status;
 }

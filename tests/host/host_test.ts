@@ -163,3 +163,21 @@ Deno.test("Host.startModule() reports a missing deno binary as SPAWN_FAILED and 
   ok(err.message.includes("/nonexistent/deno"), err.message);
   await rejects(Deno.stat(`${t.host.runtimeDir}/echo.sock`), Deno.errors.NotFound);
 });
+
+Deno.test("Host.stopModule() escalates to SIGTERM, then SIGKILL to the group, for a module that ignores both", async () => {
+  await using t = await testHost({ stopTimeoutMs: 300, killGraceMs: 300 });
+  const m = await t.host.startModule({
+    name: "stubborn",
+    entry: `${FIXTURES}misbehave_module.ts`,
+    env: { BLVM_TEST_SCENARIO: "stubborn" },
+    grants: { env: ["BLVM_TEST_SCENARIO"] },
+  });
+  await t.waitForLog((r) => r.message === "stubborn ready");
+  const started = performance.now();
+  const status = await t.host.stopModule("stubborn");
+  const elapsed = performance.now() - started;
+  equal(status?.signal, "SIGKILL");
+  ok(elapsed >= 550, `killed after ${elapsed} ms, before stop deadline + SIGTERM grace`);
+  await t.waitForLog((r) => r.message === "ignoring SIGTERM");
+  equal(await processAlive(m.pid), false);
+});
