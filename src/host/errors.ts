@@ -20,6 +20,8 @@ export class ModuleStartError extends Error {
   readonly code: string;
   /** The module's name. */
   readonly module: string;
+  /** What happened, without the "Module '…' failed to start" prefix. */
+  readonly detail: string;
 
   /**
    * Create the error; its message is `Module '<module>' failed to start: <detail>`.
@@ -34,5 +36,6 @@ export class ModuleStartError extends Error {
     this.name = "ModuleStartError";
     this.code = code;
     this.module = module;
+    this.detail = detail;
   }
 }

@@ -14,7 +14,7 @@ import { toHex } from "../node/header.ts";
 import { ModuleStartError } from "./errors.ts";
 import { EventBus } from "./events.ts";
 import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
-import { createNodeApiHandlers } from "./node_api.ts";
+import { type ApiHandlers, createNodeApiHandlers } from "./node_api.ts";
 import { buildDenoArgs, type Grants } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, terminate, waitForExit } from "./process.ts";
 import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
@@ -105,6 +105,7 @@ export class Host {
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
   readonly #starting = new Set<string>();
+  readonly #handlers: ApiHandlers;
   readonly #reaping = new Map<ModuleHandle, Promise<Deno.CommandStatus>>();
   readonly #log: Logger = hostLogger();
   readonly #unwatch: () => void;
@@ -121,6 +122,7 @@ export class Host {
       maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
       ...opts,
     };
+    this.#handlers = createNodeApiHandlers(opts.backend);
     this.#unwatch = opts.backend.onBlock((h) =>
       this.publish("NewBlock", { hash: h.hash, height: h.height, prev_hash: h.prev_hash, time: h.time })
     );
@@ -259,7 +261,7 @@ export class Host {
       };
       writeModuleLog(log, record);
       this.#opts.onModuleLog?.(record);
-      if (stream === "stderr") recent.push(line) > 20 && recent.shift();
+      if (stream === "stderr") recent.push(line) > 5 && recent.shift();
     };
     const command = [this.#opts.denoPath ?? Deno.execPath(), ...args];
     let proc: ModuleProcess;
@@ -295,7 +297,7 @@ export class Host {
           token,
           context: { module_id: name, config: spec.config ?? {}, data_dir: dataDir },
           limits,
-          handlers: createNodeApiHandlers(this.#opts.backend),
+          handlers: this.#handlers,
           bus: this.bus,
           logger: log,
           onLog: this.#opts.onModuleLog,
@@ -312,7 +314,7 @@ export class Host {
         throw new ModuleStartError(
           name,
           e.code,
-          `${e.message.replace(/^.*?start: /, "")}; last stderr: ${recent.slice(-5).join(" | ")}`,
+          `${e.detail}; last stderr: ${recent.join(" | ")}`,
         );
       }
       throw e;
