@@ -18,7 +18,9 @@
  *
  * @module
  */
+export * from "./src/admin/mod.ts";
 export * from "./src/host/mod.ts";
+export * from "./src/manager/mod.ts";
 export * from "./src/node/mod.ts";
 export * from "./src/transport/mod.ts";
 export { ErrorCode, ProtocolError, RemoteError } from "./src/protocol/errors.ts";

@@ -1,26 +1,36 @@
 /**
- * `deno task start`: runs the host against the in-memory regtest chain with the modules found in
- * the modules directory, mining a block at a fixed interval so modules have something to follow.
+ * `deno task start`: runs the host with the modules of the modules directory (see `blvm.toml`),
+ * against the in-memory regtest chain, mining a block at a fixed interval so modules have something
+ * to follow. The operator controls the running host with `deno task ctl` over the admin socket.
  *
  * ```
- * deno run -A src/cli/main.ts [--modules-dir DIR] [--data-dir DIR] [--block-interval SECONDS]
- *                             [--run-for SECONDS] [--log-level LEVEL] [--log-format logfmt|json]
- *                             [--module NAME=PATH ...]
+ * deno run -A src/cli/main.ts [--config FILE] [--modules-dir DIR] [--data-dir DIR] [--runtime-dir DIR]
+ *                             [--block-interval SECONDS] [--run-for SECONDS] [--no-watch]
+ *                             [--log-level LEVEL] [--log-format logfmt|json]
  * ```
+ *
+ * Exit codes: 0 after a clean stop, 1 if a required module failed or start-up failed, 2 for bad
+ * options or configuration.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { Host } from "../host/host.ts";
+import { resolve } from "node:path";
+import { ADMIN_SOCKET, type AdminServer, serveAdmin } from "../admin/server.ts";
 import { hostLogger, setupLogging } from "../host/log.ts";
+import { ConfigFileError } from "../manager/config_error.ts";
+import { ModuleManager } from "../manager/manager.ts";
+import { loadNodeConfig, type NodeConfig } from "../manager/node_config.ts";
 import { MemoryBackend } from "../node/memory.ts";
 
 const USAGE = `Usage: deno task start [options]
-  --modules-dir DIR        modules to run: each DIR/<name>/main.ts (default ./modules)
-  --module NAME=PATH       run this module too (repeatable)
-  --data-dir DIR           module data lives in DIR/<name> (default ./data/modules)
+  --config FILE            node configuration (default ./blvm.toml if it exists)
+  --modules-dir DIR        overrides [modules].modules_dir (default ./modules)
+  --data-dir DIR           overrides [modules].data_dir (default ./data/modules)
+  --runtime-dir DIR        overrides [modules].runtime_dir: sockets, admin.sock (default ./data/run)
+  --no-watch               do not hot-reload modules whose files change
   --block-interval SECS    mine a regtest block every SECS seconds (default 5; 0 = never)
-  --run-for SECS           stop after SECS seconds (default: until SIGINT/SIGTERM)
+  --run-for SECS           stop after SECS seconds (default: until SIGINT/SIGTERM or 'ctl stop')
   --log-level LEVEL        trace, debug, info, warning, error (default info)
   --log-format FORMAT      logfmt or json (default logfmt)`;
 
@@ -41,9 +51,11 @@ try {
   args = parseArgs({
     args: Deno.args,
     options: {
-      "modules-dir": { type: "string", default: "./modules" },
-      "module": { type: "string", multiple: true, default: [] },
-      "data-dir": { type: "string", default: "./data/modules" },
+      "config": { type: "string" },
+      "modules-dir": { type: "string" },
+      "data-dir": { type: "string" },
+      "runtime-dir": { type: "string" },
+      "no-watch": { type: "boolean", default: false },
       "block-interval": { type: "string" },
       "run-for": { type: "string" },
       "log-level": { type: "string", default: "info" },
@@ -68,52 +80,69 @@ const format = args["log-format"] === "json"
 const interval = seconds("block-interval", args["block-interval"], 5);
 const runFor = seconds("run-for", args["run-for"], 0);
 
+let config: NodeConfig;
+try {
+  config = await loadNodeConfig(args.config);
+} catch (e) {
+  if (e instanceof ConfigFileError) fail(e.message);
+  throw e;
+}
+const cfg = config.modules;
+if (args["modules-dir"]) cfg.modules_dir = resolve(args["modules-dir"]);
+if (args["data-dir"]) cfg.data_dir = resolve(args["data-dir"]);
+if (args["runtime-dir"]) cfg.runtime_dir = resolve(args["runtime-dir"]);
+if (args["no-watch"]) cfg.watch = false;
+
 await setupLogging({ level, format });
 const log = hostLogger();
 
-const specs = new Map<string, string>();
-try {
-  for await (const entry of Deno.readDir(args["modules-dir"])) {
-    const main = `${args["modules-dir"]}/${entry.name}/main.ts`;
-    if (entry.isDirectory && await Deno.stat(main).then((s) => s.isFile, () => false)) specs.set(entry.name, main);
-  }
-} catch (e) {
-  if (!(e instanceof Deno.errors.NotFound)) throw e;
-  log.warn("Modules directory {dir} does not exist", { dir: args["modules-dir"] });
-}
-for (const m of args.module) {
-  const eq = m.indexOf("=");
-  if (eq < 1) fail(`--module must be NAME=PATH, got '${m}'`);
-  specs.set(m.slice(0, eq), m.slice(eq + 1));
-}
-
 const backend = new MemoryBackend();
-const host = await Host.create({ backend, dataDir: args["data-dir"] });
-log.info("Host started: regtest tip {height}, runtime dir {dir}", {
-  height: (await backend.getTip()).height,
-  dir: host.runtimeDir,
-});
-
-// Start in a stable order; one module failing never stops the others.
-for (const [name, entry] of [...specs].sort(([a], [b]) => a.localeCompare(b))) {
-  try {
-    await host.startModule({ name, entry });
-  } catch (e) {
-    log.error("{error}", { error: (e as Error).message });
-  }
-}
-log.info("{count} of {total} modules running", { count: host.modules.length, total: specs.size });
-
 const timer = interval > 0 ? setInterval(() => backend.mine(1), interval * 1000) : undefined;
 let stopping = false;
+let exitCode = 0;
+const manager = await ModuleManager.create({
+  config,
+  backend,
+  onFatal: (e) => {
+    log.error("{error}; stopping the host", { error: e.message });
+    exitCode = 1;
+    stop("required module failed");
+  },
+});
+let admin: AdminServer | undefined;
+try {
+  admin = await serveAdmin(manager, `${manager.host.runtimeDir}/${ADMIN_SOCKET}`, (why) => stop(why));
+} catch (e) {
+  log.error("{error}", { error: (e as Error).message });
+  await manager.shutdown("start-up failed");
+  Deno.exit(1);
+}
+log.info("Host started: config {config}, regtest tip {height}, admin socket {admin}", {
+  config: config.file ?? "(defaults)",
+  height: (await backend.getTip()).height,
+  admin: admin.path,
+});
+
 async function stop(reason: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   clearInterval(timer);
   log.info("Stopping: {reason}", { reason });
-  await host.shutdown(reason);
-  Deno.exit(0);
+  await admin?.close();
+  await manager.shutdown(reason);
+  Deno.exit(exitCode);
 }
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+try {
+  await manager.start();
+} catch (e) {
+  log.error("{error}", { error: (e as Error).message });
+  exitCode = 1;
+  await stop("start-up failed");
+}
+const running = manager.list().filter((m) => m.state === "running").length;
+log.info("{count} of {total} modules running", { count: running, total: manager.list().length });
+
 if (runFor > 0) setTimeout(() => stop(`ran for ${runFor} s`), runFor * 1000);

@@ -120,7 +120,8 @@ export class Host {
       stopTimeoutMs: 5_000,
       killGraceMs: 2_000,
       maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-      ...opts,
+      // An option given as `undefined` keeps its default.
+      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as HostOptions,
     };
     this.#handlers = createNodeApiHandlers(opts.backend);
     this.#unwatch = opts.backend.onBlock((h) =>

@@ -115,4 +115,31 @@ export const NODE_API_METHODS: readonly NodeApiMethod[] = [
 export interface NodeEvents {
   /** A block was connected to the main chain. */
   NewBlock: { hash: string; height: number; prev_hash: string; time: number };
+  /** A module folder with a valid manifest was found. */
+  ModuleDiscovered: { name: string; version: string; path: string };
+  /** A module was accepted (dependencies resolved, config built); sticky: late subscribers get one per loaded module. */
+  ModuleLoaded: { name: string; version: string; lazy: boolean };
+  /** A module process completed its handshake. `restarts` counts automatic restarts so far. */
+  ModuleStarted: { name: string; version: string; pid: number; restarts: number };
+  /** A module process ended because it was asked to, or exited cleanly by itself. */
+  ModuleStopped: { name: string; reason: string; code: number; signal: string | null };
+  /** A module was removed from the host (unload, or the first half of a reload). */
+  ModuleUnloaded: { name: string; version: string; reason: string };
+  /** A module process ended unexpectedly, or failed to start. */
+  ModuleCrashed: {
+    name: string;
+    reason: string;
+    code: number | null;
+    signal: string | null;
+    uptime_ms: number;
+    /** What happens next: `restart` (after `restart_in_ms`), `quarantine` or `none`. */
+    action: "restart" | "quarantine" | "none";
+    restart_in_ms: number | null;
+  };
+  /** A reload finished; `success` is false if the new version did not start. */
+  ModuleReloaded: { name: string; old_version: string; new_version: string; success: boolean; error: string | null };
+  /** A module moved between lifecycle states. */
+  ModuleStateChanged: { name: string; old_state: string; new_state: string; reason: string };
+  /** A module's health changed (`healthy`, `unhealthy`, `unknown`; later also `degraded`). */
+  ModuleHealthChanged: { name: string; old_health: string; new_health: string; reason: string };
 }

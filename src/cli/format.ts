@@ -1,0 +1,148 @@
+/**
+ * Human-readable output for `deno task ctl`: aligned tables, durations and sizes.
+ *
+ * @module
+ */
+import type { ModuleDetail, ModuleStatus } from "../manager/managed.ts";
+
+/**
+ * Render rows as a left-aligned table with a header line.
+ *
+ * @param header Column titles.
+ * @param rows Cells, one array per row.
+ * @returns The table, lines joined with `\n`.
+ *
+ * @example
+ * ```ts
+ * import { table } from "./format.ts";
+ * console.log(table(["NAME", "STATE"], [["hello", "running"]]));
+ * // NAME   STATE
+ * // hello  running
+ * ```
+ */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+/**
+ * A duration as `1h02m`, `3m04s`, `5.2s` or `120ms`.
+ *
+ * @param ms Milliseconds, or `null`.
+ * @returns The text, `-` for `null`.
+ *
+ * @example
+ * ```ts
+ * import { duration } from "./format.ts";
+ * console.log(duration(62_000)); // "1m02s"
+ * ```
+ */
+export function duration(ms: number | null): string {
+  if (ms === null) return "-";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
+}
+
+/**
+ * A byte count in binary units.
+ *
+ * @param n Bytes, or `null`.
+ * @returns The text, `-` for `null`.
+ *
+ * @example
+ * ```ts
+ * import { bytes } from "./format.ts";
+ * console.log(bytes(52_428_800)); // "50.0 MiB"
+ * ```
+ */
+export function bytes(n: number | null): string {
+  if (n === null) return "-";
+  const units = ["B", "KiB", "MiB", "GiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) [n, i] = [n / 1024, i + 1];
+  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+/**
+ * The `ctl list` table.
+ *
+ * @param rows Module statuses.
+ * @returns The table.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(listTable(await admin.call("list") as ModuleStatus[]));
+ * ```
+ */
+export function listTable(rows: ModuleStatus[]): string {
+  if (!rows.length) return "No modules.";
+  return table(
+    ["NAME", "VERSION", "STATE", "PID", "UPTIME", "RESTARTS", "MEMORY", "NOTE"],
+    rows.map((m) => [
+      m.name,
+      m.version ?? "-",
+      m.state + (m.lazy && m.state !== "running" ? " (lazy)" : ""),
+      m.pid === null ? "-" : String(m.pid),
+      duration(m.uptime_ms),
+      String(m.restarts),
+      bytes(m.memory_bytes),
+      note(m),
+    ]),
+  );
+}
+
+function note(m: ModuleStatus): string {
+  if (m.pending_approval.length) return `reload waits for approval: +${m.pending_approval.join(", +")}`;
+  if (m.restart_in_ms !== null) return `restart in ${duration(m.restart_in_ms)}: ${m.reason}`;
+  return m.state === "running" ? "" : m.reason;
+}
+
+/**
+ * The `ctl inspect` report.
+ *
+ * @param d The module detail.
+ * @returns Multi-line text.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(inspectText(await admin.call("inspect", { name: "hello" }) as ModuleDetail));
+ * ```
+ */
+export function inspectText(d: ModuleDetail): string {
+  const lines = [
+    `${d.name} ${d.version ?? ""}`.trim(),
+    `  state:        ${d.state} (${d.health})${d.reason ? ` — ${d.reason}` : ""}`,
+    `  folder:       ${d.dir}`,
+    `  pid:          ${d.pid ?? "-"}   uptime: ${duration(d.uptime_ms)}   restarts: ${d.restarts}   memory: ${
+      bytes(d.memory_bytes)
+    }`,
+    `  required:     ${d.required}   lazy: ${d.lazy}`,
+  ];
+  if (d.manifest) {
+    const deps = Object.entries(d.manifest.dependencies).map(([n, r]) => `${n} ${r}`);
+    const opt = Object.entries(d.manifest.optional_dependencies).map(([n, r]) => `${n} ${r} (optional)`);
+    lines.push(
+      `  description:  ${d.manifest.description ?? "-"}`,
+      `  dependencies: ${[...deps, ...opt].join(", ") || "-"}`,
+    );
+  }
+  lines.push(`  capabilities: ${d.capabilities.join(", ") || "-"}`);
+  if (d.grants) {
+    for (const [k, v] of Object.entries(d.grants)) if (v.length) lines.push(`  grant ${k.padEnd(7)} ${v.join(", ")}`);
+  }
+  if (d.ungranted.length) lines.push(`  NOT granted:  ${d.ungranted.join(", ")}`);
+  if (d.pending_approval.length) lines.push(`  reload waits for approval of: ${d.pending_approval.join(", ")}`);
+  for (const w of d.warnings) lines.push(`  warning:      ${w}`);
+  lines.push(`  config:       ${JSON.stringify(d.config)}`);
+  lines.push(`  command:      ${d.command ? d.command.map(shellQuote).join(" ") : "-"}`);
+  lines.push(`  recent log (${d.logs.length} lines):`, ...d.logs.slice(-20).map((l) => `    ${l}`));
+  return lines.join("\n");
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_\-./=:,@+]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}

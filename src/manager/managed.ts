@@ -1,0 +1,231 @@
+/**
+ * The record the manager keeps for each module, and the snapshots the operator sees.
+ *
+ * @module
+ */
+import type { Grants } from "../host/permissions.ts";
+import type { ModuleHandle } from "../host/host.ts";
+import type { Effective } from "./grants.ts";
+import type { LoadedManifest, Manifest } from "./manifest.ts";
+import type { ModuleOverrides } from "./node_config.ts";
+import { initialRestartState, type RestartState } from "./restart.ts";
+import { healthOf, type ModuleHealth, type ModuleState } from "./state.ts";
+
+/** How many recent log lines are kept per module. */
+export const LOG_LINES = 200;
+/** How many trigger events a lazy module may have waiting for it. */
+export const MAX_PENDING_EVENTS = 256;
+
+/** Everything the manager knows about one module. Mutable; owned by the manager. */
+export interface ManagedModule {
+  /** Module name (its folder's name). */
+  name: string;
+  /** The module folder. */
+  dir: string;
+  /** The accepted manifest; `undefined` if it never parsed. */
+  loaded?: LoadedManifest;
+  /** The operator's `[modules.<name>]` settings. */
+  overrides: ModuleOverrides;
+  /** The merged, typed configuration the module receives. */
+  config: Record<string, unknown>;
+  /** Sandbox grants and capabilities in force. */
+  effective?: Effective;
+  /** Lifecycle state. */
+  state: ModuleState;
+  /** Why it is in this state (for failed, crashed, quarantined, stopped). */
+  reason: string;
+  /** Whether the process waits for an activation trigger. */
+  lazy: boolean;
+  /** Whether ModuleLoaded has been published (and not yet ModuleUnloaded). */
+  isLoaded: boolean;
+  /** The running process, if any. */
+  handle?: ModuleHandle;
+  /** `Date.now()` of the last successful start. */
+  startedAt?: number;
+  /** Automatic restarts since it was loaded. */
+  restarts: number;
+  /** Crash history for the restart policy. */
+  restart: RestartState;
+  /** A scheduled restart. */
+  restartTimer?: ReturnType<typeof setTimeout>;
+  /** When the scheduled restart is due (`Date.now()` ms). */
+  restartAt?: number;
+  /** Set while the manager itself is stopping the process. */
+  stopRequested: boolean;
+  /** The module it failed because of, so it can be retried when that one comes back. */
+  blockedBy?: string;
+  /** Trigger events waiting for the module to subscribe. */
+  pending: { type: string; payload: unknown }[];
+  /** A reload held back because it would widen permissions. */
+  pendingApproval?: string[];
+  /** Recent log lines, oldest first. */
+  logs: string[];
+  /** Serializes start, stop and reload of this module. */
+  op: Promise<unknown>;
+  /** Removes the lazy activation watchers. */
+  unwatch?: () => void;
+}
+
+/**
+ * A fresh record in the `discovered` state.
+ *
+ * @param name Module name.
+ * @param dir Module folder.
+ * @param overrides The operator's settings for it.
+ * @returns The record.
+ *
+ * @example
+ * ```ts ignore
+ * const m = newManagedModule("hello", "/srv/modules/hello", moduleOverrides(cfg, "hello"));
+ * ```
+ */
+export function newManagedModule(name: string, dir: string, overrides: ModuleOverrides): ManagedModule {
+  return {
+    name,
+    dir,
+    overrides,
+    config: {},
+    state: "discovered",
+    reason: "",
+    lazy: false,
+    isLoaded: false,
+    restarts: 0,
+    restart: initialRestartState(),
+    stopRequested: false,
+    pending: [],
+    logs: [],
+    op: Promise.resolve(),
+  };
+}
+
+/** One row of `ctl list`. */
+export interface ModuleStatus {
+  /** Module name. */
+  name: string;
+  /** Manifest version, if the manifest parsed. */
+  version: string | null;
+  /** Lifecycle state. */
+  state: ModuleState;
+  /** Health implied by the state. */
+  health: ModuleHealth;
+  /** Why it is in this state. */
+  reason: string;
+  /** Process id (and process group id) while a process exists. */
+  pid: number | null;
+  /** Milliseconds since the current process completed its handshake. */
+  uptime_ms: number | null;
+  /** Automatic restarts since it was loaded. */
+  restarts: number;
+  /** Resident memory of the process in bytes (Linux `/proc`), if known. */
+  memory_bytes: number | null;
+  /** Started on a trigger rather than at boot. */
+  lazy: boolean;
+  /** Its failure fails the host. */
+  required: boolean;
+  /** Permissions a held-back reload would add; empty when nothing waits for approval. */
+  pending_approval: string[];
+  /** Milliseconds until a scheduled restart. */
+  restart_in_ms: number | null;
+}
+
+/** `ctl inspect`: the status plus everything the operator needs to audit the module. */
+export interface ModuleDetail extends ModuleStatus {
+  /** The module folder. */
+  dir: string;
+  /** The accepted manifest. */
+  manifest: Manifest | null;
+  /** The configuration the module receives. */
+  config: Record<string, unknown>;
+  /** Sandbox grants in force. */
+  grants: Required<Grants> | null;
+  /** Capabilities in force. */
+  capabilities: string[];
+  /** What the manifest asks for that the operator has not granted. */
+  ungranted: string[];
+  /** The exact command line of the current process. */
+  command: string[] | null;
+  /** Manifest warnings (unknown keys). */
+  warnings: string[];
+  /** Recent log lines, oldest first. */
+  logs: string[];
+}
+
+/**
+ * Resident set size of a process from `/proc/<pid>/status`, in bytes.
+ *
+ * @param pid Process id.
+ * @returns Bytes, or `null` where `/proc` is unavailable or the process is gone.
+ *
+ * @example
+ * ```ts
+ * import { residentBytes } from "@blvm/node";
+ * const rss = residentBytes(Deno.pid);
+ * console.log(rss === null || rss > 0); // true
+ * ```
+ */
+export function residentBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The operator's view of one module.
+ *
+ * @param m The record.
+ * @param now `Date.now()`.
+ * @returns The status row.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(statusOf(manager.get("hello")!, Date.now()).state);
+ * ```
+ */
+export function statusOf(m: ManagedModule, now: number): ModuleStatus {
+  const pid = m.handle && !m.handle.process.exited ? m.handle.pid : null;
+  return {
+    name: m.name,
+    version: m.loaded?.manifest.version ?? null,
+    state: m.state,
+    health: healthOf(m.state),
+    reason: m.reason,
+    pid,
+    uptime_ms: pid !== null && m.startedAt !== undefined && m.state === "running" ? now - m.startedAt : null,
+    restarts: m.restarts,
+    memory_bytes: pid !== null ? residentBytes(pid) : null,
+    lazy: m.lazy,
+    required: m.overrides.required,
+    pending_approval: m.pendingApproval ?? [],
+    restart_in_ms: m.restartAt !== undefined ? Math.max(0, m.restartAt - now) : null,
+  };
+}
+
+/**
+ * The operator's detailed view of one module.
+ *
+ * @param m The record.
+ * @param now `Date.now()`.
+ * @returns The detail.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(detailOf(manager.get("hello")!, Date.now()).command?.join(" "));
+ * ```
+ */
+export function detailOf(m: ManagedModule, now: number): ModuleDetail {
+  return {
+    ...statusOf(m, now),
+    dir: m.dir,
+    manifest: m.loaded?.manifest ?? null,
+    config: m.config,
+    grants: m.effective?.grants ?? null,
+    capabilities: m.effective?.capabilities ?? [],
+    ungranted: m.effective?.ungranted ?? [],
+    command: m.handle?.command ?? null,
+    warnings: m.loaded?.warnings ?? [],
+    logs: [...m.logs],
+  };
+}

@@ -1,0 +1,532 @@
+/**
+ * The module manager: discovers modules, resolves their dependencies, starts them in order, keeps
+ * them running, and carries out the operator's load, unload and reload commands.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { getLogger } from "@logtape/logtape";
+import { Host } from "../host/host.ts";
+import type { ModuleLogRecord } from "../host/log.ts";
+import type { NodeBackend } from "../node/backend.ts";
+import { ConfigFileError } from "./config_error.ts";
+import { discoverModules, readModuleFolder } from "./discovery.ts";
+import { ManagerError } from "./errors.ts";
+import { type Effective, effectivePermissions, widening } from "./grants.ts";
+import {
+  detailOf,
+  LOG_LINES,
+  type ManagedModule,
+  type ModuleDetail,
+  type ModuleStatus,
+  newManagedModule,
+  statusOf,
+} from "./managed.ts";
+import type { LoadedManifest } from "./manifest.ts";
+import { buildModuleConfig } from "./module_config.ts";
+import { moduleOverrides, type NodeConfig } from "./node_config.ts";
+import { type Candidate, resolveLoadOrder } from "./resolve.ts";
+import { initialRestartState } from "./restart.ts";
+import { activate, armActivation, serial, setState, spawn, stop, type SupervisorContext } from "./supervisor.ts";
+import { watchModules } from "./watcher.ts";
+
+/** Settings for {@link ModuleManager.create}. */
+export interface ManagerOptions {
+  /** The node configuration (`blvm.toml`). */
+  config: NodeConfig;
+  /** The node the NodeAPI reads from. */
+  backend: NodeBackend;
+  /** The `deno.json` modules run with. Default: this package's own. */
+  configPath?: string;
+  /** The deno binary for modules. Default: the one running the host. */
+  denoPath?: string;
+  /** Sees every module log record. */
+  onModuleLog?: (record: ModuleLogRecord) => void;
+  /** Called when a required module fails for good after start-up; the host should stop. */
+  onFatal?: (error: ManagerError) => void;
+}
+
+/** The outcome of {@link ModuleManager.reload}. */
+export interface ReloadResult {
+  /** Version before the reload. */
+  old_version: string | null;
+  /** Version now loaded. */
+  new_version: string;
+  /** Whether the module runs (or, if lazy, waits for its trigger) after the reload. */
+  success: boolean;
+}
+
+/**
+ * Runs the modules of a modules directory like a service manager.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadNodeConfig, MemoryBackend, ModuleManager } from "@blvm/node";
+ * const manager = await ModuleManager.create({ config: await loadNodeConfig(), backend: new MemoryBackend() });
+ * await manager.start(); // throws if a required module cannot start
+ * console.table(manager.list());
+ * await manager.shutdown("operator");
+ * ```
+ */
+export class ModuleManager {
+  /** The host that runs the processes. */
+  readonly host: Host;
+  /** The node configuration in force. */
+  readonly config: NodeConfig;
+  readonly #modules: Map<string, ManagedModule>;
+  readonly #log: Logger = getLogger(["blvm", "manager"]);
+  readonly #ctx: SupervisorContext;
+  #started = false;
+  #closing = false;
+  #watcher?: { close(): void };
+
+  private constructor(host: Host, opts: ManagerOptions, modules: Map<string, ManagedModule>) {
+    this.host = host;
+    this.#modules = modules;
+    this.config = opts.config;
+    const isStarted = () => this.#started;
+    this.#ctx = {
+      host,
+      log: this.#log,
+      entry: (name) => this.#modules.get(name),
+      onFatal: (e) => {
+        if (!this.#closing) opts.onFatal?.(e);
+      },
+      get started() {
+        return isStarted();
+      },
+    };
+    host.bus.onSubscribe((sub, added) => {
+      if (added.includes("ModuleLoaded")) {
+        for (const m of this.#modules.values()) if (m.isLoaded) host.bus.sendTo(sub, "ModuleLoaded", loadedPayload(m));
+      }
+      for (const m of this.#modules.values()) {
+        if (m.handle?.session.connection !== sub || !m.pending.length) continue;
+        const now = m.pending.filter((e) => added.includes(e.type));
+        m.pending = m.pending.filter((e) => !added.includes(e.type));
+        for (const e of now) host.bus.sendTo(sub, e.type, e.payload);
+      }
+    });
+  }
+
+  /**
+   * Create the manager and its host (runtime and data directories from `[modules]`).
+   *
+   * @param opts Configuration, backend and callbacks.
+   * @returns The manager; nothing runs until {@link ModuleManager.start}.
+   */
+  static async create(opts: ManagerOptions): Promise<ModuleManager> {
+    const cfg = opts.config.modules;
+    const modules = new Map<string, ManagedModule>();
+    const host = await Host.create({
+      backend: opts.backend,
+      dataDir: cfg.data_dir,
+      runtimeDir: cfg.runtime_dir,
+      configPath: opts.configPath,
+      denoPath: opts.denoPath,
+      handshakeTimeoutMs: cfg.handshake_timeout_ms,
+      stopTimeoutMs: cfg.stop_timeout_ms,
+      killGraceMs: cfg.kill_grace_ms,
+      onModuleLog: (r) => {
+        const m = modules.get(r.module);
+        if (m && m.logs.push(`${new Date().toISOString()} ${r.level} [${r.source}] ${r.message}`) > LOG_LINES) {
+          m.logs.shift();
+        }
+        opts.onModuleLog?.(r);
+      },
+    });
+    return new ModuleManager(host, opts, modules);
+  }
+
+  /**
+   * Discover, resolve and start every module. A broken or failing module never stops the others,
+   * unless it is marked `required`.
+   *
+   * @throws {ManagerError} `REQUIRED_MODULE_FAILED` naming every required module that is not running
+   * (the caller should then {@link ModuleManager.shutdown}).
+   */
+  async start(): Promise<void> {
+    const cfg = this.config.modules;
+    const found = await discoverModules(cfg);
+    for (const s of found.skipped) this.#log.info("Skipping module {module}: {reason}", { module: s.name, ...s });
+    const failed = new Map<string, string>();
+    for (const b of found.broken) {
+      const m = this.#add(b.name, b.dir);
+      setState(this.#ctx, m, "failed", b.error);
+      failed.set(b.name, "its manifest is invalid");
+    }
+    for (const loaded of found.found) {
+      const m = this.#add(loaded.manifest.name, loaded.dir);
+      this.host.publish("ModuleDiscovered", { name: m.name, version: loaded.manifest.version, path: loaded.dir });
+      try {
+        this.#apply(m, await this.#prepare(m, loaded));
+      } catch (e) {
+        setState(this.#ctx, m, "failed", (e as Error).message);
+        failed.set(m.name, "its configuration is invalid");
+      }
+    }
+    const { order, failed: blocked } = this.#resolve(failed);
+    for (const [name, reason] of blocked) {
+      const m = this.#modules.get(name)!;
+      if (failed.has(name)) continue;
+      m.blockedBy = hardDepsOf(m).find((d) => blocked.has(d) || failed.has(d) || !this.#modules.has(d));
+      setState(this.#ctx, m, "failed", reason);
+    }
+    for (const name of order) {
+      const m = this.#modules.get(name)!;
+      this.#markLoaded(m);
+      if (m.lazy) armActivation(this.#ctx, m);
+      else await serial(m, () => spawn(this.#ctx, m, true));
+    }
+    const problems = [...this.#modules.values()]
+      .filter((m) => m.overrides.required && (m.state === "failed" || m.state === "quarantined" || !m.loaded))
+      .map((m) => `${m.name}: ${m.reason}`);
+    for (const name of Object.keys(cfg.modules)) {
+      if (this.#modules.has(name)) continue;
+      if (cfg.modules[name].required) problems.push(`${name}: not found in ${cfg.modules_dir}`);
+      else this.#log.warn("[modules.{module}] names no module in {dir}", { module: name, dir: cfg.modules_dir });
+    }
+    this.#started = true;
+    if (cfg.watch) {
+      this.#watcher = watchModules(cfg.modules_dir, cfg.watch_debounce_ms, (names) => this.#changed(names));
+    }
+    if (problems.length) {
+      throw new ManagerError("REQUIRED_MODULE_FAILED", "", `Required modules failed to start: ${problems.join("; ")}`);
+    }
+  }
+
+  /**
+   * A module's record by name.
+   *
+   * @param name Module name.
+   * @returns The record, or `undefined`.
+   */
+  get(name: string): ManagedModule | undefined {
+    return this.#modules.get(name);
+  }
+
+  /** Every known module, sorted by name. */
+  list(): ModuleStatus[] {
+    const now = Date.now();
+    return [...this.#modules.values()].sort((a, b) => a.name < b.name ? -1 : 1).map((m) => statusOf(m, now));
+  }
+
+  /**
+   * Everything about one module.
+   *
+   * @param name Module name.
+   * @throws {ManagerError} `NOT_FOUND`.
+   */
+  inspect(name: string): ModuleDetail {
+    return detailOf(this.#need(name), Date.now());
+  }
+
+  /**
+   * Load a module from its folder and start it (or arm its triggers if it is lazy). A module that
+   * failed earlier is read again from disk.
+   *
+   * @param name The folder name under `modules_dir`.
+   * @throws {ManagerError} `CONFLICT` if it is already loaded, `NOT_FOUND`, `INVALID_MANIFEST`,
+   * `DEPENDENCY_FAILED`, or `UNAVAILABLE` if it did not start.
+   */
+  async load(name: string): Promise<ModuleStatus> {
+    const old = this.#modules.get(name);
+    if (old?.isLoaded) {
+      throw new ManagerError("CONFLICT", name, `Module '${name}' is already loaded (${old.state}); use reload`);
+    }
+    const dir = `${this.config.modules.modules_dir}/${name}`;
+    if (!NAME.test(name) || !(await Deno.stat(`${dir}/module.toml`).then(() => true, () => false))) {
+      throw new ManagerError("NOT_FOUND", name, `No module folder with a module.toml at '${dir}'`);
+    }
+    let loaded: LoadedManifest;
+    try {
+      loaded = await readModuleFolder(this.config.modules, dir);
+    } catch (e) {
+      throw asManagerError(name, e);
+    }
+    if (old) this.#modules.delete(name);
+    const m = this.#add(name, loaded.dir);
+    this.host.publish("ModuleDiscovered", { name, version: loaded.manifest.version, path: loaded.dir });
+    try {
+      this.#apply(m, await this.#prepare(m, loaded));
+    } catch (e) {
+      setState(this.#ctx, m, "failed", (e as Error).message);
+      throw asManagerError(name, e);
+    }
+    const reason = this.#resolve(new Map()).failed.get(name);
+    if (reason) throw new ManagerError("DEPENDENCY_FAILED", name, `Module '${name}' ${reason}`);
+    this.#markLoaded(m);
+    if (m.lazy) armActivation(this.#ctx, m);
+    else if (!(await serial(m, () => spawn(this.#ctx, m, false)))) {
+      throw new ManagerError("UNAVAILABLE", name, `Module '${name}' did not start: ${m.reason}`);
+    }
+    await this.#retryBlocked(name);
+    return statusOf(m, Date.now());
+  }
+
+  /**
+   * Stop a module and remove it. Running modules that depend on it are stopped first and marked
+   * failed; they start again when it is loaded again.
+   *
+   * @param name Module name.
+   * @param reason Why, sent to the module.
+   * @throws {ManagerError} `NOT_FOUND`.
+   */
+  async unload(name: string, reason = "operator unload"): Promise<void> {
+    const m = this.#need(name);
+    await this.#stopDependents(name, `dependency '${name}' was unloaded`);
+    await serial(m, () => stop(this.#ctx, m, reason));
+    m.unwatch?.();
+    if (m.isLoaded) {
+      m.isLoaded = false;
+      this.host.publish("ModuleUnloaded", { name, version: m.loaded?.manifest.version ?? "", reason });
+    }
+    this.#modules.delete(name);
+  }
+
+  /**
+   * Read a module's folder again and restart it with the new manifest, code and configuration. A
+   * quarantined or failed module gets a fresh start. A reload that would widen the module's
+   * permissions is refused unless `approve` is set; the running version is kept meanwhile.
+   *
+   * @param name Module name.
+   * @param opts `approve` to accept wider permissions; `reason` for the log.
+   * @throws {ManagerError} `NOT_FOUND`, `INVALID_MANIFEST`, `DEPENDENCY_FAILED` or `APPROVAL_REQUIRED`.
+   */
+  async reload(name: string, opts: { approve?: boolean; reason?: string } = {}): Promise<ReloadResult> {
+    const m = this.#need(name);
+    if (!m.isLoaded) {
+      const s = await this.load(name);
+      return { old_version: null, new_version: s.version!, success: true };
+    }
+    const reason = opts.reason ?? "operator reload";
+    let next: Prepared;
+    try {
+      next = await this.#prepare(m, await readModuleFolder(this.config.modules, m.dir));
+    } catch (e) {
+      throw asManagerError(name, e);
+    }
+    const widened = m.effective ? widening(m.effective, next.effective) : [];
+    if (widened.length && !opts.approve) {
+      m.pendingApproval = widened;
+      throw new ManagerError(
+        "APPROVAL_REQUIRED",
+        name,
+        `Reload of '${name}' not applied: it would widen its permissions (${
+          widened.map((w) => `+${w}`).join(", ")
+        }). The running version is kept. Approve with: deno task ctl reload ${name} --approve`,
+      );
+    }
+    const why = this.#resolve(new Map(), { name, loaded: next.loaded }).failed.get(name);
+    if (why) throw new ManagerError("DEPENDENCY_FAILED", name, `Reload of '${name}' not applied: it ${why}`);
+    const oldVersion = m.loaded!.manifest.version;
+    const restartDependents = await this.#stopDependents(name, `dependency '${name}' is reloading`);
+    const success = await serial(m, async () => {
+      const wasRunning = m.handle !== undefined;
+      await stop(this.#ctx, m, reason);
+      this.host.publish("ModuleUnloaded", { name, version: oldVersion, reason: "reload" });
+      m.isLoaded = false;
+      this.#apply(m, next);
+      m.restart = initialRestartState();
+      m.restarts = 0;
+      if (m.state !== "discovered" && m.state !== "stopped") setState(this.#ctx, m, "stopped", "reloading");
+      this.#markLoaded(m);
+      if (m.lazy) armActivation(this.#ctx, m);
+      return m.lazy && !wasRunning ? true : await spawn(this.#ctx, m, false);
+    });
+    const version = next.loaded.manifest.version;
+    this.host.publish("ModuleReloaded", {
+      name,
+      old_version: oldVersion,
+      new_version: version,
+      success,
+      error: success ? null : m.reason,
+    });
+    for (const d of restartDependents) await this.#retry(d);
+    return { old_version: oldVersion, new_version: version, success };
+  }
+
+  /**
+   * Call a method a module registered with `handle()`, starting it first if it is lazy and its
+   * manifest has `on_call = true`.
+   *
+   * @param name Module name.
+   * @param method Method name.
+   * @param params Parameters.
+   * @param timeoutMs Deadline.
+   * @returns The module's result.
+   * @throws {ManagerError} `NOT_FOUND` or `UNAVAILABLE`; or the module's `RemoteError`.
+   */
+  async invoke(name: string, method: string, params: unknown, timeoutMs?: number): Promise<unknown> {
+    const m = this.#need(name);
+    if (!m.handle && m.lazy && m.loaded?.manifest.activation?.on_call) {
+      await activate(this.#ctx, m, `first call of '${method}'`);
+    }
+    if (!m.handle) throw new ManagerError("UNAVAILABLE", name, `Module '${name}' is ${m.state}: ${m.reason}`);
+    return await m.handle.session.invoke(method, params, timeoutMs, "operator");
+  }
+
+  /**
+   * Stop every module, dependents before their dependencies, then the host.
+   *
+   * @param reason Why, sent to the modules.
+   */
+  async shutdown(reason = "shutdown"): Promise<void> {
+    this.#closing = true;
+    this.#watcher?.close();
+    const left = new Set([...this.#modules.values()].filter((m) => m.handle || m.restartTimer));
+    while (left.size) {
+      const wave = [...left].filter((m) => ![...left].some((o) => o !== m && hardDepsOf(o).includes(m.name)));
+      const batch = wave.length ? wave : [...left];
+      await Promise.all(batch.map((m) => serial(m, () => stop(this.#ctx, m, reason))));
+      for (const m of batch) left.delete(m);
+    }
+    for (const m of this.#modules.values()) m.unwatch?.();
+    await this.host.shutdown(reason);
+  }
+
+  #add(name: string, dir: string): ManagedModule {
+    const m = newManagedModule(name, dir, moduleOverrides(this.config.modules, name));
+    this.#modules.set(name, m);
+    return m;
+  }
+
+  #need(name: string): ManagedModule {
+    const m = this.#modules.get(name);
+    if (!m) throw new ManagerError("NOT_FOUND", name, `No module named '${name}'`);
+    return m;
+  }
+
+  async #prepare(m: ManagedModule, loaded: LoadedManifest): Promise<Prepared> {
+    const config = await buildModuleConfig(loaded, m.overrides.config);
+    const { permissions, capabilities } = loaded.manifest;
+    const effective = effectivePermissions({ ...permissions, capabilities }, m.overrides.grants);
+    for (const u of effective.ungranted) {
+      this.#log.warn("Module {module} asks for {permission}, which is not granted in [modules.{module}.grants]", {
+        module: m.name,
+        permission: u,
+      });
+    }
+    return { loaded, config, effective };
+  }
+
+  #apply(m: ManagedModule, p: Prepared): void {
+    m.loaded = p.loaded;
+    m.config = p.config;
+    m.effective = p.effective;
+    m.lazy = p.loaded.manifest.activation !== undefined && m.overrides.lazy !== false;
+    m.pendingApproval = undefined;
+  }
+
+  #markLoaded(m: ManagedModule): void {
+    m.isLoaded = true;
+    m.blockedBy = undefined;
+    this.host.publish("ModuleLoaded", loadedPayload(m));
+  }
+
+  /**
+   * Resolve the modules that have a manifest. Before start-up has finished that is all of them; after,
+   * only loaded ones count, plus `target` with the manifest it would have.
+   */
+  #resolve(failed: Map<string, string>, target?: { name: string; loaded: LoadedManifest }) {
+    const candidates: Candidate[] = [];
+    for (const m of this.#modules.values()) {
+      const loaded = target?.name === m.name ? target.loaded : m.loaded;
+      if (!loaded) {
+        if (!failed.has(m.name)) failed.set(m.name, "its manifest is invalid");
+      } else if (this.#started && !m.isLoaded && target?.name !== m.name) {
+        if (!failed.has(m.name)) failed.set(m.name, `it is ${m.state}`);
+      } else candidates.push({ name: m.name, ...pick(loaded.manifest) });
+    }
+    const result = resolveLoadOrder(candidates, failed);
+    for (const w of result.warnings) this.#log.warn("{warning}", { warning: w });
+    return result;
+  }
+
+  /** Stop every running module that depends on `name` (dependents first); returns them, to restart later. */
+  async #stopDependents(name: string, reason: string): Promise<ManagedModule[]> {
+    const out: ManagedModule[] = [];
+    const visit = (n: string) => {
+      for (const m of this.#modules.values()) {
+        if (hardDepsOf(m).includes(n) && !out.includes(m) && m.isLoaded) {
+          visit(m.name);
+          out.push(m);
+        }
+      }
+    };
+    visit(name);
+    for (const m of out) {
+      await serial(m, async () => {
+        await stop(this.#ctx, m, reason);
+        m.blockedBy = name;
+        setState(this.#ctx, m, "failed", reason);
+      });
+    }
+    return out.reverse();
+  }
+
+  async #retryBlocked(name: string): Promise<void> {
+    for (const m of [...this.#modules.values()]) if (m.blockedBy === name) await this.#retry(m);
+  }
+
+  /** Start a module that failed because of a dependency, if its dependencies are now satisfied. */
+  async #retry(m: ManagedModule): Promise<void> {
+    const reason = this.#resolve(new Map(), { name: m.name, loaded: m.loaded! }).failed.get(m.name);
+    if (reason) return setState(this.#ctx, m, "failed", reason);
+    m.blockedBy = undefined;
+    if (!m.isLoaded) this.#markLoaded(m);
+    if (m.lazy) {
+      setState(this.#ctx, m, "stopped", "waiting for its trigger");
+      armActivation(this.#ctx, m);
+    } else await serial(m, () => spawn(this.#ctx, m, false));
+  }
+
+  async #changed(names: Set<string>): Promise<void> {
+    for (const name of names) {
+      if (this.#closing) return;
+      if (!this.#modules.has(name)) {
+        this.#log.info("Files of unknown module {module} changed; load it with: deno task ctl load {module}", {
+          module: name,
+        });
+        continue;
+      }
+      try {
+        const r = await this.reload(name, { reason: "files changed" });
+        this.#log.info("Hot reload of {module}: {old} → {new}", {
+          module: name,
+          old: r.old_version,
+          new: r.new_version,
+        });
+      } catch (e) {
+        this.#log.warn("Hot reload of {module} not applied: {error}", { module: name, error: (e as Error).message });
+      }
+    }
+  }
+}
+
+interface Prepared {
+  loaded: LoadedManifest;
+  config: Record<string, unknown>;
+  effective: Effective;
+}
+
+function hardDepsOf(m: ManagedModule): string[] {
+  return Object.keys(m.loaded?.manifest.dependencies ?? {});
+}
+
+function pick(manifest: LoadedManifest["manifest"]): Omit<Candidate, "name"> {
+  const { version, dependencies, optional_dependencies } = manifest;
+  return { version, dependencies, optional_dependencies };
+}
+
+function loadedPayload(m: ManagedModule) {
+  return { name: m.name, version: m.loaded?.manifest.version ?? "", lazy: m.lazy };
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+function asManagerError(name: string, e: unknown): ManagerError {
+  if (e instanceof ManagerError) return e;
+  if (e instanceof ConfigFileError) return new ManagerError("INVALID_MANIFEST", name, e.message, { cause: e });
+  return new ManagerError("UNAVAILABLE", name, (e as Error).message, { cause: e });
+}

@@ -1,0 +1,484 @@
+/**
+ * A module's manifest, `module.toml`: who it is, what it runs, what it may do and what it needs.
+ * Also the value rules shared with the node's `[modules]` settings (names, capabilities, grants).
+ *
+ * Unknown keys are warnings, not errors, so that older hosts can load newer manifests.
+ *
+ * @example
+ * ```toml
+ * name = "hello"
+ * version = "0.1.0"
+ * entry_point = "main.ts"
+ * capabilities = ["read_blockchain", "SubscribeEvents"]
+ * [dependencies]
+ * wallet = "^1.2.0"
+ * [config_schema]
+ * greeting = "Text printed for each block"
+ * interval = { type = "integer", default = 10 }
+ * [permissions]
+ * net = ["api.example.com:443"]
+ * [activation]
+ * events = ["NewBlock"]
+ * ```
+ *
+ * @module
+ */
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { isAbsolute, join, normalize, relative } from "node:path";
+import semver from "semver";
+import { z } from "zod";
+import {
+  ConfigFileError,
+  type ConfigIssue,
+  describeValue,
+  fieldPath,
+  issuesFromZod,
+  isTable,
+  readTomlSource,
+} from "./config_error.ts";
+import { type ConfigField, configFieldSchema } from "./module_config.ts";
+
+export type { ConfigField, ConfigFieldType } from "./module_config.ts";
+
+/** Every capability a module may declare, in snake_case. */
+export const CAPABILITIES: readonly string[] = Object.freeze([
+  ...["read_blockchain", "read_utxo", "read_chain_state", "subscribe_events", "send_transactions", "read_mempool"],
+  ...["read_network", "network_access", "read_lightning", "read_payment", "read_storage", "write_storage"],
+  ...["manage_storage", "read_filesystem", "write_filesystem", "manage_filesystem", "register_rpc_endpoint"],
+  ...["manage_timers", "report_metrics", "read_metrics", "discover_modules", "publish_events", "call_module"],
+  ...["register_module_api", "submit_block", "queue_inbound_block"],
+]);
+
+/** The `Deno.*` system info names a module may be granted (as in `src/host/permissions.ts`). */
+export const SYS_NAMES: readonly string[] = Object.freeze([
+  ...["hostname", "osRelease", "osUptime", "loadavg", "networkInterfaces", "systemMemoryInfo", "uid", "gid"],
+  ...["cpus", "homedir", "statfs"],
+]);
+
+/** Access the module asks the operator for, on top of its sandbox. */
+export interface RequestedPermissions {
+  /** Paths to read: absolute, or relative to the module folder (resolved by {@link readManifest}). */
+  read: string[];
+  /** Paths to write, like `read`. */
+  write: string[];
+  /** Network destinations, `host` or `host:port`. */
+  net: string[];
+  /** Environment variable names. */
+  env: string[];
+  /** `Deno.*` system info names. */
+  sys: string[];
+}
+
+/** When a lazily started module is started. */
+export interface Activation {
+  /** Event types that start it. */
+  events: string[];
+  /** Whether a call from another module starts it. */
+  on_call: boolean;
+}
+
+/** Maintainer signatures over a module release (checked for shape only). */
+export interface Signatures {
+  /** `M-of-N`. */
+  threshold: string;
+  /** Who signed, with hex public keys and signatures. */
+  maintainers: { name: string; public_key: string; signature: string }[];
+}
+
+/** A validated `module.toml`. */
+export interface Manifest {
+  /** Module name: letters, digits, `_` and `-`, up to 64 characters, not starting with `_` or `-`. */
+  name: string;
+  /** Strict semantic version, for example `0.1.0`. */
+  version: string;
+  /** Entry file, relative to the module folder. */
+  entry_point: string;
+  /** What the module does. */
+  description?: string;
+  /** Who wrote it. */
+  author?: string;
+  /** Declared capabilities, in snake_case, without duplicates. */
+  capabilities: string[];
+  /** Required modules: name to semver range. */
+  dependencies: Record<string, string>;
+  /** Modules used when present: name to semver range. */
+  optional_dependencies: Record<string, string>;
+  /** Declared configuration keys. */
+  config_schema: Record<string, ConfigField>;
+  /** Requested permissions. */
+  permissions: RequestedPermissions;
+  /** Present when the module is started lazily, on one of its triggers. */
+  activation?: Activation;
+  /** Event types the module may publish. */
+  publishes: string[];
+  /** Release signatures. */
+  signatures?: Signatures;
+}
+
+/** A manifest read from disk by {@link readManifest}. */
+export interface LoadedManifest {
+  /** The manifest, with relative permission paths resolved against `dir`. */
+  manifest: Manifest;
+  /** Real path of the module folder. */
+  dir: string;
+  /** Absolute path of `module.toml`. */
+  file: string;
+  /** Real path of the entry file, a regular file inside `dir`. */
+  entry: string;
+  /** Non-fatal findings, such as unknown keys. */
+  warnings: string[];
+  /** Hex SHA-256 of the `module.toml` bytes, to detect changes. */
+  hash: string;
+}
+
+/** Largest `module.toml` accepted: 64 KiB. */
+export const MAX_MANIFEST_BYTES = 64 * 1024;
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const EVENT_RE = /^[A-Z][A-Za-z0-9]{0,63}$/;
+const HEX_RE = /^(?:[0-9a-fA-F]{2})+$/;
+const json = (v: unknown) => describeValue(v);
+const uniq = (a: string[]) => [...new Set(a)];
+
+/**
+ * A module name: `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`.
+ *
+ * @example
+ * ```ts
+ * import { moduleNameSchema } from "./manifest.ts";
+ * console.log(moduleNameSchema.safeParse("hello-world").success, moduleNameSchema.safeParse("../x").success); // true false
+ * ```
+ */
+export const moduleNameSchema: z.ZodType<string> = z.string().refine((v) => NAME_RE.test(v), {
+  error: (i) =>
+    `expected a module name (letters, digits, '_' and '-', at most 64, starting with a letter or digit), got ${
+      json(i.input)
+    }`,
+});
+
+/**
+ * A capability name in snake_case or PascalCase; the output is always snake_case.
+ *
+ * @example
+ * ```ts
+ * import { capabilitySchema } from "./manifest.ts";
+ * console.log(capabilitySchema.parse("ReadBlockchain")); // "read_blockchain"
+ * ```
+ */
+export const capabilitySchema: z.ZodType<string, string> = z.string().transform((v, ctx) => {
+  const snake = /^[A-Z][A-Za-z0-9]*$/.test(v) ? v.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase() : v;
+  if (CAPABILITIES.includes(snake)) return snake;
+  ctx.addIssue({ code: "custom", message: `unknown capability ${json(v)}`, input: v });
+  return z.NEVER;
+});
+
+/**
+ * A semver range that `semver.validRange` accepts, for example `^1.2.0` or `>=1.0.0 <2.0.0`.
+ *
+ * @example
+ * ```ts
+ * import { semverRangeSchema } from "./manifest.ts";
+ * console.log(semverRangeSchema.safeParse("^1.2").success, semverRangeSchema.safeParse("one").success); // true false
+ * ```
+ */
+export const semverRangeSchema: z.ZodType<string> = z.string().refine(
+  (v) => v.trim() !== "" && semver.validRange(v) !== null,
+  { error: (i) => `expected a semver range such as "^1.2.0", got ${json(i.input)}` },
+);
+
+/**
+ * A network grant, `host` or `host:port` (IPv6 in brackets), never `unix:`.
+ *
+ * @example
+ * ```ts
+ * import { netEntrySchema } from "./manifest.ts";
+ * console.log(netEntrySchema.safeParse("api.example.com:443").success); // true
+ * console.log(netEntrySchema.safeParse("unix:/tmp/x.sock").success); // false
+ * ```
+ */
+export const netEntrySchema: z.ZodType<string> = z.string().refine((v) => {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(v);
+  return m !== null && !v.startsWith("unix:") && (m[2] === undefined || (+m[2] >= 1 && +m[2] <= 65535));
+}, { error: (i) => `expected 'host' or 'host:port', got ${json(i.input)}` });
+
+/**
+ * An environment variable name a module may read; `LD_*`, `DYLD_*` and `DENO_*` are refused because
+ * they would let the module steer the runtime.
+ *
+ * @example
+ * ```ts
+ * import { envNameSchema } from "./manifest.ts";
+ * console.log(envNameSchema.safeParse("API_KEY").success, envNameSchema.safeParse("LD_PRELOAD").success); // true false
+ * ```
+ */
+export const envNameSchema: z.ZodType<string> = z.string().superRefine((v, ctx) => {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
+    ctx.addIssue({ code: "custom", message: `expected an environment variable name, got ${json(v)}`, input: v });
+  } else if (/^(LD_|DYLD_|DENO_)/.test(v)) {
+    ctx.addIssue({ code: "custom", message: `'${v}' would let the module steer the runtime`, input: v });
+  }
+});
+
+/**
+ * A `Deno.*` system info name from {@link SYS_NAMES}.
+ *
+ * @example
+ * ```ts
+ * import { sysNameSchema } from "./manifest.ts";
+ * console.log(sysNameSchema.safeParse("loadavg").success); // true
+ * ```
+ */
+export const sysNameSchema: z.ZodType<string> = z.string().refine((v) => SYS_NAMES.includes(v), {
+  error: (i) => `unknown sys name ${json(i.input)} (one of ${SYS_NAMES.join(", ")})`,
+});
+
+function pathProblem(p: string, allowRelative: boolean): string | undefined {
+  if (p === "") return "expected a path, got an empty string";
+  // A comma would split one flag value into two grants.
+  if (p.includes(",") || /[\0\n]/.test(p)) return `path ${json(p)} contains a comma, NUL or newline`;
+  if (!isAbsolute(p)) {
+    if (!allowRelative) return `expected an absolute path, got ${json(p)}`;
+    const n = normalize(p);
+    if (n === ".." || n.startsWith("../")) return `relative path ${json(p)} leaves the module folder`;
+  } else if (p.split("/").includes("..")) return `path ${json(p)} contains '..'`;
+  return undefined;
+}
+
+/**
+ * An absolute path grant without `..`, commas, NUL or newlines.
+ *
+ * @example
+ * ```ts
+ * import { absolutePathSchema } from "./manifest.ts";
+ * console.log(absolutePathSchema.safeParse("/srv/data").success, absolutePathSchema.safeParse("data").success); // true false
+ * ```
+ */
+export const absolutePathSchema: z.ZodType<string> = z.string().superRefine((v, ctx) => {
+  const message = pathProblem(v, false);
+  if (message) ctx.addIssue({ code: "custom", message, input: v });
+});
+
+const requestPath = z.string().superRefine((v, ctx) => {
+  const message = pathProblem(v, true);
+  if (message) ctx.addIssue({ code: "custom", message, input: v });
+});
+
+const eventName = z.string().refine((v) => EVENT_RE.test(v), {
+  error: (i) => `expected an event type name in PascalCase such as "NewBlock", got ${json(i.input)}`,
+});
+
+const emptyPermissions = (): RequestedPermissions => ({ read: [], write: [], net: [], env: [], sys: [] });
+
+const manifestSchema = z.object({
+  name: moduleNameSchema,
+  version: z.string().refine((v) => semver.valid(v) === v, {
+    error: (i) => `expected a semantic version such as "0.1.0", got ${json(i.input)}`,
+  }),
+  entry_point: z.string().refine(
+    (v) => v !== "" && !v.startsWith("/") && !v.split("/").includes("..") && !v.includes("\0"),
+    {
+      error: (i) => `expected a relative path inside the module folder, without '..', got ${json(i.input)}`,
+    },
+  ),
+  description: z.string().optional(),
+  author: z.string().optional(),
+  capabilities: z.array(capabilitySchema).default(() => []).transform(uniq),
+  dependencies: z.record(moduleNameSchema, semverRangeSchema).default(() => ({})),
+  optional_dependencies: z.record(moduleNameSchema, semverRangeSchema).default(() => ({})),
+  config_schema: z.record(z.string(), configFieldSchema).default(() => ({})),
+  permissions: z.object({
+    read: z.array(requestPath).default(() => []),
+    write: z.array(requestPath).default(() => []),
+    net: z.array(netEntrySchema).default(() => []),
+    env: z.array(envNameSchema).default(() => []),
+    sys: z.array(sysNameSchema).default(() => []),
+  }).default(emptyPermissions),
+  activation: z.object({
+    events: z.array(eventName).default(() => []).transform(uniq),
+    on_call: z.boolean().default(false),
+  }).refine((a) => a.events.length > 0 || a.on_call, {
+    error: "a lazily started module needs a trigger: a non-empty 'events' list or 'on_call = true'",
+  }).optional(),
+  publishes: z.array(eventName).default(() => []).transform(uniq),
+  signatures: z.object({
+    threshold: z.string().refine((v) => {
+      const m = /^([1-9]\d{0,2})-of-([1-9]\d{0,2})$/.exec(v);
+      return m !== null && +m[1] <= +m[2];
+    }, { error: (i) => `expected 'M-of-N' with 1 <= M <= N, got ${json(i.input)}` }),
+    maintainers: z.array(z.object({
+      name: z.string().min(1),
+      public_key: z.string().regex(HEX_RE, "expected hex"),
+      signature: z.string().regex(HEX_RE, "expected hex"),
+    })).min(1, "expected at least one maintainer"),
+  }).optional(),
+});
+
+const KNOWN: Record<string, readonly string[]> = {
+  "": Object.keys(manifestSchema.shape),
+  permissions: ["read", "write", "net", "env", "sys"],
+  activation: ["events", "on_call"],
+  signatures: ["threshold", "maintainers"],
+};
+
+function unknownKeyWarnings(data: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const check = (table: unknown, known: readonly string[], path: (string | number)[]) => {
+    if (!isTable(table)) return;
+    for (const k of Object.keys(table)) {
+      if (!known.includes(k)) out.push(`unknown key '${fieldPath([...path, k])}' (ignored)`);
+    }
+  };
+  check(data, KNOWN[""], []);
+  for (const t of ["permissions", "activation", "signatures"]) check(data[t], KNOWN[t], [t]);
+  const sigs = isTable(data.signatures) ? data.signatures.maintainers : undefined;
+  if (Array.isArray(sigs)) {
+    sigs.forEach((m, i) => check(m, ["name", "public_key", "signature"], ["signatures", "maintainers", i]));
+  }
+  if (isTable(data.config_schema)) {
+    for (const [k, f] of Object.entries(data.config_schema)) {
+      check(f, ["type", "description", "default", "required"], ["config_schema", k]);
+    }
+  }
+  return out;
+}
+
+function crossIssues(data: Record<string, unknown>, file: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const deps = isTable(data.dependencies) ? data.dependencies : {};
+  const opt = isTable(data.optional_dependencies) ? data.optional_dependencies : {};
+  for (const k of Object.keys(opt)) {
+    if (Object.hasOwn(deps, k)) {
+      out.push({
+        file,
+        field: fieldPath([k], "optional_dependencies"),
+        message: `'${k}' is also listed in [dependencies]`,
+      });
+    }
+  }
+  for (const [table, t] of [["dependencies", deps], ["optional_dependencies", opt]] as const) {
+    if (typeof data.name === "string" && Object.hasOwn(t, data.name)) {
+      out.push({ file, field: fieldPath([data.name], table), message: "a module cannot depend on itself" });
+    }
+  }
+  return out;
+}
+
+function validate(data: Record<string, unknown>, file: string) {
+  const r = manifestSchema.safeParse(data, { reportInput: true });
+  const issues = [...(r.success ? [] : issuesFromZod(file, r.error)), ...crossIssues(data, file)];
+  return { manifest: r.success ? r.data as Manifest : undefined, issues, warnings: unknownKeyWarnings(data) };
+}
+
+/**
+ * Validate a parsed `module.toml`. Pure: permission paths stay as written and the entry file is not
+ * looked at (see {@link readManifest}).
+ *
+ * @param data The parsed TOML.
+ * @param file The file name used in errors.
+ * @returns The manifest and warnings (unknown keys).
+ * @throws {ConfigFileError} listing every problem.
+ *
+ * @example
+ * ```ts
+ * import { parseManifest } from "./manifest.ts";
+ * const { manifest, warnings } = parseManifest(
+ *   { name: "hello", version: "0.1.0", entry_point: "main.ts", capabilities: ["ReadBlockchain"], colour: "red" },
+ *   "module.toml",
+ * );
+ * console.log(manifest.capabilities, warnings); // ["read_blockchain"] ["unknown key 'colour' (ignored)"]
+ * ```
+ */
+export function parseManifest(data: Record<string, unknown>, file: string): { manifest: Manifest; warnings: string[] } {
+  const { manifest, issues, warnings } = validate(data, file);
+  if (!manifest || issues.length) throw new ConfigFileError(file, issues);
+  return { manifest, warnings };
+}
+
+const inside = (dir: string, p: string) => {
+  const rel = relative(dir, p);
+  return rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel);
+};
+
+async function entryIssues(dir: string, entry: unknown, file: string): Promise<ConfigIssue[]> {
+  if (typeof entry !== "string" || entry === "" || entry.startsWith("/") || entry.split("/").includes("..")) return [];
+  const issue = (message: string) => [{ file, field: "entry_point", message }];
+  let real: string;
+  try {
+    real = await Deno.realPath(join(dir, entry));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return issue(`file ${json(entry)} not found in the module folder`);
+    return issue(`cannot resolve ${json(entry)}: ${(e as Error).message}`);
+  }
+  if (!inside(dir, real)) {
+    return issue(`${json(entry)} resolves to ${real}, outside the module folder (symbolic link)`);
+  }
+  if (!(await Deno.stat(real)).isFile) return issue(`${json(entry)} is not a regular file`);
+  return [];
+}
+
+async function linkIssues(dir: string, data: Record<string, unknown>, file: string): Promise<ConfigIssue[]> {
+  const out: ConfigIssue[] = [];
+  const perms = isTable(data.permissions) ? data.permissions : {};
+  for (const kind of ["read", "write"]) {
+    const list = Array.isArray(perms[kind]) ? perms[kind] : [];
+    for (const [i, p] of list.entries()) {
+      if (typeof p !== "string" || isAbsolute(p) || pathProblem(p, true)) continue;
+      const real = await Deno.realPath(join(dir, p)).catch(() => undefined);
+      if (real !== undefined && !inside(dir, real)) {
+        out.push({
+          file,
+          field: `permissions.${kind}[${i}]`,
+          message: `${json(p)} resolves to ${real}, outside the module folder`,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Read and validate `<dir>/module.toml` (at most 64 KiB), check that the entry file is a regular
+ * file inside the folder (after following symbolic links), and resolve relative permission paths
+ * against the folder (they must stay inside it).
+ *
+ * @param dir The module folder.
+ * @returns The manifest, its location, warnings and the file's hash.
+ * @throws {ConfigFileError} (file `<dir>/module.toml`) listing every problem, including a missing file.
+ * @throws {Deno.errors.NotFound} if `dir` itself does not exist.
+ *
+ * @example
+ * ```ts ignore
+ * import { readManifest } from "./manifest.ts";
+ * const loaded = await readManifest("./modules/hello");
+ * console.log(loaded.manifest.name, loaded.entry, loaded.hash);
+ * for (const w of loaded.warnings) console.warn(`${loaded.file}: ${w}`);
+ * ```
+ */
+export async function readManifest(dir: string): Promise<LoadedManifest> {
+  const real = await Deno.realPath(dir);
+  const file = join(real, "module.toml");
+  let source: { data: Record<string, unknown>; bytes: Uint8Array };
+  try {
+    source = await readTomlSource(file, MAX_MANIFEST_BYTES);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ConfigFileError(file, [{ file, field: "", message: "no module.toml" }], { cause: e });
+    }
+    throw e;
+  }
+  const { manifest, issues, warnings } = validate(source.data, file);
+  issues.push(...await entryIssues(real, source.data.entry_point, file), ...await linkIssues(real, source.data, file));
+  if (!manifest || issues.length) throw new ConfigFileError(file, issues);
+  const p = manifest.permissions;
+  p.read = p.read.map((x) => isAbsolute(x) ? x : join(real, x));
+  p.write = p.write.map((x) => isAbsolute(x) ? x : join(real, x));
+  return {
+    manifest,
+    dir: real,
+    file,
+    entry: await Deno.realPath(join(real, manifest.entry_point)),
+    warnings,
+    hash: bytesToHex(sha256(source.bytes)),
+  };
+}

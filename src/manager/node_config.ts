@@ -1,0 +1,377 @@
+/**
+ * The `[modules]` section of the node's `blvm.toml`: where modules live, which run, how they are
+ * supervised, and each module's operator overrides in `[modules.<name>]`. Other top-level sections
+ * are kept in {@link NodeConfig.raw} and not checked here.
+ *
+ * @example
+ * ```toml
+ * [modules]
+ * modules_dir = "./modules"
+ * disabled = ["experimental"]
+ * [modules.restart]
+ * max_crashes = 3
+ * [modules.hello]
+ * version = "^0.1"
+ * config = { greeting = "hi" }
+ * grants = { net = ["api.example.com:443"], env = ["API_KEY"], capabilities = ["read_mempool"] }
+ * env = { API_KEY = "secret" }
+ * limits = { heap_mb = 128 }
+ * ```
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
+import type { Grants } from "../host/permissions.ts";
+import {
+  ConfigFileError,
+  type ConfigIssue,
+  describeValue,
+  fieldPath,
+  issuesFromZod,
+  isTable,
+  readTomlFile,
+  suggestKey,
+  unknownKeyIssues,
+} from "./config_error.ts";
+import {
+  absolutePathSchema,
+  capabilitySchema,
+  envNameSchema,
+  moduleNameSchema,
+  netEntrySchema,
+  semverRangeSchema,
+  sysNameSchema,
+} from "./manifest.ts";
+import type { RestartPolicy } from "./restart.ts";
+
+// One declaration shared with the restart logic, so that `export *` of both files does not clash.
+export type { RestartPolicy };
+
+/**
+ * The restart policy used when `blvm.toml` sets none.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RESTART } from "./node_config.ts";
+ * console.log(DEFAULT_RESTART.policy, DEFAULT_RESTART.max_crashes); // "on-failure" 5
+ * ```
+ */
+export const DEFAULT_RESTART: RestartPolicy = Object.freeze({
+  policy: "on-failure",
+  initial_delay_ms: 1000,
+  max_delay_ms: 60000,
+  multiplier: 2,
+  reset_after_ms: 60000,
+  max_crashes: 5,
+  window_ms: 60000,
+});
+
+/** What the operator grants one module: sandbox grants (absolute paths) and Node API capabilities. */
+export interface ModuleGrants extends Required<Grants> {
+  /** Capabilities, in snake_case. */
+  capabilities: string[];
+}
+
+/** The operator's settings for one module, from `[modules.<name>]`. */
+export interface ModuleOverrides {
+  /** Version pin: a semver range the module's version must satisfy. */
+  version?: string;
+  /** Whether the node must not run without this module. */
+  required: boolean;
+  /** `false` forces an eager start even if the manifest has `[activation]`. */
+  lazy?: boolean;
+  /** Merged over the module's `config.toml`; TOML types are kept. */
+  config: Record<string, unknown>;
+  /** Grants on top of the default sandbox. */
+  grants: ModuleGrants;
+  /** Environment passed to the module; every name is also in `grants.env`. */
+  env: Record<string, string>;
+  /** Resource limits; `heap_mb` is an integer >= 16. */
+  limits: { heap_mb?: number };
+  /** The global `[modules.restart]` with this module's `restart` keys merged over it. */
+  restart: RestartPolicy;
+}
+
+/** The validated `[modules]` section. */
+export interface NodeModulesConfig {
+  /** Absolute folder holding one sub-folder per module. */
+  modules_dir: string;
+  /** Absolute folder holding each module's data directory. */
+  data_dir: string;
+  /** Absolute folder for the host's sockets. */
+  runtime_dir: string;
+  /** If set, only these modules run. */
+  enabled?: string[];
+  /** These modules never run (wins over `enabled`). */
+  disabled: string[];
+  /** Whether to watch `modules_dir` for changes. */
+  watch: boolean;
+  /** Quiet time after a change before reacting. */
+  watch_debounce_ms: number;
+  /** How long a starting module has to complete its handshake. */
+  handshake_timeout_ms: number;
+  /** How long a stopping module has to exit after being asked. */
+  stop_timeout_ms: number;
+  /** How long after SIGTERM before SIGKILL. */
+  kill_grace_ms: number;
+  /** The global restart policy. */
+  restart: RestartPolicy;
+  /** Per-module settings, by module name. */
+  modules: Record<string, ModuleOverrides>;
+}
+
+/** A loaded `blvm.toml`. */
+export interface NodeConfig {
+  /** Absolute path of the file, if there was one. */
+  file?: string;
+  /** The `[modules]` section. */
+  modules: NodeModulesConfig;
+  /** The whole parsed file, including sections not checked here. */
+  raw: Record<string, unknown>;
+}
+
+const uniq = (a: string[]) => [...new Set(a)];
+const ms = z.int().min(0);
+const dirPath = z.string().refine((v) => v !== "" && !v.includes(",") && !/[\0\n]/.test(v), {
+  error: (i) => `expected a path without commas, NUL or newlines, got ${describeValue(i.input)}`,
+});
+
+const restartSchema = z.strictObject({
+  policy: z.enum(["on-failure", "always", "never"], {
+    error: (i) => `expected "on-failure", "always" or "never", got ${describeValue(i.input)}`,
+  }).optional(),
+  initial_delay_ms: ms.optional(),
+  max_delay_ms: ms.optional(),
+  multiplier: z.number().min(1).optional(),
+  reset_after_ms: ms.optional(),
+  max_crashes: z.int().min(0).optional(),
+  window_ms: z.int().min(1).optional(),
+}).default(() => ({}));
+
+const sectionSchema = z.object({
+  modules_dir: dirPath.default("./modules"),
+  data_dir: dirPath.default("./data/modules"),
+  runtime_dir: dirPath.default("./data/run"),
+  enabled: z.array(moduleNameSchema).transform(uniq).optional(),
+  disabled: z.array(moduleNameSchema).default(() => []).transform(uniq),
+  watch: z.boolean().default(true),
+  watch_debounce_ms: ms.default(300),
+  handshake_timeout_ms: z.int().min(1).default(10000),
+  stop_timeout_ms: z.int().min(1).default(5000),
+  kill_grace_ms: ms.default(2000),
+  restart: restartSchema,
+});
+
+const emptyGrants = (): ModuleGrants => ({ read: [], write: [], net: [], env: [], sys: [], capabilities: [] });
+
+const moduleSchema = z.object({
+  version: semverRangeSchema.optional(),
+  required: z.boolean().default(false),
+  lazy: z.boolean().optional(),
+  config: z.record(z.string(), z.unknown()).default(() => ({})),
+  grants: z.strictObject({
+    read: z.array(absolutePathSchema).default(() => []).transform(uniq),
+    write: z.array(absolutePathSchema).default(() => []).transform(uniq),
+    net: z.array(netEntrySchema).default(() => []).transform(uniq),
+    env: z.array(envNameSchema).default(() => []).transform(uniq),
+    sys: z.array(sysNameSchema).default(() => []).transform(uniq),
+    capabilities: z.array(capabilitySchema).default(() => []).transform(uniq),
+  }).default(emptyGrants),
+  env: z.record(envNameSchema, z.string()).default(() => ({})),
+  limits: z.strictObject({ heap_mb: z.int().min(16).optional() }).default(() => ({})),
+  restart: restartSchema,
+});
+
+/**
+ * The keys of `[modules]` that are settings; every other key is a module's own table.
+ *
+ * @example
+ * ```ts
+ * import { RESERVED_KEYS } from "./node_config.ts";
+ * console.log(RESERVED_KEYS.includes("restart"), RESERVED_KEYS.includes("hello")); // true false
+ * ```
+ */
+export const RESERVED_KEYS: readonly string[] = Object.freeze(Object.keys(sectionSchema.shape));
+
+const MODULE_KEYS: readonly string[] = Object.keys(moduleSchema.shape);
+
+function mergeRestart(
+  base: RestartPolicy,
+  over: Partial<RestartPolicy>,
+  file: string,
+  field: string,
+  issues: ConfigIssue[],
+): RestartPolicy {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) Object.assign(out, { [k]: v });
+  if (out.initial_delay_ms > out.max_delay_ms) {
+    issues.push({
+      file,
+      field: `${field}.initial_delay_ms`,
+      message: `${out.initial_delay_ms} is larger than max_delay_ms (${out.max_delay_ms})`,
+    });
+  }
+  return out;
+}
+
+function defaultOverrides(restart: RestartPolicy): ModuleOverrides {
+  return { required: false, config: {}, grants: emptyGrants(), env: {}, limits: {}, restart: { ...restart } };
+}
+
+function checkModuleTable(
+  name: string,
+  value: unknown,
+  file: string,
+  restart: RestartPolicy | undefined,
+  issues: ConfigIssue[],
+): ModuleOverrides | undefined {
+  const field = fieldPath([name], "modules");
+  if (!isTable(value)) {
+    const near = suggestKey(name, RESERVED_KEYS);
+    const message = near
+      ? `unknown setting '${name}' (did you mean '${near}'?)`
+      : `expected a [modules.${name}] table for module '${name}', got ${describeValue(value)}`;
+    issues.push({ file, field, message });
+    return undefined;
+  }
+  if (!moduleNameSchema.safeParse(name).success) {
+    issues.push({
+      file,
+      field,
+      message:
+        `'${name}' is not a valid module name (letters, digits, '_' and '-', at most 64, starting with a letter or digit)`,
+    });
+  }
+  issues.push(...unknownKeyIssues(file, value, MODULE_KEYS, field));
+  // The environment a module receives must also be granted to it, or Deno would refuse to read it.
+  const granted = isTable(value.grants) && Array.isArray(value.grants.env) ? value.grants.env : [];
+  if (isTable(value.env)) {
+    for (const k of Object.keys(value.env)) {
+      if (!granted.includes(k)) {
+        issues.push({
+          file,
+          field: fieldPath(["env", k], field),
+          message: `'${k}' is not in ${field}.grants.env (grant it there to pass it to the module)`,
+        });
+      }
+    }
+  }
+  const r = moduleSchema.safeParse(value, { reportInput: true });
+  if (!r.success) {
+    issues.push(...issuesFromZod(file, r.error, field));
+    return undefined;
+  }
+  const { restart: own, ...rest } = r.data;
+  const merged = restart ? mergeRestart(restart, own, file, `${field}.restart`, issues) : { ...DEFAULT_RESTART };
+  return { ...rest, restart: merged };
+}
+
+/**
+ * Validate a parsed `blvm.toml` and return its `[modules]` settings with paths made absolute.
+ *
+ * @param data The parsed TOML (the whole file).
+ * @param file The file's path, used in errors; `undefined` when there is no file (errors then say `blvm.toml`).
+ * @param baseDir The folder relative paths are resolved against (the file's folder, or the cwd).
+ * @returns The configuration.
+ * @throws {ConfigFileError} listing every problem in `[modules]`.
+ *
+ * @example
+ * ```ts
+ * import { parseNodeConfig } from "./node_config.ts";
+ * const cfg = parseNodeConfig({ modules: { hello: { grants: { net: ["example.com:443"] } } } }, undefined, "/srv/blvm");
+ * console.log(cfg.modules.modules_dir, cfg.modules.modules.hello.grants.net); // "/srv/blvm/modules" ["example.com:443"]
+ * ```
+ */
+export function parseNodeConfig(data: Record<string, unknown>, file: string | undefined, baseDir: string): NodeConfig {
+  const label = file ?? "blvm.toml";
+  const issues: ConfigIssue[] = [];
+  const section = data.modules ?? {};
+  if (!isTable(section)) {
+    throw new ConfigFileError(label, [
+      { file: label, field: "modules", message: `expected a [modules] table, got ${describeValue(section)}` },
+    ]);
+  }
+  const settings: Record<string, unknown> = {};
+  const tables: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(section)) {
+    if (RESERVED_KEYS.includes(k)) settings[k] = v;
+    else tables.push([k, v]);
+  }
+  const r = sectionSchema.safeParse(settings, { reportInput: true });
+  if (!r.success) issues.push(...issuesFromZod(label, r.error, "modules"));
+  const restart = r.success
+    ? mergeRestart(DEFAULT_RESTART, r.data.restart, label, "modules.restart", issues)
+    : undefined;
+  const modules: Record<string, ModuleOverrides> = {};
+  for (const [name, value] of tables) {
+    const o = checkModuleTable(name, value, label, restart, issues);
+    if (o) modules[name] = o;
+  }
+  if (!r.success || issues.length) throw new ConfigFileError(label, issues);
+  const s = r.data;
+  return {
+    file,
+    raw: data,
+    modules: {
+      ...s,
+      modules_dir: resolve(baseDir, s.modules_dir),
+      data_dir: resolve(baseDir, s.data_dir),
+      runtime_dir: resolve(baseDir, s.runtime_dir),
+      restart: restart!,
+      modules,
+    },
+  };
+}
+
+/**
+ * Load the node configuration. With a path, that file must exist. Without one, `<cwd>/blvm.toml` is
+ * used if present; otherwise every setting has its default (`modules_dir` `./modules`, `data_dir`
+ * `./data/modules`, `runtime_dir` `./data/run`, resolved against `cwd`). Relative paths in a file are
+ * resolved against the file's folder.
+ *
+ * @param path The configuration file.
+ * @param cwd The working directory. Default: `Deno.cwd()`.
+ * @returns The configuration.
+ * @throws {ConfigFileError} if the given file is missing, not valid TOML, or its `[modules]` is invalid.
+ *
+ * @example
+ * ```ts
+ * import { loadNodeConfig } from "./node_config.ts";
+ * const dir = await Deno.makeTempDir();
+ * const cfg = await loadNodeConfig(undefined, dir);
+ * console.log(cfg.file, cfg.modules.data_dir === `${dir}/data/modules`); // undefined true
+ * await Deno.remove(dir);
+ * ```
+ */
+export async function loadNodeConfig(path?: string, cwd: string = Deno.cwd()): Promise<NodeConfig> {
+  const file = resolve(cwd, path ?? "blvm.toml");
+  let data: Record<string, unknown>;
+  try {
+    data = await readTomlFile(file);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (path === undefined) return parseNodeConfig({}, undefined, resolve(cwd));
+    throw new ConfigFileError(file, [{ file, field: "", message: "file not found" }], { cause: e });
+  }
+  return parseNodeConfig(data, file, dirname(file));
+}
+
+/**
+ * A module's overrides, or the defaults (nothing granted, the global restart policy) if it has no
+ * `[modules.<name>]` table.
+ *
+ * @param cfg The `[modules]` settings.
+ * @param name The module name.
+ * @returns The overrides.
+ *
+ * @example
+ * ```ts
+ * import { moduleOverrides, parseNodeConfig } from "./node_config.ts";
+ * const cfg = parseNodeConfig({ modules: { restart: { max_crashes: 9 } } }, undefined, "/srv");
+ * console.log(moduleOverrides(cfg.modules, "hello").restart.max_crashes); // 9
+ * ```
+ */
+export function moduleOverrides(cfg: NodeModulesConfig, name: string): ModuleOverrides {
+  return Object.hasOwn(cfg.modules, name) ? cfg.modules[name] : defaultOverrides(cfg.restart);
+}

@@ -1,0 +1,85 @@
+/**
+ * The lifecycle state machine of one managed module, and the health each state implies.
+ *
+ * ```
+ * discovered ─▶ starting ─▶ running ─▶ stopping ─▶ stopped
+ *      │            │           │                     │
+ *      ▼            ▼           ▼                     ▼
+ *    failed      crashed ◀──────┘                 starting …
+ *                   │
+ *                   ├─▶ starting (restart after back-off)
+ *                   ├─▶ quarantined (crash loop; until the operator reloads it)
+ *                   └─▶ stopped (the restart policy says no)
+ * ```
+ *
+ * `failed` is a module that cannot be started at all: a broken manifest, a missing or failed
+ * dependency, a version pin it does not meet, or a required module whose first start failed.
+ *
+ * @module
+ */
+
+/** Every lifecycle state. */
+export const MODULE_STATES = [
+  "discovered",
+  "starting",
+  "running",
+  "stopping",
+  "stopped",
+  "crashed",
+  "quarantined",
+  "failed",
+] as const;
+
+/** One lifecycle state. */
+export type ModuleState = typeof MODULE_STATES[number];
+
+/** Health as seen by the operator and other modules. */
+export type ModuleHealth = "healthy" | "unhealthy" | "unknown";
+
+const NEXT: Record<ModuleState, readonly ModuleState[]> = {
+  discovered: ["starting", "failed"],
+  starting: ["running", "crashed", "failed", "stopping", "stopped"],
+  running: ["stopping", "crashed", "stopped"],
+  stopping: ["stopped", "crashed"],
+  stopped: ["starting", "failed"],
+  crashed: ["starting", "quarantined", "stopped", "failed", "stopping"],
+  quarantined: ["starting", "stopped", "failed"],
+  failed: ["starting", "stopped", "failed"],
+};
+
+/**
+ * Whether the state machine allows moving from `from` to `to`.
+ *
+ * @param from Current state.
+ * @param to Wanted state.
+ * @returns `true` if allowed.
+ *
+ * @example
+ * ```ts
+ * import { canTransition } from "@blvm/node";
+ * console.log(canTransition("running", "stopping")); // true
+ * console.log(canTransition("stopped", "running")); // false: it must start first
+ * ```
+ */
+export function canTransition(from: ModuleState, to: ModuleState): boolean {
+  return NEXT[from].includes(to);
+}
+
+/**
+ * The health a state implies: running is healthy; crashed, quarantined and failed are unhealthy;
+ * everything else is unknown.
+ *
+ * @param state A lifecycle state.
+ * @returns Its health.
+ *
+ * @example
+ * ```ts
+ * import { healthOf } from "@blvm/node";
+ * console.log(healthOf("quarantined")); // "unhealthy"
+ * ```
+ */
+export function healthOf(state: ModuleState): ModuleHealth {
+  if (state === "running") return "healthy";
+  if (state === "crashed" || state === "quarantined" || state === "failed") return "unhealthy";
+  return "unknown";
+}

@@ -1,0 +1,312 @@
+/**
+ * Supervision of one module's process: state changes and their events, start, stop, crash
+ * handling with restart back-off and quarantine, and lazy activation.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Host } from "../host/host.ts";
+import { ModuleStartError } from "../host/errors.ts";
+import { ManagerError } from "./errors.ts";
+import { type ManagedModule, MAX_PENDING_EVENTS } from "./managed.ts";
+import { describeExit, onExit, type RestartDecision } from "./restart.ts";
+import { canTransition, healthOf, type ModuleState } from "./state.ts";
+
+/** What supervision needs from the manager. */
+export interface SupervisorContext {
+  /** The host that runs the processes. */
+  host: Host;
+  /** The manager's log. */
+  log: Logger;
+  /** A module record by name. */
+  entry(name: string): ManagedModule | undefined;
+  /** Called when a required module fails for good after start-up. */
+  onFatal(error: ManagerError): void;
+  /** Whether start-up has finished (before that, required failures are reported by `start`). */
+  readonly started: boolean;
+}
+
+/**
+ * Run `fn` after every earlier operation on the same module has settled, so start, stop and reload
+ * never interleave.
+ *
+ * @param m The module.
+ * @param fn The operation.
+ * @returns Its result.
+ *
+ * @example
+ * ```ts ignore
+ * await serial(m, () => stop(ctx, m, "operator"));
+ * ```
+ */
+export function serial<T>(m: ManagedModule, fn: () => Promise<T>): Promise<T> {
+  const next = m.op.then(fn, fn);
+  m.op = next.catch(() => {});
+  return next;
+}
+
+/**
+ * Move a module to another state and publish ModuleStateChanged (and ModuleHealthChanged when its
+ * health changes). An illegal move is logged as a bug and applied anyway, so the operator sees the truth.
+ *
+ * @param ctx The manager context.
+ * @param m The module.
+ * @param to The new state.
+ * @param reason Why.
+ *
+ * @example
+ * ```ts ignore
+ * setState(ctx, m, "failed", "depends on 'b', which is not installed");
+ * ```
+ */
+export function setState(ctx: SupervisorContext, m: ManagedModule, to: ModuleState, reason: string): void {
+  const from = m.state;
+  if (from === to && m.reason === reason) return;
+  if (from !== to && !canTransition(from, to)) {
+    ctx.log.error("Bug: illegal state change {from} → {to} for {module}", { from, to, module: m.name });
+  }
+  m.state = to;
+  m.reason = reason;
+  const bad = to === "failed" || to === "crashed" || to === "quarantined";
+  const props = { module: m.name, from, to, reason };
+  if (bad) ctx.log.warn("Module {module}: {from} → {to} ({reason})", props);
+  else ctx.log.info("Module {module}: {from} → {to} ({reason})", props);
+  ctx.host.publish("ModuleStateChanged", { name: m.name, old_state: from, new_state: to, reason });
+  const [before, after] = [healthOf(from), healthOf(to)];
+  if (before !== after) {
+    ctx.host.publish("ModuleHealthChanged", { name: m.name, old_health: before, new_health: after, reason });
+  }
+  if ((to === "failed" || to === "quarantined") && m.overrides.required && ctx.started) {
+    ctx.onFatal(
+      new ManagerError("REQUIRED_MODULE_FAILED", m.name, `Required module '${m.name}' is ${to}: ${reason}`),
+    );
+  }
+}
+
+/** The hard dependencies of a module that is loaded. */
+function hardDeps(m: ManagedModule): string[] {
+  return Object.keys(m.loaded?.manifest.dependencies ?? {});
+}
+
+/**
+ * Start a module's process and wait for its handshake. Lazy hard dependencies are activated first.
+ * A failure counts as a crash for the restart policy, except on the first start of a required module,
+ * which fails at once.
+ *
+ * @param ctx The manager context.
+ * @param m The module; must be loaded and not running.
+ * @param initial Whether this is the host's start-up.
+ * @returns `true` once it runs.
+ *
+ * @example
+ * ```ts ignore
+ * await serial(m, () => spawn(ctx, m, false));
+ * ```
+ */
+export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: boolean): Promise<boolean> {
+  if (m.handle) return true;
+  const loaded = m.loaded!;
+  for (const dep of hardDeps(m)) {
+    const d = ctx.entry(dep);
+    if (d?.lazy && !d.handle) await activate(ctx, d, `needed by '${m.name}'`).catch(() => {});
+  }
+  setState(ctx, m, "starting", initial ? "host start-up" : m.state === "crashed" ? "restart" : "start");
+  const grants = m.effective!.grants;
+  const env = Object.fromEntries(Object.entries(m.overrides.env).filter(([k]) => grants.env.includes(k)));
+  try {
+    const handle = await ctx.host.startModule({
+      name: m.name,
+      entry: loaded.entry,
+      config: m.config,
+      grants,
+      env,
+      heapMb: m.overrides.limits.heap_mb,
+    });
+    m.handle = handle;
+    m.startedAt = Date.now();
+    m.stopRequested = false;
+    handle.process.status.then((s) => exited(ctx, m, handle, s));
+    setState(ctx, m, "running", `pid ${handle.pid}`);
+    ctx.host.publish("ModuleStarted", {
+      name: m.name,
+      version: loaded.manifest.version,
+      pid: handle.pid,
+      restarts: m.restarts,
+    });
+    return true;
+  } catch (e) {
+    const reason = e instanceof ModuleStartError ? e.detail : (e as Error).message;
+    if (initial && m.overrides.required) {
+      setState(ctx, m, "failed", reason);
+      return false;
+    }
+    const { state, decision } = onExit(m.restart, m.overrides.restart, {
+      code: 1,
+      signal: null,
+      uptimeMs: 0,
+      now: Date.now(),
+      requested: false,
+    });
+    m.restart = state;
+    crashed(ctx, m, decision, reason, { code: null, signal: null, uptimeMs: 0 });
+    return false;
+  }
+}
+
+/** The process of `handle` exited: a requested stop, a clean exit, or a crash. */
+function exited(
+  ctx: SupervisorContext,
+  m: ManagedModule,
+  handle: NonNullable<ManagedModule["handle"]>,
+  s: Deno.CommandStatus,
+) {
+  if (m.handle !== handle) return;
+  m.handle = undefined;
+  const uptimeMs = m.startedAt === undefined ? 0 : Date.now() - m.startedAt;
+  const signal = s.signal ?? null;
+  if (m.stopRequested) {
+    m.stopRequested = false;
+    const reason = m.reason || "stopped";
+    setState(ctx, m, "stopped", reason);
+    ctx.host.publish("ModuleStopped", { name: m.name, reason, code: s.code, signal });
+    return;
+  }
+  const { state, decision } = onExit(m.restart, m.overrides.restart, {
+    code: s.code,
+    signal,
+    uptimeMs,
+    now: Date.now(),
+    requested: false,
+  });
+  m.restart = state;
+  crashed(ctx, m, decision, describeExit(s.code, signal), { code: s.code, signal, uptimeMs });
+}
+
+/** Apply the restart policy's decision after an unexpected exit or a failed start. */
+function crashed(
+  ctx: SupervisorContext,
+  m: ManagedModule,
+  decision: RestartDecision,
+  reason: string,
+  exit: { code: number | null; signal: string | null; uptimeMs: number },
+): void {
+  if (decision.action === "none") {
+    setState(ctx, m, "stopped", decision.reason);
+    ctx.host.publish("ModuleStopped", {
+      name: m.name,
+      reason: decision.reason,
+      code: exit.code ?? 0,
+      signal: exit.signal,
+    });
+    return;
+  }
+  const delay = decision.action === "restart" ? decision.delayMs : null;
+  setState(ctx, m, "crashed", reason);
+  ctx.host.publish("ModuleCrashed", {
+    name: m.name,
+    reason,
+    code: exit.code,
+    signal: exit.signal,
+    uptime_ms: exit.uptimeMs,
+    action: decision.action,
+    restart_in_ms: delay,
+  });
+  if (decision.action === "quarantine") {
+    setState(ctx, m, "quarantined", decision.reason);
+    return;
+  }
+  ctx.log.info("Restarting {module} in {ms} ms (attempt {attempt})", {
+    module: m.name,
+    ms: delay,
+    attempt: decision.attempt,
+  });
+  m.restartAt = Date.now() + delay!;
+  m.restartTimer = setTimeout(() => {
+    m.restartTimer = m.restartAt = undefined;
+    serial(m, async () => {
+      if (m.state !== "crashed") return;
+      m.restarts++;
+      await spawn(ctx, m, false);
+    });
+  }, delay!);
+}
+
+/**
+ * Stop a module: cancel a pending restart, then stop message → deadline → SIGTERM → SIGKILL to its
+ * process group (see `Host.stopModule`). Resolves once the process has exited.
+ *
+ * @param ctx The manager context.
+ * @param m The module.
+ * @param reason Why, sent to the module and shown to the operator.
+ *
+ * @example
+ * ```ts ignore
+ * await serial(m, () => stop(ctx, m, "operator"));
+ * ```
+ */
+export async function stop(ctx: SupervisorContext, m: ManagedModule, reason: string): Promise<void> {
+  if (m.restartTimer) {
+    clearTimeout(m.restartTimer);
+    m.restartTimer = m.restartAt = undefined;
+    if (m.state === "crashed") setState(ctx, m, "stopped", reason);
+  }
+  const handle = m.handle;
+  if (!handle) return;
+  m.stopRequested = true;
+  setState(ctx, m, "stopping", reason);
+  const status = await ctx.host.stopModule(m.name, reason);
+  if (status) exited(ctx, m, handle, status);
+}
+
+/**
+ * Start a lazily loaded module now (its trigger fired). Does nothing if it already runs.
+ *
+ * @param ctx The manager context.
+ * @param m The module.
+ * @param why The trigger, for the log.
+ * @throws {ManagerError} `UNAVAILABLE` if it could not be started.
+ *
+ * @example
+ * ```ts ignore
+ * await activate(ctx, m, "first call of 'status'");
+ * ```
+ */
+export async function activate(ctx: SupervisorContext, m: ManagedModule, why: string): Promise<void> {
+  await serial(m, async () => {
+    if (m.handle || !(m.state === "discovered" || m.state === "stopped")) return;
+    ctx.log.info("Activating {module}: {why}", { module: m.name, why });
+    await spawn(ctx, m, false);
+  });
+  if (!m.handle) {
+    throw new ManagerError("UNAVAILABLE", m.name, `Module '${m.name}' is ${m.state}${m.reason ? `: ${m.reason}` : ""}`);
+  }
+}
+
+/**
+ * Watch a lazy module's trigger events: the first one starts it, and every trigger event published
+ * before it has subscribed is kept (up to {@link MAX_PENDING_EVENTS}) and delivered once it does.
+ *
+ * @param ctx The manager context.
+ * @param m The module; its manifest has `[activation]`.
+ *
+ * @example
+ * ```ts ignore
+ * armActivation(ctx, m);
+ * ```
+ */
+export function armActivation(ctx: SupervisorContext, m: ManagedModule): void {
+  m.unwatch?.();
+  const bus = ctx.host.bus;
+  const offs = (m.loaded?.manifest.activation?.events ?? []).map((type) =>
+    bus.watch(type, (payload) => {
+      if (m.handle && bus.isSubscribed(m.handle.session.connection, type)) return;
+      if (m.pending.push({ type, payload }) > MAX_PENDING_EVENTS) m.pending.shift();
+      if (!m.handle && (m.state === "discovered" || m.state === "stopped")) {
+        activate(ctx, m, `event ${type}`).catch((e) =>
+          ctx.log.warn("Activation of {module} failed: {error}", { module: m.name, error: (e as Error).message })
+        );
+      }
+    })
+  );
+  m.unwatch = () => offs.forEach((off) => off());
+}

@@ -1,0 +1,85 @@
+/**
+ * Hot reload: watch the modules directory with `Deno.watchFs` and report which module folders
+ * changed, debounced so an editor's or `git checkout`'s burst of writes becomes one reload.
+ *
+ * @module
+ */
+
+/** Editor swap files, backups and hidden files, which never trigger a reload. */
+const IGNORED = /(^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$|^4913$)/;
+
+/**
+ * Which module folder a changed path belongs to.
+ *
+ * @param root The modules directory (absolute, no trailing slash).
+ * @param path A changed path.
+ * @returns The folder name, or `undefined` for paths outside a module folder or ignored files.
+ *
+ * @example
+ * ```ts
+ * import { moduleOfPath } from "@blvm/node";
+ * console.log(moduleOfPath("/srv/modules", "/srv/modules/hello/main.ts")); // "hello"
+ * console.log(moduleOfPath("/srv/modules", "/srv/modules/hello/.main.ts.swp")); // undefined
+ * ```
+ */
+export function moduleOfPath(root: string, path: string): string | undefined {
+  if (!path.startsWith(root + "/")) return undefined;
+  const parts = path.slice(root.length + 1).split("/");
+  if (parts.length < 2 || parts.some((p) => IGNORED.test(p))) return undefined;
+  return parts[0];
+}
+
+/**
+ * Watch `root` recursively; after `debounceMs` without further changes, call `onChange` with the
+ * names of the module folders that changed.
+ *
+ * @param root The modules directory.
+ * @param debounceMs Quiet time before reporting.
+ * @param onChange Receives the changed module names.
+ * @returns A handle whose `close()` stops watching.
+ *
+ * @example
+ * ```ts ignore
+ * const w = watchModules("/srv/modules", 300, (names) => console.log([...names]));
+ * w.close();
+ * ```
+ */
+export function watchModules(
+  root: string,
+  debounceMs: number,
+  onChange: (names: Set<string>) => void,
+): { close(): void } {
+  let watcher: Deno.FsWatcher;
+  try {
+    root = Deno.realPathSync(root);
+    watcher = Deno.watchFs(root, { recursive: true });
+  } catch {
+    return { close() {} };
+  }
+  let changed = new Set<string>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  (async () => {
+    for await (const event of watcher) {
+      if (event.kind === "access" || event.kind === "other") continue;
+      for (const p of event.paths) {
+        const name = moduleOfPath(root, p);
+        if (name) changed.add(name);
+      }
+      if (!changed.size) continue;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        const names = changed;
+        changed = new Set();
+        onChange(names);
+      }, debounceMs);
+    }
+  })().catch(() => {});
+  return {
+    close() {
+      clearTimeout(timer);
+      try {
+        watcher.close();
+      } catch { /* already closed */ }
+    },
+  };
+}
