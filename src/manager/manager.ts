@@ -253,8 +253,11 @@ export class ModuleManager {
       setState(this.#ctx, m, "failed", (e as Error).message);
       throw asManagerError(name, e);
     }
-    const reason = this.#resolve(new Map()).failed.get(name);
-    if (reason) throw new ManagerError("DEPENDENCY_FAILED", name, `Module '${name}' ${reason}`);
+    const reason = this.#resolve(new Map(), { name, loaded }).failed.get(name);
+    if (reason) {
+      setState(this.#ctx, m, "failed", reason);
+      throw new ManagerError("DEPENDENCY_FAILED", name, `Module '${name}' ${reason}`);
+    }
     this.#markLoaded(m);
     if (m.lazy) armActivation(this.#ctx, m);
     else if (!(await serial(m, () => spawn(this.#ctx, m, false)))) {

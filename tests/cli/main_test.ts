@@ -1,12 +1,25 @@
 import { equal, match, ok } from "node:assert/strict";
-import { FIXTURES, processAlive } from "../_host_helpers.ts";
+import { processAlive } from "../_host_helpers.ts";
+import { manifest, writeModules } from "../manager/_managed.ts";
 
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+const CTL = new URL("../../src/cli/ctl.ts", import.meta.url).pathname;
 
-/** Starts the CLI and resolves the pid of module `name` once it is ready. */
+/** Starts the CLI with its data and runtime dirs under `dataDir`, logging JSON lines. */
 function startCli(dataDir: string, args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, "--data-dir", dataDir, "--log-format", "json", ...args],
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "--data-dir",
+      `${dataDir}/data`,
+      "--runtime-dir",
+      `${dataDir}/run`,
+      "--log-format",
+      "json",
+      ...args,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -46,7 +59,7 @@ Deno.test("deno task start runs modules, delivers mined blocks, and stops them c
   await cli.reader.cancel();
   equal((await cli.child.status).code, 0);
   // The hello module's stop handler saved its state in its data dir.
-  const state = JSON.parse(await Deno.readTextFile(`${dataDir}/hello/state.json`));
+  const state = JSON.parse(await Deno.readTextFile(`${dataDir}/data/hello/state.json`));
   ok(state.blocks >= 2, JSON.stringify(state));
   await cli.child.stderr.cancel();
   await Deno.remove(dataDir, { recursive: true });
@@ -54,7 +67,8 @@ Deno.test("deno task start runs modules, delivers mined blocks, and stops them c
 
 Deno.test("Killing the host with SIGKILL leaves no module process alive", async () => {
   const dataDir = await Deno.makeTempDir();
-  const cli = startCli(dataDir, ["--modules-dir", "/nonexistent", "--module", `echo=${FIXTURES}echo_module.ts`]);
+  await writeModules(dataDir, { lone: { manifest: manifest("lone") } });
+  const cli = startCli(dataDir, ["--modules-dir", `${dataDir}/modules`, "--block-interval", "0"]);
   const spawned = await cli.until((l) => typeof l.message === "string" && l.message.startsWith("Spawned pid "));
   const pid = Number((spawned.properties as Record<string, unknown>).pid);
   await cli.until((l) => l.message === "ready");
@@ -75,4 +89,41 @@ Deno.test("deno task start rejects bad options with a message naming the option"
     .output();
   equal(out.code, 2);
   match(new TextDecoder().decode(out.stderr), /--block-interval must be a non-negative number of seconds, got 'soon'/);
+});
+
+Deno.test("A required module that cannot start fails the host's start-up with exit code 1", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeModules(dir, {
+    core: { manifest: 'name = "core"\nversion = "1.0.0"\nentry_point = "main.ts"\n', main: "Deno.exit(4);\n" },
+  });
+  await Deno.writeTextFile(`${dir}/blvm.toml`, "[modules.core]\nrequired = true\n");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "--config", `${dir}/blvm.toml`, "--log-format", "json", "--block-interval", "0"],
+    cwd: dir,
+  }).output();
+  equal(out.code, 1);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  match(text, /Required modules failed to start: core: [^"]*exit/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("deno task ctl stop stops a running host cleanly through its admin socket", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeModules(dir, { lone: { manifest: manifest("lone") } });
+  const cli = startCli(dir, ["--modules-dir", `${dir}/modules`, "--block-interval", "0"]);
+  await cli.until((l) => l.message === "ready");
+  const ctl = (...a: string[]) =>
+    new Deno.Command(Deno.execPath(), { args: ["run", "-A", CTL, "--socket", `${dir}/run/admin.sock`, ...a] }).output();
+  const list = await ctl("list", "--json");
+  equal(list.code, 0);
+  const rows = JSON.parse(new TextDecoder().decode(list.stdout));
+  equal(rows[0].name, "lone");
+  equal(rows[0].state, "running");
+  equal((await ctl("stop", "testing")).code, 0);
+  await cli.until((l) => l.message === "Host stopped");
+  equal((await cli.child.status).code, 0);
+  equal(await processAlive(rows[0].pid), false);
+  await cli.reader.cancel();
+  await cli.child.stderr.cancel();
+  await Deno.remove(dir, { recursive: true });
 });
