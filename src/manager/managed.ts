@@ -229,3 +229,33 @@ export function detailOf(m: ManagedModule, now: number): ModuleDetail {
     logs: [...m.logs],
   };
 }
+
+/**
+ * The names of a module's hard dependencies (empty without a manifest).
+ *
+ * @param m The record.
+ * @returns Dependency names.
+ *
+ * @example
+ * ```ts ignore
+ * if (hardDependencies(m).includes("wallet")) console.log("needs the wallet");
+ * ```
+ */
+export function hardDependencies(m: ManagedModule): string[] {
+  return Object.keys(m.loaded?.manifest.dependencies ?? {});
+}
+
+/**
+ * The ModuleLoaded payload for a module.
+ *
+ * @param m The record.
+ * @returns `{name, version, lazy}`.
+ *
+ * @example
+ * ```ts ignore
+ * host.publish("ModuleLoaded", loadedPayload(m));
+ * ```
+ */
+export function loadedPayload(m: ManagedModule): { name: string; version: string; lazy: boolean } {
+  return { name: m.name, version: m.loaded?.manifest.version ?? "", lazy: m.lazy };
+}

@@ -12,9 +12,11 @@ import type { NodeBackend } from "../node/backend.ts";
 import { ConfigFileError } from "./config_error.ts";
 import { discoverModules, readModuleFolder } from "./discovery.ts";
 import { ManagerError } from "./errors.ts";
-import { type Effective, effectivePermissions, widening } from "./grants.ts";
+import { widening } from "./grants.ts";
 import {
   detailOf,
+  hardDependencies,
+  loadedPayload,
   LOG_LINES,
   type ManagedModule,
   type ModuleDetail,
@@ -23,12 +25,22 @@ import {
   statusOf,
 } from "./managed.ts";
 import type { LoadedManifest } from "./manifest.ts";
-import { buildModuleConfig } from "./module_config.ts";
 import { moduleOverrides, type NodeConfig } from "./node_config.ts";
 import { type Candidate, resolveLoadOrder } from "./resolve.ts";
+import { moduleNameSchema } from "./rules.ts";
 import { initialRestartState } from "./restart.ts";
-import { activate, armActivation, serial, setState, spawn, stop, type SupervisorContext } from "./supervisor.ts";
-import { watchModules } from "./watcher.ts";
+import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
+import {
+  activate,
+  armActivation,
+  serial,
+  setState,
+  spawn,
+  stop,
+  stopDependents,
+  type SupervisorContext,
+} from "./supervisor.ts";
+import { reloadChanged, watchModules } from "./watcher.ts";
 
 /** Settings for {@link ModuleManager.create}. */
 export interface ManagerOptions {
@@ -159,7 +171,7 @@ export class ModuleManager {
       const m = this.#add(loaded.manifest.name, loaded.dir);
       this.host.publish("ModuleDiscovered", { name: m.name, version: loaded.manifest.version, path: loaded.dir });
       try {
-        this.#apply(m, await this.#prepare(m, loaded));
+        applyPrepared(m, await prepareModule(m, loaded, this.#log));
       } catch (e) {
         setState(this.#ctx, m, "failed", (e as Error).message);
         failed.set(m.name, "its configuration is invalid");
@@ -169,7 +181,7 @@ export class ModuleManager {
     for (const [name, reason] of blocked) {
       const m = this.#modules.get(name)!;
       if (failed.has(name)) continue;
-      m.blockedBy = hardDepsOf(m).find((d) => blocked.has(d) || failed.has(d) || !this.#modules.has(d));
+      m.blockedBy = hardDependencies(m).find((d) => blocked.has(d) || failed.has(d) || !this.#modules.has(d));
       setState(this.#ctx, m, "failed", reason);
     }
     for (const name of order) {
@@ -188,7 +200,11 @@ export class ModuleManager {
     }
     this.#started = true;
     if (cfg.watch) {
-      this.#watcher = watchModules(cfg.modules_dir, cfg.watch_debounce_ms, (names) => this.#changed(names));
+      this.#watcher = watchModules(
+        cfg.modules_dir,
+        cfg.watch_debounce_ms,
+        (names) => reloadChanged(this, names, this.#log, () => this.#closing),
+      );
     }
     if (problems.length) {
       throw new ManagerError("REQUIRED_MODULE_FAILED", "", `Required modules failed to start: ${problems.join("; ")}`);
@@ -235,7 +251,10 @@ export class ModuleManager {
       throw new ManagerError("CONFLICT", name, `Module '${name}' is already loaded (${old.state}); use reload`);
     }
     const dir = `${this.config.modules.modules_dir}/${name}`;
-    if (!NAME.test(name) || !(await Deno.stat(`${dir}/module.toml`).then(() => true, () => false))) {
+    if (
+      !moduleNameSchema.safeParse(name).success ||
+      !(await Deno.stat(`${dir}/module.toml`).then(() => true, () => false))
+    ) {
       throw new ManagerError("NOT_FOUND", name, `No module folder with a module.toml at '${dir}'`);
     }
     let loaded: LoadedManifest;
@@ -248,7 +267,7 @@ export class ModuleManager {
     const m = this.#add(name, loaded.dir);
     this.host.publish("ModuleDiscovered", { name, version: loaded.manifest.version, path: loaded.dir });
     try {
-      this.#apply(m, await this.#prepare(m, loaded));
+      applyPrepared(m, await prepareModule(m, loaded, this.#log));
     } catch (e) {
       setState(this.#ctx, m, "failed", (e as Error).message);
       throw asManagerError(name, e);
@@ -277,7 +296,7 @@ export class ModuleManager {
    */
   async unload(name: string, reason = "operator unload"): Promise<void> {
     const m = this.#need(name);
-    await this.#stopDependents(name, `dependency '${name}' was unloaded`);
+    await stopDependents(this.#ctx, this.#modules.values(), name, `dependency '${name}' was unloaded`);
     await serial(m, () => stop(this.#ctx, m, reason));
     m.unwatch?.();
     if (m.isLoaded) {
@@ -305,7 +324,7 @@ export class ModuleManager {
     const reason = opts.reason ?? "operator reload";
     let next: Prepared;
     try {
-      next = await this.#prepare(m, await readModuleFolder(this.config.modules, m.dir));
+      next = await prepareModule(m, await readModuleFolder(this.config.modules, m.dir), this.#log);
     } catch (e) {
       throw asManagerError(name, e);
     }
@@ -323,13 +342,18 @@ export class ModuleManager {
     const why = this.#resolve(new Map(), { name, loaded: next.loaded }).failed.get(name);
     if (why) throw new ManagerError("DEPENDENCY_FAILED", name, `Reload of '${name}' not applied: it ${why}`);
     const oldVersion = m.loaded!.manifest.version;
-    const restartDependents = await this.#stopDependents(name, `dependency '${name}' is reloading`);
+    const restartDependents = await stopDependents(
+      this.#ctx,
+      this.#modules.values(),
+      name,
+      `dependency '${name}' is reloading`,
+    );
     const success = await serial(m, async () => {
       const wasRunning = m.handle !== undefined;
       await stop(this.#ctx, m, reason);
       this.host.publish("ModuleUnloaded", { name, version: oldVersion, reason: "reload" });
       m.isLoaded = false;
-      this.#apply(m, next);
+      applyPrepared(m, next);
       m.restart = initialRestartState();
       m.restarts = 0;
       if (m.state !== "discovered" && m.state !== "stopped") setState(this.#ctx, m, "stopped", "reloading");
@@ -379,7 +403,7 @@ export class ModuleManager {
     this.#watcher?.close();
     const left = new Set([...this.#modules.values()].filter((m) => m.handle || m.restartTimer));
     while (left.size) {
-      const wave = [...left].filter((m) => ![...left].some((o) => o !== m && hardDepsOf(o).includes(m.name)));
+      const wave = [...left].filter((m) => ![...left].some((o) => o !== m && hardDependencies(o).includes(m.name)));
       const batch = wave.length ? wave : [...left];
       await Promise.all(batch.map((m) => serial(m, () => stop(this.#ctx, m, reason))));
       for (const m of batch) left.delete(m);
@@ -398,27 +422,6 @@ export class ModuleManager {
     const m = this.#modules.get(name);
     if (!m) throw new ManagerError("NOT_FOUND", name, `No module named '${name}'`);
     return m;
-  }
-
-  async #prepare(m: ManagedModule, loaded: LoadedManifest): Promise<Prepared> {
-    const config = await buildModuleConfig(loaded, m.overrides.config);
-    const { permissions, capabilities } = loaded.manifest;
-    const effective = effectivePermissions({ ...permissions, capabilities }, m.overrides.grants);
-    for (const u of effective.ungranted) {
-      this.#log.warn("Module {module} asks for {permission}, which is not granted in [modules.{module}.grants]", {
-        module: m.name,
-        permission: u,
-      });
-    }
-    return { loaded, config, effective };
-  }
-
-  #apply(m: ManagedModule, p: Prepared): void {
-    m.loaded = p.loaded;
-    m.config = p.config;
-    m.effective = p.effective;
-    m.lazy = p.loaded.manifest.activation !== undefined && m.overrides.lazy !== false;
-    m.pendingApproval = undefined;
   }
 
   #markLoaded(m: ManagedModule): void {
@@ -446,28 +449,6 @@ export class ModuleManager {
     return result;
   }
 
-  /** Stop every running module that depends on `name` (dependents first); returns them, to restart later. */
-  async #stopDependents(name: string, reason: string): Promise<ManagedModule[]> {
-    const out: ManagedModule[] = [];
-    const visit = (n: string) => {
-      for (const m of this.#modules.values()) {
-        if (hardDepsOf(m).includes(n) && !out.includes(m) && m.isLoaded) {
-          visit(m.name);
-          out.push(m);
-        }
-      }
-    };
-    visit(name);
-    for (const m of out) {
-      await serial(m, async () => {
-        await stop(this.#ctx, m, reason);
-        m.blockedBy = name;
-        setState(this.#ctx, m, "failed", reason);
-      });
-    }
-    return out.reverse();
-  }
-
   async #retryBlocked(name: string): Promise<void> {
     for (const m of [...this.#modules.values()]) if (m.blockedBy === name) await this.#retry(m);
   }
@@ -483,50 +464,12 @@ export class ModuleManager {
       armActivation(this.#ctx, m);
     } else await serial(m, () => spawn(this.#ctx, m, false));
   }
-
-  async #changed(names: Set<string>): Promise<void> {
-    for (const name of names) {
-      if (this.#closing) return;
-      if (!this.#modules.has(name)) {
-        this.#log.info("Files of unknown module {module} changed; load it with: deno task ctl load {module}", {
-          module: name,
-        });
-        continue;
-      }
-      try {
-        const r = await this.reload(name, { reason: "files changed" });
-        this.#log.info("Hot reload of {module}: {old} → {new}", {
-          module: name,
-          old: r.old_version,
-          new: r.new_version,
-        });
-      } catch (e) {
-        this.#log.warn("Hot reload of {module} not applied: {error}", { module: name, error: (e as Error).message });
-      }
-    }
-  }
-}
-
-interface Prepared {
-  loaded: LoadedManifest;
-  config: Record<string, unknown>;
-  effective: Effective;
-}
-
-function hardDepsOf(m: ManagedModule): string[] {
-  return Object.keys(m.loaded?.manifest.dependencies ?? {});
 }
 
 function pick(manifest: LoadedManifest["manifest"]): Omit<Candidate, "name"> {
   const { version, dependencies, optional_dependencies } = manifest;
   return { version, dependencies, optional_dependencies };
 }
-
-function loadedPayload(m: ManagedModule) {
-  return { name: m.name, version: m.loaded?.manifest.version ?? "", lazy: m.lazy };
-}
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 function asManagerError(name: string, e: unknown): ManagerError {
   if (e instanceof ManagerError) return e;

@@ -1,6 +1,5 @@
 /**
  * A module's manifest, `module.toml`: who it is, what it runs, what it may do and what it needs.
- * Also the value rules shared with the node's `[modules]` settings (names, capabilities, grants).
  *
  * Unknown keys are warnings, not errors, so that older hosts can load newer manifests.
  *
@@ -25,7 +24,7 @@
  */
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { isAbsolute, join, normalize, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import semver from "semver";
 import { z } from "zod";
 import {
@@ -38,23 +37,22 @@ import {
   readTomlSource,
 } from "./config_error.ts";
 import { type ConfigField, configFieldSchema } from "./module_config.ts";
+import {
+  capabilitySchema,
+  envNameSchema,
+  eventName,
+  HEX_RE,
+  moduleNameSchema,
+  netEntrySchema,
+  pathProblem,
+  requestPath,
+  semverRangeSchema,
+  sysNameSchema,
+  uniq,
+} from "./rules.ts";
 
 export type { ConfigField, ConfigFieldType } from "./module_config.ts";
-
-/** Every capability a module may declare, in snake_case. */
-export const CAPABILITIES: readonly string[] = Object.freeze([
-  ...["read_blockchain", "read_utxo", "read_chain_state", "subscribe_events", "send_transactions", "read_mempool"],
-  ...["read_network", "network_access", "read_lightning", "read_payment", "read_storage", "write_storage"],
-  ...["manage_storage", "read_filesystem", "write_filesystem", "manage_filesystem", "register_rpc_endpoint"],
-  ...["manage_timers", "report_metrics", "read_metrics", "discover_modules", "publish_events", "call_module"],
-  ...["register_module_api", "submit_block", "queue_inbound_block"],
-]);
-
-/** The `Deno.*` system info names a module may be granted (as in `src/host/permissions.ts`). */
-export const SYS_NAMES: readonly string[] = Object.freeze([
-  ...["hostname", "osRelease", "osUptime", "loadavg", "networkInterfaces", "systemMemoryInfo", "uid", "gid"],
-  ...["cpus", "homedir", "statfs"],
-]);
+export { CAPABILITIES, SYS_NAMES } from "./rules.ts";
 
 /** Access the module asks the operator for, on top of its sandbox. */
 export interface RequestedPermissions {
@@ -135,138 +133,7 @@ export interface LoadedManifest {
 /** Largest `module.toml` accepted: 64 KiB. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const EVENT_RE = /^[A-Z][A-Za-z0-9]{0,63}$/;
-const HEX_RE = /^(?:[0-9a-fA-F]{2})+$/;
 const json = (v: unknown) => describeValue(v);
-const uniq = (a: string[]) => [...new Set(a)];
-
-/**
- * A module name: `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`.
- *
- * @example
- * ```ts
- * import { moduleNameSchema } from "./manifest.ts";
- * console.log(moduleNameSchema.safeParse("hello-world").success, moduleNameSchema.safeParse("../x").success); // true false
- * ```
- */
-export const moduleNameSchema: z.ZodType<string> = z.string().refine((v) => NAME_RE.test(v), {
-  error: (i) =>
-    `expected a module name (letters, digits, '_' and '-', at most 64, starting with a letter or digit), got ${
-      json(i.input)
-    }`,
-});
-
-/**
- * A capability name in snake_case or PascalCase; the output is always snake_case.
- *
- * @example
- * ```ts
- * import { capabilitySchema } from "./manifest.ts";
- * console.log(capabilitySchema.parse("ReadBlockchain")); // "read_blockchain"
- * ```
- */
-export const capabilitySchema: z.ZodType<string, string> = z.string().transform((v, ctx) => {
-  const snake = /^[A-Z][A-Za-z0-9]*$/.test(v) ? v.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase() : v;
-  if (CAPABILITIES.includes(snake)) return snake;
-  ctx.addIssue({ code: "custom", message: `unknown capability ${json(v)}`, input: v });
-  return z.NEVER;
-});
-
-/**
- * A semver range that `semver.validRange` accepts, for example `^1.2.0` or `>=1.0.0 <2.0.0`.
- *
- * @example
- * ```ts
- * import { semverRangeSchema } from "./manifest.ts";
- * console.log(semverRangeSchema.safeParse("^1.2").success, semverRangeSchema.safeParse("one").success); // true false
- * ```
- */
-export const semverRangeSchema: z.ZodType<string> = z.string().refine(
-  (v) => v.trim() !== "" && semver.validRange(v) !== null,
-  { error: (i) => `expected a semver range such as "^1.2.0", got ${json(i.input)}` },
-);
-
-/**
- * A network grant, `host` or `host:port` (IPv6 in brackets), never `unix:`.
- *
- * @example
- * ```ts
- * import { netEntrySchema } from "./manifest.ts";
- * console.log(netEntrySchema.safeParse("api.example.com:443").success); // true
- * console.log(netEntrySchema.safeParse("unix:/tmp/x.sock").success); // false
- * ```
- */
-export const netEntrySchema: z.ZodType<string> = z.string().refine((v) => {
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d{1,5}))?$/.exec(v);
-  return m !== null && !v.startsWith("unix:") && (m[2] === undefined || (+m[2] >= 1 && +m[2] <= 65535));
-}, { error: (i) => `expected 'host' or 'host:port', got ${json(i.input)}` });
-
-/**
- * An environment variable name a module may read; `LD_*`, `DYLD_*` and `DENO_*` are refused because
- * they would let the module steer the runtime.
- *
- * @example
- * ```ts
- * import { envNameSchema } from "./manifest.ts";
- * console.log(envNameSchema.safeParse("API_KEY").success, envNameSchema.safeParse("LD_PRELOAD").success); // true false
- * ```
- */
-export const envNameSchema: z.ZodType<string> = z.string().superRefine((v, ctx) => {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) {
-    ctx.addIssue({ code: "custom", message: `expected an environment variable name, got ${json(v)}`, input: v });
-  } else if (/^(LD_|DYLD_|DENO_)/.test(v)) {
-    ctx.addIssue({ code: "custom", message: `'${v}' would let the module steer the runtime`, input: v });
-  }
-});
-
-/**
- * A `Deno.*` system info name from {@link SYS_NAMES}.
- *
- * @example
- * ```ts
- * import { sysNameSchema } from "./manifest.ts";
- * console.log(sysNameSchema.safeParse("loadavg").success); // true
- * ```
- */
-export const sysNameSchema: z.ZodType<string> = z.string().refine((v) => SYS_NAMES.includes(v), {
-  error: (i) => `unknown sys name ${json(i.input)} (one of ${SYS_NAMES.join(", ")})`,
-});
-
-function pathProblem(p: string, allowRelative: boolean): string | undefined {
-  if (p === "") return "expected a path, got an empty string";
-  // A comma would split one flag value into two grants.
-  if (p.includes(",") || /[\0\n]/.test(p)) return `path ${json(p)} contains a comma, NUL or newline`;
-  if (!isAbsolute(p)) {
-    if (!allowRelative) return `expected an absolute path, got ${json(p)}`;
-    const n = normalize(p);
-    if (n === ".." || n.startsWith("../")) return `relative path ${json(p)} leaves the module folder`;
-  } else if (p.split("/").includes("..")) return `path ${json(p)} contains '..'`;
-  return undefined;
-}
-
-/**
- * An absolute path grant without `..`, commas, NUL or newlines.
- *
- * @example
- * ```ts
- * import { absolutePathSchema } from "./manifest.ts";
- * console.log(absolutePathSchema.safeParse("/srv/data").success, absolutePathSchema.safeParse("data").success); // true false
- * ```
- */
-export const absolutePathSchema: z.ZodType<string> = z.string().superRefine((v, ctx) => {
-  const message = pathProblem(v, false);
-  if (message) ctx.addIssue({ code: "custom", message, input: v });
-});
-
-const requestPath = z.string().superRefine((v, ctx) => {
-  const message = pathProblem(v, true);
-  if (message) ctx.addIssue({ code: "custom", message, input: v });
-});
-
-const eventName = z.string().refine((v) => EVENT_RE.test(v), {
-  error: (i) => `expected an event type name in PascalCase such as "NewBlock", got ${json(i.input)}`,
-});
 
 const emptyPermissions = (): RequestedPermissions => ({ read: [], write: [], net: [], env: [], sys: [] });
 

@@ -42,7 +42,7 @@ import {
   netEntrySchema,
   semverRangeSchema,
   sysNameSchema,
-} from "./manifest.ts";
+} from "./rules.ts";
 import type { RestartPolicy } from "./restart.ts";
 
 // One declaration shared with the restart logic, so that `export *` of both files does not clash.

@@ -8,7 +8,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Host } from "../host/host.ts";
 import { ModuleStartError } from "../host/errors.ts";
 import { ManagerError } from "./errors.ts";
-import { type ManagedModule, MAX_PENDING_EVENTS } from "./managed.ts";
+import { hardDependencies, type ManagedModule, MAX_PENDING_EVENTS } from "./managed.ts";
 import { describeExit, onExit, type RestartDecision } from "./restart.ts";
 import { canTransition, healthOf, type ModuleState } from "./state.ts";
 
@@ -83,11 +83,6 @@ export function setState(ctx: SupervisorContext, m: ManagedModule, to: ModuleSta
   }
 }
 
-/** The hard dependencies of a module that is loaded. */
-function hardDeps(m: ManagedModule): string[] {
-  return Object.keys(m.loaded?.manifest.dependencies ?? {});
-}
-
 /**
  * Start a module's process and wait for its handshake. Lazy hard dependencies are activated first.
  * A failure counts as a crash for the restart policy, except on the first start of a required module,
@@ -106,7 +101,7 @@ function hardDeps(m: ManagedModule): string[] {
 export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: boolean): Promise<boolean> {
   if (m.handle) return true;
   const loaded = m.loaded!;
-  for (const dep of hardDeps(m)) {
+  for (const dep of hardDependencies(m)) {
     const d = ctx.entry(dep);
     if (d?.lazy && !d.handle) await activate(ctx, d, `needed by '${m.name}'`).catch(() => {});
   }
@@ -309,4 +304,46 @@ export function armActivation(ctx: SupervisorContext, m: ManagedModule): void {
     })
   );
   m.unwatch = () => offs.forEach((off) => off());
+}
+
+/**
+ * Stop every loaded module that depends on `name`, directly or not, dependents first, and mark them
+ * failed with `reason` (blocked by `name`).
+ *
+ * @param ctx The manager context.
+ * @param modules Every module record.
+ * @param name The dependency.
+ * @param reason Why, for the module and the operator.
+ * @returns The stopped modules, dependencies before dependents (the order to start them again).
+ *
+ * @example
+ * ```ts ignore
+ * const again = await stopDependents(ctx, modules.values(), "wallet", "dependency 'wallet' is reloading");
+ * ```
+ */
+export async function stopDependents(
+  ctx: SupervisorContext,
+  modules: Iterable<ManagedModule>,
+  name: string,
+  reason: string,
+): Promise<ManagedModule[]> {
+  const all = [...modules];
+  const out: ManagedModule[] = [];
+  const visit = (n: string) => {
+    for (const m of all) {
+      if (m.isLoaded && hardDependencies(m).includes(n) && !out.includes(m)) {
+        visit(m.name);
+        out.push(m);
+      }
+    }
+  };
+  visit(name);
+  for (const m of out) {
+    await serial(m, async () => {
+      await stop(ctx, m, reason);
+      m.blockedBy = name;
+      setState(ctx, m, "failed", reason);
+    });
+  }
+  return out.reverse();
 }

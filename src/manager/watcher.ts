@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { Logger } from "@logtape/logtape";
+import type { ModuleManager } from "./manager.ts";
 
 /** Editor swap files, backups and hidden files, which never trigger a reload. */
 const IGNORED = /(^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$|^4913$)/;
@@ -82,4 +84,39 @@ export function watchModules(
       } catch { /* already closed */ }
     },
   };
+}
+
+/**
+ * Reload each changed module through the manager (so the widening check applies), logging the
+ * outcome. Folders of modules the manager does not know are only reported.
+ *
+ * @param manager The module manager.
+ * @param names Changed module folders.
+ * @param log Where outcomes are logged.
+ * @param closing Returns `true` once the host is shutting down, to stop early.
+ *
+ * @example
+ * ```ts ignore
+ * watchModules(dir, 300, (names) => reloadChanged(manager, names, log, () => false));
+ * ```
+ */
+export async function reloadChanged(
+  manager: ModuleManager,
+  names: Set<string>,
+  log: Logger,
+  closing: () => boolean,
+): Promise<void> {
+  for (const name of names) {
+    if (closing()) return;
+    if (!manager.get(name)) {
+      log.info("Files of unknown module {module} changed; load it with: deno task ctl load {module}", { module: name });
+      continue;
+    }
+    try {
+      const r = await manager.reload(name, { reason: "files changed" });
+      log.info("Hot reload of {module}: {old} → {new}", { module: name, old: r.old_version, new: r.new_version });
+    } catch (e) {
+      log.warn("Hot reload of {module} not applied: {error}", { module: name, error: (e as Error).message });
+    }
+  }
 }
