@@ -57,10 +57,11 @@ try {
   usage((e as Error).message);
 }
 const { values: opt, positionals: [command, ...rest] } = parsed;
-if (opt.help || !command) {
+if (opt.help) {
   console.log(USAGE);
-  Deno.exit(command ? 0 : 2);
+  Deno.exit(0);
 }
+if (!command) usage("a command is required");
 const arity: Record<string, [number, number]> = {
   list: [0, 0],
   inspect: [1, 1],

@@ -41,7 +41,7 @@ export function duration(ms: number | null): string {
   if (ms === null) return "-";
   if (ms < 1000) return `${Math.round(ms)}ms`;
   const s = Math.floor(ms / 1000);
-  if (s < 60) return `${(ms / 1000).toFixed(1)}s`;
+  if (s < 60) return `${(Math.floor(ms / 100) / 10).toFixed(1)}s`;
   const pad = (n: number) => String(n).padStart(2, "0");
   if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
   return `${Math.floor(s / 3600)}h${pad(Math.floor(s / 60) % 60)}m`;
@@ -63,7 +63,8 @@ export function bytes(n: number | null): string {
   if (n === null) return "-";
   const units = ["B", "KiB", "MiB", "GiB"];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) [n, i] = [n / 1024, i + 1];
+  // 1023.95 and up would print as "1024.0": show it in the next unit instead.
+  while (n >= 1023.95 && i < units.length - 1) [n, i] = [n / 1024, i + 1];
   return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
 }
 

@@ -2,14 +2,14 @@
  * The lifecycle state machine of one managed module, and the health each state implies.
  *
  * ```
- * discovered ─▶ starting ─▶ running ─▶ stopping ─▶ stopped
- *      │            │           │                     │
- *      ▼            ▼           ▼                     ▼
- *    failed      crashed ◀──────┘                 starting …
+ * discovered ─▶ starting ─▶ running ─▶ stopping ─▶ stopped ─▶ starting …
+ *      │            │          │ │                    ▲
+ *      ▼            ▼          │ └── clean exit ──────┘
+ *    failed      crashed ◀─────┘
  *                   │
  *                   ├─▶ starting (restart after back-off)
  *                   ├─▶ quarantined (crash loop; until the operator reloads it)
- *                   └─▶ stopped (the restart policy says no)
+ *                   └─▶ stopped (the operator stopped it during the back-off)
  * ```
  *
  * `failed` is a module that cannot be started at all: a broken manifest, a missing or failed

@@ -60,8 +60,10 @@ export function watchModules(
   }
   let changed = new Set<string>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
   (async () => {
     for await (const event of watcher) {
+      if (closed) break;
       if (event.kind === "access" || event.kind === "other") continue;
       for (const p of event.paths) {
         const name = moduleOfPath(root, p);
@@ -70,6 +72,7 @@ export function watchModules(
       if (!changed.size) continue;
       clearTimeout(timer);
       timer = setTimeout(() => {
+        if (closed) return;
         const names = changed;
         changed = new Set();
         onChange(names);
@@ -78,6 +81,7 @@ export function watchModules(
   })().catch(() => {});
   return {
     close() {
+      closed = true;
       clearTimeout(timer);
       try {
         watcher.close();

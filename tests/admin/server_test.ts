@@ -65,6 +65,8 @@ Deno.test("The admin socket serves list, inspect, unload, load, reload, call and
 
     await t.step("inspect shows the exact command line, grants, ungranted permissions and recent logs", async () => {
       const pid = (await byName(admin)).beta.pid;
+      // "running" means the handshake is done; the module logs "ready" just after it.
+      await tm.waitLog("beta", (m) => m === "ready");
       const d = await admin.call("inspect", { name: "beta" }) as ModuleDetail;
       equal(d.name, "beta");
       equal(d.pid, pid);

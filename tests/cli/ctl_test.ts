@@ -73,6 +73,7 @@ Deno.test("ctl talks to a running host over its admin socket", async (t) => {
     });
 
     await t.step("inspect prints the exact command line", async () => {
+      await tm.waitLog("alpha", (m) => m === "ready");
       const r = await run("inspect", "alpha");
       equal(r.code, 0, show(r));
       const command = tm.manager.inspect("alpha").command!;
@@ -167,10 +168,10 @@ Deno.test("ctl rejects bad usage with exit code 2, naming the problem, before co
       equal(r.stdout, "");
     });
   }
-  await t.step("no command prints the usage and exits 2", async () => {
+  await t.step("no command prints the usage to stderr and exits 2", async () => {
     const r = await ctl();
     equal(r.code, 2, show(r));
-    match(r.stdout, /Usage: deno task ctl <command>/);
+    match(r.stderr, /a command is required[\s\S]*Usage: deno task ctl <command>/);
   });
   await t.step("--help exits 0", async () => {
     const r = await ctl("list", "--help");

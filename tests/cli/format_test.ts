@@ -78,15 +78,10 @@ Deno.test("duration: milliseconds, tenths of seconds, minutes and hours", () => 
   equal(duration(90_061_000), "25h01m");
 });
 
-// Known bug: duration() in src/cli/format.ts rounds with toFixed(1), so 59_950 to 59_999 ms print as
-// "60.0s", a value the seconds branch should never show (60 s is "1m00s"). Un-ignore once fixed.
-Deno.test({
-  name: "duration just below a minute never prints 60.0s",
-  ignore: true,
-  fn() {
-    equal(duration(59_999), "59.9s");
-    equal(duration(59_950), "59.9s");
-  },
+Deno.test("duration just below a minute never prints 60.0s, and bytes never prints 1024.0", () => {
+  equal(duration(59_999), "59.9s");
+  equal(duration(59_950), "59.9s");
+  equal(bytes(1_048_575), "1.0 MiB");
 });
 
 Deno.test("bytes: binary units with one decimal, plain bytes below 1 KiB", () => {
@@ -98,7 +93,7 @@ Deno.test("bytes: binary units with one decimal, plain bytes below 1 KiB", () =>
   equal(bytes(52_428_800), "50.0 MiB");
   equal(bytes(1024 ** 3), "1.0 GiB");
   // GiB is the largest unit.
-  equal(bytes(2 * 1024 **4), "2048.0 GiB");
+  equal(bytes(2 * 1024 ** 4), "2048.0 GiB");
 });
 
 Deno.test("listTable: header, values, and the NOTE column", () => {
@@ -140,7 +135,10 @@ Deno.test("listTable: header, values, and the NOTE column", () => {
   equal(lines[0], "NAME       VERSION  STATE              PID   UPTIME  RESTARTS  MEMORY    NOTE");
   equal(lines[1], "hello      1.0.0    running            4242  1m02s   0         50.0 MiB");
   equal(lines[2], "lazybones  0.2.0    discovered (lazy)  -     -       0         -         waiting for its trigger");
-  equal(lines[3], "crashy     1.0.0    crashed            -     -       3         -         restart in 1.5s: exit code 1");
+  equal(
+    lines[3],
+    "crashy     1.0.0    crashed            -     -       3         -         restart in 1.5s: exit code 1",
+  );
   equal(
     lines[4],
     "wider      1.0.0    running            4242  1m02s   0         50.0 MiB  reload waits for approval: +net:example.com:443, +env:TOKEN",

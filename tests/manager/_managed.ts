@@ -82,7 +82,13 @@ stop_timeout_ms = ${opts.stopMs ?? 2000}
 kill_grace_ms = ${opts.stopMs ?? 500}
 ${modulesToml.includes("[modules.restart]") ? "" : "[modules.restart]\ninitial_delay_ms = 100\n"}
 ${modulesToml}`;
-  const config = parseNodeConfig(parse(text) as Record<string, unknown>, `${root}/blvm.toml`, root);
+  let config;
+  try {
+    config = parseNodeConfig(parse(text) as Record<string, unknown>, `${root}/blvm.toml`, root);
+  } catch (e) {
+    await Deno.remove(root, { recursive: true });
+    throw e;
+  }
   const events: Published[] = [];
   const logs: ModuleLogRecord[] = [];
   const fatal: Error[] = [];
