@@ -76,7 +76,11 @@ export async function discoverModules(cfg: NodeModulesConfig): Promise<Discovery
   const names: string[] = [];
   try {
     for await (const e of Deno.readDir(cfg.modules_dir)) {
-      if (e.isDirectory && !e.name.startsWith(".")) names.push(e.name);
+      if (e.name.startsWith(".")) continue;
+      // A symlinked module folder counts: the manifest check resolves the entry inside its real folder.
+      const isDir = e.isDirectory ||
+        (e.isSymlink && await Deno.stat(`${cfg.modules_dir}/${e.name}`).then((s) => s.isDirectory, () => false));
+      if (isDir) names.push(e.name);
     }
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return result;

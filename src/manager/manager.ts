@@ -204,6 +204,7 @@ export class ModuleManager {
         cfg.modules_dir,
         cfg.watch_debounce_ms,
         (names) => reloadChanged(this, names, this.#log, () => this.#closing),
+        [cfg.data_dir, cfg.runtime_dir],
       );
     }
     if (problems.length) {

@@ -38,6 +38,8 @@ export function moduleOfPath(root: string, path: string): string | undefined {
  * @param root The modules directory.
  * @param debounceMs Quiet time before reporting.
  * @param onChange Receives the changed module names.
+ * @param ignore Directories whose changes never count (the data and runtime directories, in case
+ * they lie inside `root`: a module writing its data must not reload itself).
  * @returns A handle whose `close()` stops watching.
  *
  * @example
@@ -50,10 +52,18 @@ export function watchModules(
   root: string,
   debounceMs: number,
   onChange: (names: Set<string>) => void,
+  ignore: string[] = [],
 ): { close(): void } {
   let watcher: Deno.FsWatcher;
   try {
     root = Deno.realPathSync(root);
+    ignore = ignore.flatMap((d) => {
+      try {
+        return [Deno.realPathSync(d) + "/"];
+      } catch {
+        return [];
+      }
+    });
     watcher = Deno.watchFs(root, { recursive: true });
   } catch {
     return { close() {} };
@@ -66,6 +76,7 @@ export function watchModules(
       if (closed) break;
       if (event.kind === "access" || event.kind === "other") continue;
       for (const p of event.paths) {
+        if (ignore.some((d) => p.startsWith(d))) continue;
         const name = moduleOfPath(root, p);
         if (name) changed.add(name);
       }

@@ -135,3 +135,14 @@ Deno.test("readModuleFolder accepts a trailing slash and throws ConfigFileError 
     },
   );
 });
+
+Deno.test("discoverModules follows a symlinked module folder; a dangling link is ignored", async () => {
+  await using t = await tempModules({ local: toml("local") });
+  await using elsewhere = await tempModules({ linked: toml("linked") });
+  await Deno.symlink(`${elsewhere.root}/modules/linked`, `${t.root}/modules/linked`);
+  await Deno.symlink(`${t.root}/nowhere`, `${t.root}/modules/dangling`);
+  const r = await discoverModules(config(t.root));
+  deepEqual(r.found.map((f) => f.manifest.name), ["linked", "local"]);
+  equal(r.found[0].dir, `${elsewhere.root}/modules/linked`);
+  deepEqual(r.broken, []);
+});

@@ -123,3 +123,14 @@ Deno.test("A required module that cannot start fails start-up; an optional one d
   match(err.message, /must: .*exit/i);
   equal(req.manager.get("must")!.state, "failed");
 });
+
+Deno.test("A required module that ends in quarantine after start-up is reported as fatal", async () => {
+  await using t = await testManager(
+    { vital: { manifest: manifest("vital"), config: exitAfterReady(1, 0) } },
+    "[modules.restart]\ninitial_delay_ms = 20\nmax_crashes = 2\n[modules.vital]\nrequired = true\n",
+  );
+  await t.waitEvent("ModuleStateChanged", (p) => p.new_state === "quarantined");
+  equal(t.fatal.length, 1);
+  equal((t.fatal[0] as Error & { code: string }).code, "REQUIRED_MODULE_FAILED");
+  match(t.fatal[0].message, /Required module 'vital' is quarantined: crashed 2 times/);
+});
