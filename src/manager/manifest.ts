@@ -48,7 +48,6 @@ import {
   requestPath,
   semverRangeSchema,
   sysNameSchema,
-  uniq,
 } from "./rules.ts";
 
 export type { ConfigField, ConfigFieldType } from "./module_config.ts";
@@ -134,6 +133,7 @@ export interface LoadedManifest {
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 const json = (v: unknown) => describeValue(v);
+const uniq = (a: string[]) => [...new Set(a)];
 
 const emptyPermissions = (): RequestedPermissions => ({ read: [], write: [], net: [], env: [], sys: [] });
 

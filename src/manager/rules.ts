@@ -29,8 +29,6 @@ const EVENT_RE = /^[A-Z][A-Za-z0-9]{0,63}$/;
 /** Hex bytes. */
 export const HEX_RE = /^(?:[0-9a-fA-F]{2})+$/;
 const json = (v: unknown) => describeValue(v);
-/** Deduplicate, keeping the first occurrence. */
-export const uniq = (a: string[]) => [...new Set(a)];
 
 /**
  * A module name: `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`.
