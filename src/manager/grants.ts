@@ -13,13 +13,13 @@ import type { Grants } from "../host/permissions.ts";
 /** Capabilities every module has, whether or not it requests them. */
 export const DEFAULT_CAPABILITIES: readonly string[] = ["read_blockchain", "read_chain_state", "subscribe_events"];
 
-/** What a module's manifest asks for (paths absolute). */
-export interface Requested {
-  /** Paths to read. */
+/** A set of permissions: sandbox grants plus NodeAPI capabilities (paths absolute). */
+export interface PermissionSet {
+  /** Paths to read (a granted path covers everything under it). */
   read: string[];
-  /** Paths to write. */
+  /** Paths to write (a granted path covers everything under it). */
   write: string[];
-  /** Network destinations, `host` or `host:port`. */
+  /** Network destinations, `host` (any port, when granted) or `host:port`. */
   net: string[];
   /** Environment variable names. */
   env: string[];
@@ -29,21 +29,11 @@ export interface Requested {
   capabilities: string[];
 }
 
-/** What the operator grants a module in `blvm.toml` (paths absolute). */
-export interface Granted {
-  /** Paths (and everything under them) that may be read. */
-  read: string[];
-  /** Paths (and everything under them) that may be written. */
-  write: string[];
-  /** `host` (any port) or `host:port`. */
-  net: string[];
-  /** Environment variable names. */
-  env: string[];
-  /** `Deno.*` system info names. */
-  sys: string[];
-  /** Node API capabilities. */
-  capabilities: string[];
-}
+/** What a module's manifest asks for. */
+export type Requested = PermissionSet;
+
+/** What the operator grants a module in `blvm.toml`. */
+export type Granted = PermissionSet;
 
 /** What a module actually gets. */
 export interface Effective {

@@ -1,3 +1,4 @@
+import { configErrorOf, configErrorOfAsync } from "./_config_error.ts";
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { TomlDate } from "smol-toml";
 import {
@@ -40,28 +41,10 @@ async function makeModule(base: string, files: Record<string, string>): Promise<
   return dir;
 }
 
-const MINIMAL = 'name = "hello"\nversion = "0.1.0"\nentry_point = "main.ts"\n';
-
 /** The issues of the ConfigFileError `fn` throws. */
-function issuesOf(fn: () => unknown): ConfigIssue[] {
-  try {
-    fn();
-  } catch (e) {
-    ok(e instanceof ConfigFileError, `expected ConfigFileError, got ${e}`);
-    return e.issues;
-  }
-  throw new Error("did not throw");
-}
+const issuesOf = (fn: () => unknown) => configErrorOf(fn).issues;
 
-async function issuesOfAsync(p: Promise<unknown>): Promise<ConfigFileError> {
-  try {
-    await p;
-  } catch (e) {
-    ok(e instanceof ConfigFileError, `expected ConfigFileError, got ${e}`);
-    return e;
-  }
-  throw new Error("did not throw");
-}
+const MINIMAL = 'name = "hello"\nversion = "0.1.0"\nentry_point = "main.ts"\n';
 
 function parse(extra: Record<string, unknown>): Manifest {
   return parseManifest({ ...BASE, ...extra }, "/m/module.toml").manifest;
@@ -320,7 +303,7 @@ Deno.test("readManifest() reports warnings for unknown keys", async () => {
 Deno.test("readManifest() without module.toml throws a ConfigFileError naming the file", async () => {
   await withTempDir(async (base) => {
     const dir = await makeModule(base, { "main.ts": "" });
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     equal(e.file, `${dir}/module.toml`);
     equal(e.message, `${dir}/module.toml: no module.toml`);
   });
@@ -335,7 +318,7 @@ Deno.test("readManifest() of a missing folder rethrows NotFound", async () => {
 Deno.test("readManifest() reports a TOML syntax error with line and column", async () => {
   await withTempDir(async (base) => {
     const dir = await makeModule(base, { "module.toml": MINIMAL + "capabilities = [\n", "main.ts": "" });
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     equal(e.issues.length, 1);
     equal(e.issues[0].field, "");
     match(e.issues[0].message, /^invalid TOML at line \d+, column \d+: /);
@@ -347,7 +330,7 @@ Deno.test("readManifest() refuses a module.toml over 64 KiB", async () => {
   await withTempDir(async (base) => {
     const big = MINIMAL + `description = "${"x".repeat(MAX_MANIFEST_BYTES)}"\n`;
     const dir = await makeModule(base, { "module.toml": big, "main.ts": "" });
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     match(e.message, /larger than the 65536-byte limit/);
   });
 });
@@ -356,7 +339,7 @@ Deno.test("readManifest() rejects an entry_point that escapes with '..'", async 
   await withTempDir(async (base) => {
     await Deno.writeTextFile(`${base}/outside.ts`, "");
     const dir = await makeModule(base, { "module.toml": MINIMAL.replace("main.ts", "../outside.ts") });
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     deepEqual(fields(e.issues), ["entry_point"]);
     match(e.issues[0].message, /without '\.\.'/);
   });
@@ -367,7 +350,7 @@ Deno.test("readManifest() rejects an entry_point that escapes through a symlink"
     await Deno.writeTextFile(`${base}/outside.ts`, "");
     const dir = await makeModule(base, { "module.toml": MINIMAL });
     await Deno.symlink(`${base}/outside.ts`, `${dir}/main.ts`);
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     deepEqual(fields(e.issues), ["entry_point"]);
     match(e.issues[0].message, /outside the module folder/);
     ok(e.issues[0].message.includes(`${base}/outside.ts`));
@@ -385,14 +368,14 @@ Deno.test("readManifest() follows a symlink that stays inside the folder", async
 Deno.test("readManifest() rejects a missing entry file and a directory entry", async () => {
   await withTempDir(async (base) => {
     const dir = await makeModule(base, { "module.toml": MINIMAL });
-    let e = await issuesOfAsync(readManifest(dir));
+    let e = await configErrorOfAsync(readManifest(dir));
     match(e.issues[0].message, /"main.ts" not found/);
     await Deno.mkdir(`${dir}/main.ts`);
-    e = await issuesOfAsync(readManifest(dir));
+    e = await configErrorOfAsync(readManifest(dir));
     deepEqual(fields(e.issues), ["entry_point"]);
     match(e.issues[0].message, /not a regular file/);
     await Deno.writeTextFile(`${dir}/module.toml`, MINIMAL.replace("main.ts", "."));
-    e = await issuesOfAsync(readManifest(dir));
+    e = await configErrorOfAsync(readManifest(dir));
     equal(e.message, `${dir}/module.toml: entry_point: "." is not a regular file`);
   });
 });
@@ -401,7 +384,7 @@ Deno.test("readManifest() lists field problems and entry problems together", asy
   await withTempDir(async (base) => {
     const text = MINIMAL.replace("0.1.0", "0.1") + '[permissions]\nsys = ["pid"]\n';
     const dir = await makeModule(base, { "module.toml": text });
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     deepEqual(fields(e.issues).sort(), ["entry_point", "permissions.sys[0]", "version"]);
   });
 });
@@ -413,7 +396,7 @@ Deno.test("readManifest() rejects a relative permission path that leaves the fol
     const dir = await makeModule(base, { "module.toml": text, "main.ts": "", "ok/x": "" });
     await Deno.mkdir(`${dir}/data`);
     await Deno.symlink(`${base}/secret`, `${dir}/data/link`);
-    const e = await issuesOfAsync(readManifest(dir));
+    const e = await configErrorOfAsync(readManifest(dir));
     deepEqual(fields(e.issues), ["permissions.write[0]", "permissions.read[1]"]);
     match(e.issues[1].message, /outside the module folder/);
   });
@@ -439,14 +422,14 @@ Deno.test("readTomlFile() keeps TOML types: big integers as bigint, datetimes as
 Deno.test("readTomlFile() refuses files that are too large, not UTF-8, directories or unsafe keys", async () => {
   await withTempDir(async (base) => {
     await Deno.writeTextFile(`${base}/a.toml`, "a = 1\n");
-    const big = await issuesOfAsync(readTomlFile(`${base}/a.toml`, 5));
+    const big = await configErrorOfAsync(readTomlFile(`${base}/a.toml`, 5));
     equal(big.message, `${base}/a.toml: file is larger than the 5-byte limit`);
     equal((await readTomlSource(`${base}/a.toml`, 6)).bytes.length, 6);
     await Deno.writeFile(`${base}/b.toml`, new Uint8Array([0x61, 0x3d, 0x22, 0xff, 0x22]));
-    match((await issuesOfAsync(readTomlFile(`${base}/b.toml`))).message, /not valid UTF-8/);
-    match((await issuesOfAsync(readTomlFile(base))).message, /not a regular file/);
+    match((await configErrorOfAsync(readTomlFile(`${base}/b.toml`))).message, /not valid UTF-8/);
+    match((await configErrorOfAsync(readTomlFile(base))).message, /not a regular file/);
     await Deno.writeTextFile(`${base}/c.toml`, "[x]\n__proto__ = 1\n");
-    match((await issuesOfAsync(readTomlFile(`${base}/c.toml`))).message, /line 2, column 1: .*unsafe/);
+    match((await configErrorOfAsync(readTomlFile(`${base}/c.toml`))).message, /line 2, column 1: .*unsafe/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { configErrorOfAsync } from "./_config_error.ts";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parse, TomlDate } from "smol-toml";
 import { ConfigFileError } from "../../src/manager/config_error.ts";
@@ -42,16 +43,6 @@ async function withModule(
   } finally {
     await Deno.remove(base, { recursive: true });
   }
-}
-
-async function errorOf(p: Promise<unknown>): Promise<ConfigFileError> {
-  try {
-    await p;
-  } catch (e) {
-    ok(e instanceof ConfigFileError, `expected ConfigFileError, got ${e}`);
-    return e;
-  }
-  throw new Error("did not throw");
 }
 
 const OVERRIDES = "[modules.hello.config]";
@@ -107,7 +98,7 @@ Deno.test("buildModuleConfig() keeps TOML types and passes unknown keys through"
 
 Deno.test("buildModuleConfig() reports a missing required key against config.toml", async () => {
   await withModule(async (loaded) => {
-    const e = await errorOf(buildModuleConfig(loaded, {}));
+    const e = await configErrorOfAsync(buildModuleConfig(loaded, {}));
     const file = `${loaded.dir}/config.toml`;
     equal(e.file, file);
     deepEqual(e.issues, [{
@@ -121,7 +112,9 @@ Deno.test("buildModuleConfig() reports a missing required key against config.tom
 Deno.test("buildModuleConfig() names the source of each wrongly typed value and lists all of them", async () => {
   const configToml = 'api_key = 5\ninterval = 1.5\nsince = "2024-05-01"\npeers = { a = 1 }\n';
   await withModule(async (loaded) => {
-    const e = await errorOf(buildModuleConfig(loaded, { ratio: "fast", rpc: [1], verbose: "yes", interval: 7 }));
+    const e = await configErrorOfAsync(
+      buildModuleConfig(loaded, { ratio: "fast", rpc: [1], verbose: "yes", interval: 7 }),
+    );
     const file = `${loaded.dir}/config.toml`;
     deepEqual(e.issues, [
       { file: OVERRIDES, field: "ratio", message: 'expected a number, got "fast"' },
@@ -138,7 +131,7 @@ Deno.test("buildModuleConfig() names the source of each wrongly typed value and 
 
 Deno.test("buildModuleConfig() rejects a non-integer integer from config.toml", async () => {
   await withModule(async (loaded) => {
-    const e = await errorOf(buildModuleConfig(loaded, {}));
+    const e = await configErrorOfAsync(buildModuleConfig(loaded, {}));
     deepEqual(e.issues.map((i) => [i.field, i.message]), [["interval", "expected an integer, got 1.5"]]);
   }, { config: 'api_key = "k"\ninterval = 1.5\n' });
 });
@@ -191,7 +184,7 @@ Deno.test("buildModuleConfig() does not share default tables between calls", asy
 
 Deno.test("buildModuleConfig() reports a config.toml syntax error naming that file", async () => {
   await withModule(async (loaded) => {
-    const e = await errorOf(buildModuleConfig(loaded, {}));
+    const e = await configErrorOfAsync(buildModuleConfig(loaded, {}));
     equal(e.file, `${loaded.dir}/config.toml`);
     match(e.message, new RegExp(`^${loaded.dir}/config\\.toml: invalid TOML at line 2, column \\d+`));
   }, { config: 'api_key = "k"\ninterval = = 3\n' });
@@ -203,7 +196,7 @@ Deno.test("buildModuleConfig() refuses a config.toml that links outside the modu
     try {
       await Deno.writeTextFile(outside, 'api_key = "stolen"\n');
       await Deno.symlink(outside, `${loaded.dir}/config.toml`);
-      const e = await errorOf(buildModuleConfig(loaded, {}));
+      const e = await configErrorOfAsync(buildModuleConfig(loaded, {}));
       match(e.message, /outside the module folder/);
     } finally {
       await Deno.remove(outside);
@@ -220,7 +213,7 @@ Deno.test("buildModuleConfig() passes config through unchanged when there is no 
 Deno.test("buildModuleConfig() refuses a config.toml that is not a regular file", async () => {
   await withModule(async (loaded) => {
     await Deno.mkdir(`${loaded.dir}/config.toml`);
-    const e = await errorOf(buildModuleConfig(loaded, {}));
+    const e = await configErrorOfAsync(buildModuleConfig(loaded, {}));
     equal(e.message, `${loaded.dir}/config.toml: not a regular file`);
   });
 });

@@ -1,3 +1,4 @@
+import { configErrorOf, configErrorOfAsync } from "./_config_error.ts";
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { parse, TomlDate } from "smol-toml";
 import { ConfigFileError, type ConfigIssue } from "../../src/manager/config_error.ts";
@@ -22,26 +23,6 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
 /** Parse TOML text as blvm.toml located in /srv/blvm. */
 function fromToml(text: string): NodeConfig {
   return parseNodeConfig(parse(text, { integersAsBigInt: "asNeeded" }), "/srv/blvm/blvm.toml", "/srv/blvm");
-}
-
-function errorOf(fn: () => unknown): ConfigFileError {
-  try {
-    fn();
-  } catch (e) {
-    ok(e instanceof ConfigFileError, `expected ConfigFileError, got ${e}`);
-    return e;
-  }
-  throw new Error("did not throw");
-}
-
-async function errorOfAsync(p: Promise<unknown>): Promise<ConfigFileError> {
-  try {
-    await p;
-  } catch (e) {
-    ok(e instanceof ConfigFileError, `expected ConfigFileError, got ${e}`);
-    return e;
-  }
-  throw new Error("did not throw");
 }
 
 function issue(e: ConfigFileError, field: string): ConfigIssue {
@@ -115,7 +96,7 @@ Deno.test("loadNodeConfig() without a path uses <cwd>/blvm.toml when present", a
 
 Deno.test("loadNodeConfig() with a missing path throws 'file not found'", async () => {
   await withTempDir(async (cwd) => {
-    const e = await errorOfAsync(loadNodeConfig("conf/none.toml", cwd));
+    const e = await configErrorOfAsync(loadNodeConfig("conf/none.toml", cwd));
     equal(e.file, `${cwd}/conf/none.toml`);
     equal(e.message, `${cwd}/conf/none.toml: file not found`);
   });
@@ -139,7 +120,7 @@ Deno.test("loadNodeConfig() resolves relative paths against the config file's fo
 Deno.test("loadNodeConfig() reports invalid TOML with the line", async () => {
   await withTempDir(async (cwd) => {
     await Deno.writeTextFile(`${cwd}/blvm.toml`, "[modules]\nwatch = \n");
-    const e = await errorOfAsync(loadNodeConfig(undefined, cwd));
+    const e = await configErrorOfAsync(loadNodeConfig(undefined, cwd));
     equal(e.file, `${cwd}/blvm.toml`);
     match(e.message, /invalid TOML at line 2, column \d+/);
   });
@@ -249,7 +230,7 @@ Deno.test("moduleOverrides() returns the module's table or fresh defaults with t
 });
 
 Deno.test("parseNodeConfig() rejects a typo key in a per-module table with a hint", () => {
-  const e = errorOf(() => fromToml('[modules.hello]\ngrnats = { net = ["a.com"] }\nverison = "1"\nfoo = 1\n'));
+  const e = configErrorOf(() => fromToml('[modules.hello]\ngrnats = { net = ["a.com"] }\nverison = "1"\nfoo = 1\n'));
   deepEqual(fields(e), ["modules.hello.grnats", "modules.hello.verison", "modules.hello.foo"]);
   equal(issue(e, "modules.hello.grnats").message, "unknown key 'grnats' (did you mean 'grants'?)");
   equal(issue(e, "modules.hello.verison").message, "unknown key 'verison' (did you mean 'version'?)");
@@ -258,7 +239,7 @@ Deno.test("parseNodeConfig() rejects a typo key in a per-module table with a hin
 });
 
 Deno.test("parseNodeConfig() rejects unknown keys in grants, limits and restart subtables", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml("[modules.hello]\ngrants = { ffi = [] }\nlimits = { cpu = 1 }\nrestart = { retries = 1 }\n")
   );
   deepEqual(fields(e), ["modules.hello.grants.ffi", "modules.hello.limits.cpu", "modules.hello.restart.retries"]);
@@ -266,19 +247,19 @@ Deno.test("parseNodeConfig() rejects unknown keys in grants, limits and restart 
 });
 
 Deno.test("parseNodeConfig() treats a non-table, non-setting key as a mistake", () => {
-  const e = errorOf(() => fromToml("[modules]\nwacth = true\nhello = 1\n"));
+  const e = configErrorOf(() => fromToml("[modules]\nwacth = true\nhello = 1\n"));
   equal(issue(e, "modules.wacth").message, "unknown setting 'wacth' (did you mean 'watch'?)");
   equal(issue(e, "modules.hello").message, "expected a [modules.hello] table for module 'hello', got 1");
 });
 
 Deno.test("parseNodeConfig() rejects a per-module table whose key is not a module name", () => {
-  const e = errorOf(() => fromToml('[modules."bad name"]\nrequired = true\n'));
+  const e = configErrorOf(() => fromToml('[modules."bad name"]\nrequired = true\n'));
   deepEqual(fields(e), ['modules."bad name"']);
   match(e.issues[0].message, /not a valid module name/);
 });
 
 Deno.test("parseNodeConfig() requires every env name to be granted in grants.env", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml('[modules.hello]\nenv = { API_KEY = "x", OTHER = "y" }\ngrants = { env = ["OTHER"] }\n')
   );
   deepEqual(fields(e), ["modules.hello.env.API_KEY"]);
@@ -286,12 +267,12 @@ Deno.test("parseNodeConfig() requires every env name to be granted in grants.env
     e.message,
     "/srv/blvm/blvm.toml: modules.hello.env.API_KEY: 'API_KEY' is not in modules.hello.grants.env (grant it there to pass it to the module)",
   );
-  const none = errorOf(() => fromToml('[modules.hello]\nenv = { API_KEY = "x" }\n'));
+  const none = configErrorOf(() => fromToml('[modules.hello]\nenv = { API_KEY = "x" }\n'));
   deepEqual(fields(none), ["modules.hello.env.API_KEY"]);
 });
 
 Deno.test("parseNodeConfig() validates env values and names", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml('[modules.hello]\nenv = { N = 5, LD_PRELOAD = "x" }\ngrants = { env = ["N", "LD_PRELOAD"] }\n')
   );
   deepEqual(fields(e).sort(), ["modules.hello.env.LD_PRELOAD", "modules.hello.env.N", "modules.hello.grants.env[1]"]);
@@ -300,7 +281,7 @@ Deno.test("parseNodeConfig() validates env values and names", () => {
 });
 
 Deno.test("parseNodeConfig() validates grants like the sandbox does and reports them all", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml(`
 [modules.hello.grants]
 read = ["relative/path", "/srv/../etc", "/a,b"]
@@ -335,7 +316,7 @@ capabilities = ["read_blockchain", "FlyToTheMoon"]
 });
 
 Deno.test("parseNodeConfig() validates version, limits, booleans and config", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml(`
 [modules.hello]
 version = "newest"
@@ -356,7 +337,7 @@ limits = { heap_mb = 64.5 }
 });
 
 Deno.test("parseNodeConfig() validates global settings and restart policies", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml(`
 [modules]
 modules_dir = "a,b"
@@ -390,7 +371,7 @@ initial_delay_ms = 90000
 });
 
 Deno.test("parseNodeConfig() checks that initial_delay_ms is not above max_delay_ms after merging", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml("[modules.restart]\nmax_delay_ms = 100\n[modules.hello.restart]\nmax_delay_ms = 10\n")
   );
   deepEqual(fields(e), ["modules.restart.initial_delay_ms", "modules.hello.restart.initial_delay_ms"]);
@@ -398,12 +379,12 @@ Deno.test("parseNodeConfig() checks that initial_delay_ms is not above max_delay
 });
 
 Deno.test("parseNodeConfig() rejects a [modules] that is not a table", () => {
-  const e = errorOf(() => parseNodeConfig({ modules: [1] }, undefined, "/srv"));
+  const e = configErrorOf(() => parseNodeConfig({ modules: [1] }, undefined, "/srv"));
   equal(e.message, "blvm.toml: modules: expected a [modules] table, got an array");
 });
 
 Deno.test("parseNodeConfig() lists problems from settings and several modules at once", () => {
-  const e = errorOf(() =>
+  const e = configErrorOf(() =>
     fromToml(
       '[modules]\nwatch = 1\n[modules.a]\ntypo = 1\n[modules.b]\nenv = { X = "1" }\n[modules.c]\nversion = "newest"\n',
     )
