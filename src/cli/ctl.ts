@@ -24,7 +24,7 @@ import { ADMIN_SOCKET } from "../admin/server.ts";
 import type { ModuleDetail, ModuleStatus } from "../manager/managed.ts";
 import { loadNodeConfig } from "../manager/node_config.ts";
 import { RemoteError } from "../protocol/errors.ts";
-import { inspectText, listTable } from "./format.ts";
+import { inspectText, listTable, toJson } from "./format.ts";
 
 const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | --socket PATH]
   list                      modules with state, pid, uptime, restarts and memory
@@ -116,12 +116,12 @@ try {
 } finally {
   await admin.close();
 }
-if (opt.json) console.log(JSON.stringify(result, null, 2));
+if (opt.json) console.log(toJson(result, 2));
 else if (command === "list") console.log(listTable(result as ModuleStatus[]));
 else if (command === "inspect") console.log(inspectText(result as ModuleDetail));
 else if (command === "load") console.log(listTable([result as ModuleStatus]));
 else if (command === "reload") {
   const r = result as { old_version: string | null; new_version: string; success: boolean };
   console.log(`${rest[0]}: ${r.old_version ?? "-"} → ${r.new_version}${r.success ? "" : " (did not start)"}`);
-} else if (command === "call") console.log(JSON.stringify(result, null, 2));
+} else if (command === "call") console.log(toJson(result, 2));
 else console.log(command === "stop" ? "Host is stopping." : `${command} ${rest[0]}: done`);

@@ -138,7 +138,7 @@ export function inspectText(d: ModuleDetail): string {
   if (d.ungranted.length) lines.push(`  NOT granted:  ${d.ungranted.join(", ")}`);
   if (d.pending_approval.length) lines.push(`  reload waits for approval of: ${d.pending_approval.join(", ")}`);
   for (const w of d.warnings) lines.push(`  warning:      ${w}`);
-  lines.push(`  config:       ${JSON.stringify(d.config)}`);
+  lines.push(`  config:       ${toJson(d.config)}`);
   lines.push(`  command:      ${d.command ? d.command.map(shellQuote).join(" ") : "-"}`);
   lines.push(`  recent log (${d.logs.length} lines):`, ...d.logs.slice(-20).map((l) => `    ${l}`));
   return lines.join("\n");
@@ -146,4 +146,31 @@ export function inspectText(d: ModuleDetail): string {
 
 function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\-./=:,@+]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * JSON text for operator output. TOML integers beyond 2^53 arrive as bigints, which `JSON.stringify`
+ * rejects; they are written as plain numbers (exact digits).
+ *
+ * @param value Any value from the admin socket.
+ * @param indent Indentation, as for `JSON.stringify`.
+ * @returns The JSON text.
+ *
+ * @example
+ * ```ts
+ * import { toJson } from "./format.ts";
+ * console.log(toJson({ big: 9007199254740993n })); // {"big":9007199254740993}
+ * ```
+ */
+export function toJson(value: unknown, indent?: number): string {
+  const marks = new Map<string, string>();
+  const text = JSON.stringify(value, (_k, v) => {
+    if (typeof v !== "bigint") return v;
+    const mark = `\u0000bigint${marks.size}\u0000`;
+    marks.set(JSON.stringify(mark), v.toString());
+    return mark;
+  }, indent);
+  let out = text;
+  for (const [mark, digits] of marks) out = out.replace(mark, digits);
+  return out;
 }

@@ -33,6 +33,7 @@ import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
 import {
   activate,
   armActivation,
+  dependentsOf,
   serial,
   setState,
   spawn,
@@ -163,12 +164,12 @@ export class ModuleManager {
     for (const s of found.skipped) this.#log.info("Skipping module {module}: {reason}", { module: s.name, ...s });
     const failed = new Map<string, string>();
     for (const b of found.broken) {
-      const m = this.#add(b.name, b.dir);
+      const m = this.#add(b.name);
       setState(this.#ctx, m, "failed", b.error);
       failed.set(b.name, "its manifest is invalid");
     }
     for (const loaded of found.found) {
-      const m = this.#add(loaded.manifest.name, loaded.dir);
+      const m = this.#add(loaded.manifest.name);
       this.host.publish("ModuleDiscovered", { name: m.name, version: loaded.manifest.version, path: loaded.dir });
       try {
         applyPrepared(m, await prepareModule(m, loaded, this.#log));
@@ -265,7 +266,7 @@ export class ModuleManager {
       throw asManagerError(name, e);
     }
     if (old) this.#modules.delete(name);
-    const m = this.#add(name, loaded.dir);
+    const m = this.#add(name);
     this.host.publish("ModuleDiscovered", { name, version: loaded.manifest.version, path: loaded.dir });
     try {
       applyPrepared(m, await prepareModule(m, loaded, this.#log));
@@ -297,7 +298,15 @@ export class ModuleManager {
    */
   async unload(name: string, reason = "operator unload"): Promise<void> {
     const m = this.#need(name);
-    await stopDependents(this.#ctx, this.#modules.values(), name, `dependency '${name}' was unloaded`);
+    const needs = dependentsOf(this.#modules.values(), name).filter((d) => d.overrides.required).map((d) => d.name);
+    if (needs.length) {
+      throw new ManagerError(
+        "CONFLICT",
+        name,
+        `Module '${name}' cannot be unloaded: required module(s) ${needs.join(", ")} depend on it`,
+      );
+    }
+    await stopDependents(this.#ctx, this.#modules.values(), name, `dependency '${name}' was unloaded`, "failed");
     await serial(m, () => stop(this.#ctx, m, reason));
     m.unwatch?.();
     if (m.isLoaded) {
@@ -348,6 +357,7 @@ export class ModuleManager {
       this.#modules.values(),
       name,
       `dependency '${name}' is reloading`,
+      "stopped",
     );
     const success = await serial(m, async () => {
       const wasRunning = m.handle !== undefined;
@@ -390,7 +400,7 @@ export class ModuleManager {
     if (!m.handle && m.lazy && m.loaded?.manifest.activation?.on_call) {
       await activate(this.#ctx, m, `first call of '${method}'`);
     }
-    if (!m.handle) throw new ManagerError("UNAVAILABLE", name, `Module '${name}' is ${m.state}: ${m.reason}`);
+    if (!m.handle) throw unavailable(m);
     return await m.handle.session.invoke(method, params, timeoutMs, "operator");
   }
 
@@ -413,8 +423,10 @@ export class ModuleManager {
     await this.host.shutdown(reason);
   }
 
-  #add(name: string, dir: string): ManagedModule {
-    const m = newManagedModule(name, dir, moduleOverrides(this.config.modules, name));
+  /** A new record; its folder is `<modules_dir>/<name>` (possibly a symlink, so reloads re-read the link). */
+  #add(name: string): ManagedModule {
+    const cfg = this.config.modules;
+    const m = newManagedModule(name, `${cfg.modules_dir}/${name}`, moduleOverrides(cfg, name));
     this.#modules.set(name, m);
     return m;
   }
@@ -464,12 +476,18 @@ export class ModuleManager {
       setState(this.#ctx, m, "stopped", "waiting for its trigger");
       armActivation(this.#ctx, m);
     } else await serial(m, () => spawn(this.#ctx, m, false));
+    // Modules blocked further down the chain (a → b → c) come back too.
+    await this.#retryBlocked(m.name);
   }
 }
 
 function pick(manifest: LoadedManifest["manifest"]): Omit<Candidate, "name"> {
   const { version, dependencies, optional_dependencies } = manifest;
   return { version, dependencies, optional_dependencies };
+}
+
+function unavailable(m: ManagedModule): ManagerError {
+  return new ManagerError("UNAVAILABLE", m.name, `Module '${m.name}' is ${m.state}${m.reason ? `: ${m.reason}` : ""}`);
 }
 
 function asManagerError(name: string, e: unknown): ManagerError {

@@ -71,7 +71,7 @@ export interface RequestedPermissions {
 export interface Activation {
   /** Event types that start it. */
   events: string[];
-  /** Whether a call from another module starts it. */
+  /** Whether the first call of one of its methods (today: `deno task ctl call`) starts it. */
   on_call: boolean;
 }
 

@@ -4,7 +4,7 @@
  *
  * TOML types are kept (integers stay numbers, or `bigint` when too large), except datetimes: the wire
  * protocol has no date type, so every TOML datetime in the result becomes its RFC 3339 string (local
- * dates and times keep their TOML form, for example `2024-05-01` or `07:30:00`).
+ * dates and times keep their TOML form, for example `2024-05-01` or `07:30:00.000`).
  *
  * @module
  */

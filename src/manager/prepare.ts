@@ -44,6 +44,22 @@ export async function prepareModule(m: ManagedModule, loaded: LoadedManifest, lo
       permission: u,
     });
   }
+  for (const name of Object.keys(m.overrides.env)) {
+    if (!effective.grants.env.includes(name)) {
+      log.warn(
+        "[modules.{module}.env] sets {name}, but the manifest does not request it in [permissions].env; not passed",
+        {
+          module: m.name,
+          name,
+        },
+      );
+    }
+  }
+  if (m.overrides.lazy === true && !loaded.manifest.activation) {
+    log.warn("[modules.{module}].lazy = true has no effect: its manifest declares no [activation] triggers", {
+      module: m.name,
+    });
+  }
   return { loaded, config, effective };
 }
 

@@ -307,26 +307,18 @@ export function armActivation(ctx: SupervisorContext, m: ManagedModule): void {
 }
 
 /**
- * Stop every loaded module that depends on `name`, directly or not, dependents first, and mark them
- * failed with `reason` (blocked by `name`).
+ * Every loaded module that depends on `name`, directly or not, dependents first.
  *
- * @param ctx The manager context.
  * @param modules Every module record.
  * @param name The dependency.
- * @param reason Why, for the module and the operator.
- * @returns The stopped modules, dependencies before dependents (the order to start them again).
+ * @returns The dependents, each after the modules that depend on it.
  *
  * @example
  * ```ts ignore
- * const again = await stopDependents(ctx, modules.values(), "wallet", "dependency 'wallet' is reloading");
+ * const required = dependentsOf(modules.values(), "wallet").filter((m) => m.overrides.required);
  * ```
  */
-export async function stopDependents(
-  ctx: SupervisorContext,
-  modules: Iterable<ManagedModule>,
-  name: string,
-  reason: string,
-): Promise<ManagedModule[]> {
+export function dependentsOf(modules: Iterable<ManagedModule>, name: string): ManagedModule[] {
   const all = [...modules];
   const out: ManagedModule[] = [];
   const visit = (n: string) => {
@@ -338,11 +330,38 @@ export async function stopDependents(
     }
   };
   visit(name);
+  return out;
+}
+
+/**
+ * Stop every loaded module that depends on `name`, dependents first, and leave them in state `then`
+ * (`stopped` while a dependency reloads, `failed` when it is unloaded), blocked by `name`.
+ *
+ * @param ctx The manager context.
+ * @param modules Every module record.
+ * @param name The dependency.
+ * @param reason Why, for the module and the operator.
+ * @param then The state they are left in.
+ * @returns The stopped modules, dependencies before dependents (the order to start them again).
+ *
+ * @example
+ * ```ts ignore
+ * const again = await stopDependents(ctx, modules.values(), "wallet", "dependency 'wallet' is reloading", "stopped");
+ * ```
+ */
+export async function stopDependents(
+  ctx: SupervisorContext,
+  modules: Iterable<ManagedModule>,
+  name: string,
+  reason: string,
+  then: "stopped" | "failed",
+): Promise<ManagedModule[]> {
+  const out = dependentsOf(modules, name);
   for (const m of out) {
     await serial(m, async () => {
       await stop(ctx, m, reason);
       m.blockedBy = name;
-      setState(ctx, m, "failed", reason);
+      setState(ctx, m, then, reason);
     });
   }
   return out.reverse();

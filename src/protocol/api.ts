@@ -122,7 +122,7 @@ export interface NodeEvents {
   /** A module process completed its handshake. `restarts` counts automatic restarts so far. */
   ModuleStarted: { name: string; version: string; pid: number; restarts: number };
   /** A module process ended because it was asked to, or exited cleanly by itself. */
-  ModuleStopped: { name: string; reason: string; code: number; signal: string | null };
+  ModuleStopped: { name: string; reason: string; code: number | null; signal: string | null };
   /** A module was removed from the host (unload, or the first half of a reload). */
   ModuleUnloaded: { name: string; version: string; reason: string };
   /** A module process ended unexpectedly, or failed to start. */
@@ -132,8 +132,8 @@ export interface NodeEvents {
     code: number | null;
     signal: string | null;
     uptime_ms: number;
-    /** What happens next: `restart` (after `restart_in_ms`), `quarantine` or `none`. */
-    action: "restart" | "quarantine" | "none";
+    /** What happens next: `restart` (after `restart_in_ms`) or `quarantine`. */
+    action: "restart" | "quarantine";
     restart_in_ms: number | null;
   };
   /** A reload finished; `success` is false if the new version did not start. */

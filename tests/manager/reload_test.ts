@@ -1,7 +1,7 @@
 // Reload and hot reload, with real module processes and a real Deno.watchFs watcher.
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { processAlive } from "../_host_helpers.ts";
-import { FIXTURE, manifest, testManager } from "./_managed.ts";
+import { FIXTURE, manifest, testManager, writeModules } from "./_managed.ts";
 
 Deno.test("Editing a module's code hot-reloads it: new process, ModuleReloaded, config re-read", async () => {
   await using t = await testManager({ live: { manifest: manifest("live"), config: "greeting = 'hi'\n" } }, "", {
@@ -98,4 +98,45 @@ Deno.test("Reloading a dependency restarts its dependents; unloading it stops th
   await Deno.writeTextFile(`${t.root}/modules/base/module.toml`, manifest("base", "1.5.0"));
   await t.manager.load("base");
   equal(t.manager.list().find((m) => m.name === "top")!.state, "running");
+});
+
+Deno.test("A required module's dependency reloads without failing the host, and cannot be unloaded", async () => {
+  await using t = await testManager(
+    {
+      dep: { manifest: manifest("dep") },
+      mid: { manifest: manifest("mid", "1.0.0", '[dependencies]\ndep = "*"') },
+      core: { manifest: manifest("core", "1.0.0", '[dependencies]\nmid = "*"') },
+    },
+    "[modules.core]\nrequired = true\n",
+  );
+  await t.manager.reload("dep");
+  deepEqual(t.fatal, []);
+  deepEqual(t.manager.list().map((m) => m.state), ["running", "running", "running"]);
+  await rejects(t.manager.unload("dep"), (e: Error & { code: string }) => {
+    equal(e.code, "CONFLICT");
+    match(e.message, /required module\(s\) core depend on it/);
+    return true;
+  });
+  equal(t.manager.get("dep")!.state, "running");
+});
+
+Deno.test("Loading a missing dependency brings back the whole chain blocked behind it", async () => {
+  await using t = await testManager({
+    a: { manifest: manifest("a", "1.0.0", '[dependencies]\nb = "*"') },
+    b: { manifest: manifest("b", "1.0.0", '[dependencies]\nc = "*"') },
+  });
+  deepEqual(t.manager.list().map((m) => m.state), ["failed", "failed"]);
+  await writeModules(t.root, { c: { manifest: manifest("c") } });
+  await t.manager.load("c");
+  deepEqual(t.manager.list().map((m) => [m.name, m.state]), [["a", "running"], ["b", "running"], ["c", "running"]]);
+});
+
+Deno.test("A symlinked module folder reloads from its link", async () => {
+  await using t = await testManager({ real: { manifest: manifest("linked") } }, "", { start: false });
+  await Deno.rename(`${t.root}/modules/real`, `${t.root}/elsewhere`);
+  await Deno.symlink(`${t.root}/elsewhere`, `${t.root}/modules/linked`);
+  await t.manager.start();
+  equal(t.manager.get("linked")!.state, "running");
+  const r = await t.manager.reload("linked");
+  equal(r.success, true);
 });
