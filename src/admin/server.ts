@@ -111,6 +111,11 @@ async function answer(
 
 function dispatch(manager: ModuleManager, method: string, p: Record<string, unknown>): Promise<unknown> | unknown {
   const name = () => str(p, "name");
+  if (!manager.started && (method === "load" || method === "unload" || method === "reload" || method === "call")) {
+    throw Object.assign(new Error(`The host is still starting its modules; retry '${method}' in a moment`), {
+      code: ErrorCode.Unavailable,
+    });
+  }
   switch (method as AdminMethod) {
     case "list":
       return manager.list();

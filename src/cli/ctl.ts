@@ -123,5 +123,6 @@ else if (command === "load") console.log(listTable([result as ModuleStatus]));
 else if (command === "reload") {
   const r = result as { old_version: string | null; new_version: string; success: boolean };
   console.log(`${rest[0]}: ${r.old_version ?? "-"} → ${r.new_version}${r.success ? "" : " (did not start)"}`);
+  if (!r.success) Deno.exit(1);
 } else if (command === "call") console.log(toJson(result, 2));
 else console.log(command === "stop" ? "Host is stopping." : `${command} ${rest[0]}: done`);

@@ -320,9 +320,12 @@ export class Host {
       }
       throw e;
     } finally {
-      // Exactly one connection per module: nobody else can connect after the handshake.
+      // Exactly one connection per module: nobody else can connect after the handshake. Synchronous, so
+      // no message from the module is handled before the caller holds the handle.
       listener.close();
-      await Deno.remove(socketPath).catch(() => {});
+      try {
+        Deno.removeSync(socketPath);
+      } catch { /* already gone */ }
     }
 
     const handle: ModuleHandle = {

@@ -91,6 +91,7 @@ export class ModuleManager {
   readonly #ctx: SupervisorContext;
   #started = false;
   #closing = false;
+  readonly #locks = new Map<string, Promise<void>>();
   #watcher?: { close(): void };
 
   private constructor(host: Host, opts: ManagerOptions, modules: Map<string, ManagedModule>) {
@@ -98,6 +99,7 @@ export class ModuleManager {
     this.#modules = modules;
     this.config = opts.config;
     const isStarted = () => this.#started;
+    const isClosing = () => this.#closing;
     this.#ctx = {
       host,
       log: this.#log,
@@ -107,6 +109,9 @@ export class ModuleManager {
       },
       get started() {
         return isStarted();
+      },
+      get closing() {
+        return isClosing();
       },
     };
     host.bus.onSubscribe((sub, added) => {
@@ -213,6 +218,11 @@ export class ModuleManager {
     }
   }
 
+  /** Whether {@link ModuleManager.start} has finished. */
+  get started(): boolean {
+    return this.#started;
+  }
+
   /**
    * A module's record by name.
    *
@@ -247,7 +257,11 @@ export class ModuleManager {
    * @throws {ManagerError} `CONFLICT` if it is already loaded, `NOT_FOUND`, `INVALID_MANIFEST`,
    * `DEPENDENCY_FAILED`, or `UNAVAILABLE` if it did not start.
    */
-  async load(name: string): Promise<ModuleStatus> {
+  load(name: string): Promise<ModuleStatus> {
+    return this.#exclusive(name, () => this.#load(name));
+  }
+
+  async #load(name: string): Promise<ModuleStatus> {
     const old = this.#modules.get(name);
     if (old?.isLoaded) {
       throw new ManagerError("CONFLICT", name, `Module '${name}' is already loaded (${old.state}); use reload`);
@@ -276,12 +290,14 @@ export class ModuleManager {
     }
     const reason = this.#resolve(new Map(), { name, loaded }).failed.get(name);
     if (reason) {
+      // Retried when the dependency that is missing or down is loaded.
+      m.blockedBy = hardDependencies(m).find((d) => !this.#modules.get(d)?.isLoaded) ?? hardDependencies(m)[0];
       setState(this.#ctx, m, "failed", reason);
       throw new ManagerError("DEPENDENCY_FAILED", name, `Module '${name}' ${reason}`);
     }
     this.#markLoaded(m);
     if (m.lazy) armActivation(this.#ctx, m);
-    else if (!(await serial(m, () => spawn(this.#ctx, m, false)))) {
+    else if (!(await serial(m, async () => this.#modules.get(name) === m && await spawn(this.#ctx, m, false)))) {
       throw new ManagerError("UNAVAILABLE", name, `Module '${name}' did not start: ${m.reason}`);
     }
     await this.#retryBlocked(name);
@@ -296,7 +312,11 @@ export class ModuleManager {
    * @param reason Why, sent to the module.
    * @throws {ManagerError} `NOT_FOUND`.
    */
-  async unload(name: string, reason = "operator unload"): Promise<void> {
+  unload(name: string, reason = "operator unload"): Promise<void> {
+    return this.#exclusive(name, () => this.#unload(name, reason));
+  }
+
+  async #unload(name: string, reason: string): Promise<void> {
     const m = this.#need(name);
     const needs = dependentsOf(this.#modules.values(), name).filter((d) => d.overrides.required).map((d) => d.name);
     if (needs.length) {
@@ -325,10 +345,14 @@ export class ModuleManager {
    * @param opts `approve` to accept wider permissions; `reason` for the log.
    * @throws {ManagerError} `NOT_FOUND`, `INVALID_MANIFEST`, `DEPENDENCY_FAILED` or `APPROVAL_REQUIRED`.
    */
-  async reload(name: string, opts: { approve?: boolean; reason?: string } = {}): Promise<ReloadResult> {
+  reload(name: string, opts: { approve?: boolean; reason?: string } = {}): Promise<ReloadResult> {
+    return this.#exclusive(name, () => this.#reload(name, opts));
+  }
+
+  async #reload(name: string, opts: { approve?: boolean; reason?: string }): Promise<ReloadResult> {
     const m = this.#need(name);
     if (!m.isLoaded) {
-      const s = await this.load(name);
+      const s = await this.#load(name);
       return { old_version: null, new_version: s.version!, success: true };
     }
     const reason = opts.reason ?? "operator reload";
@@ -367,6 +391,10 @@ export class ModuleManager {
       applyPrepared(m, next);
       m.restart = initialRestartState();
       m.restarts = 0;
+      // The old version's triggers and queued events go; a lazy new version arms its own below.
+      m.unwatch?.();
+      m.unwatch = undefined;
+      m.pending = [];
       if (m.state !== "discovered" && m.state !== "stopped") setState(this.#ctx, m, "stopped", "reloading");
       this.#markLoaded(m);
       if (m.lazy) armActivation(this.#ctx, m);
@@ -412,14 +440,16 @@ export class ModuleManager {
   async shutdown(reason = "shutdown"): Promise<void> {
     this.#closing = true;
     this.#watcher?.close();
-    const left = new Set([...this.#modules.values()].filter((m) => m.handle || m.restartTimer));
+    // Triggers first, so no event published while stopping starts a lazy module; then every module, so
+    // one that is still starting is waited for and stopped too.
+    for (const m of this.#modules.values()) m.unwatch?.();
+    const left = new Set(this.#modules.values());
     while (left.size) {
       const wave = [...left].filter((m) => ![...left].some((o) => o !== m && hardDependencies(o).includes(m.name)));
       const batch = wave.length ? wave : [...left];
       await Promise.all(batch.map((m) => serial(m, () => stop(this.#ctx, m, reason))));
       for (const m of batch) left.delete(m);
     }
-    for (const m of this.#modules.values()) m.unwatch?.();
     await this.host.shutdown(reason);
   }
 
@@ -462,8 +492,24 @@ export class ModuleManager {
     return result;
   }
 
+  /** Retry the modules blocked by `name`, each after the blocked modules it depends on. */
   async #retryBlocked(name: string): Promise<void> {
-    for (const m of [...this.#modules.values()]) if (m.blockedBy === name) await this.#retry(m);
+    const left = [...this.#modules.values()].filter((m) => m.blockedBy === name);
+    while (left.length) {
+      const i = Math.max(0, left.findIndex((m) => !left.some((o) => hardDependencies(m).includes(o.name))));
+      const [m] = left.splice(i, 1);
+      if (m.blockedBy === name) await this.#retry(m);
+    }
+  }
+
+  /** Run load, unload and reload of one module one at a time, and none once shutdown has begun. */
+  #exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(new ManagerError("UNAVAILABLE", name, "The host is shutting down"));
+    const next = (this.#locks.get(name) ?? Promise.resolve()).then(fn, fn);
+    const tail = next.then(() => {}, () => {});
+    this.#locks.set(name, tail);
+    tail.then(() => this.#locks.get(name) === tail && this.#locks.delete(name));
+    return next;
   }
 
   /** Start a module that failed because of a dependency, if its dependencies are now satisfied. */

@@ -24,6 +24,8 @@ export interface SupervisorContext {
   onFatal(error: ManagerError): void;
   /** Whether start-up has finished (before that, required failures are reported by `start`). */
   readonly started: boolean;
+  /** Whether the host is shutting down: nothing starts any more, and every exit counts as a stop. */
+  readonly closing: boolean;
 }
 
 /**
@@ -100,6 +102,7 @@ export function setState(ctx: SupervisorContext, m: ManagedModule, to: ModuleSta
  */
 export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: boolean): Promise<boolean> {
   if (m.handle) return true;
+  if (ctx.closing) return false;
   const loaded = m.loaded!;
   for (const dep of hardDependencies(m)) {
     const d = ctx.entry(dep);
@@ -120,7 +123,9 @@ export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: b
     m.handle = handle;
     m.startedAt = Date.now();
     m.stopRequested = false;
-    handle.process.status.then((s) => exited(ctx, m, handle, s));
+    handle.process.status.then((s) => exited(ctx, m, handle, s)).catch((e) =>
+      ctx.log.error("Bug handling the exit of {module}: {error}", { module: m.name, error: String(e) })
+    );
     setState(ctx, m, "running", `pid ${handle.pid}`);
     ctx.host.publish("ModuleStarted", {
       name: m.name,
@@ -159,7 +164,7 @@ function exited(
   m.handle = undefined;
   const uptimeMs = m.startedAt === undefined ? 0 : Date.now() - m.startedAt;
   const signal = s.signal ?? null;
-  if (m.stopRequested) {
+  if (m.stopRequested || ctx.closing) {
     m.stopRequested = false;
     const reason = m.reason || "stopped";
     setState(ctx, m, "stopped", reason);
@@ -190,9 +195,13 @@ function crashed(
     ctx.host.publish("ModuleStopped", {
       name: m.name,
       reason: decision.reason,
-      code: exit.code ?? 0,
+      code: exit.code,
       signal: exit.signal,
     });
+    // A required module that is gone for good is a failure, whatever its restart policy.
+    if (m.overrides.required) {
+      setState(ctx, m, "failed", `${reason}; its restart policy does not restart it (${decision.reason})`);
+    }
     return;
   }
   const delay = decision.action === "restart" ? decision.delayMs : null;
@@ -219,10 +228,10 @@ function crashed(
   m.restartTimer = setTimeout(() => {
     m.restartTimer = m.restartAt = undefined;
     serial(m, async () => {
-      if (m.state !== "crashed") return;
+      if (m.state !== "crashed" || ctx.closing) return;
       m.restarts++;
       await spawn(ctx, m, false);
-    });
+    }).catch((e) => ctx.log.error("Bug restarting {module}: {error}", { module: m.name, error: String(e) }));
   }, delay!);
 }
 
@@ -267,6 +276,7 @@ export async function stop(ctx: SupervisorContext, m: ManagedModule, reason: str
  * ```
  */
 export async function activate(ctx: SupervisorContext, m: ManagedModule, why: string): Promise<void> {
+  if (ctx.closing) throw new ManagerError("UNAVAILABLE", m.name, "The host is shutting down");
   await serial(m, async () => {
     if (m.handle || !(m.state === "discovered" || m.state === "stopped")) return;
     ctx.log.info("Activating {module}: {why}", { module: m.name, why });
@@ -356,7 +366,8 @@ export async function stopDependents(
   reason: string,
   then: "stopped" | "failed",
 ): Promise<ManagedModule[]> {
-  const out = dependentsOf(modules, name);
+  // Failed and quarantined dependents keep their state and reason; only active ones are stopped.
+  const out = dependentsOf(modules, name).filter((m) => m.state !== "failed" && m.state !== "quarantined");
   for (const m of out) {
     await serial(m, async () => {
       await stop(ctx, m, reason);
