@@ -163,3 +163,34 @@ Deno.test("EventBus.publish() does not count a subscriber returning false as del
   // It was still offered the frame.
   equal(gone.frames.length, 1);
 });
+
+Deno.test("EventBus.onSubscribe sees only newly added types, and sendTo replays to that subscriber alone", () => {
+  const bus = new EventBus();
+  const seen: string[][] = [];
+  bus.onSubscribe((sub, added) => {
+    seen.push(added);
+    for (const t of added) bus.sendTo(sub, t, { replay: t });
+  });
+  const a: Uint8Array[] = [];
+  const b: Uint8Array[] = [];
+  const subA = { sendFrame: (f: Uint8Array) => a.push(f.slice()) > 0 };
+  const subB = { sendFrame: (f: Uint8Array) => b.push(f.slice()) > 0 };
+  bus.subscribe(subA, ["X", "Y"]);
+  bus.subscribe(subA, ["X", "Z"]);
+  bus.subscribe(subB, ["X"]);
+  deepEqual(seen, [["X", "Y"], ["Z"], ["X"]]);
+  equal(a.length, 3);
+  equal(b.length, 1);
+  equal(bus.sendTo(subB, "Y", {}), false);
+});
+
+Deno.test("EventBus.watch sees every publish of its type, with or without subscribers, until removed", () => {
+  const bus = new EventBus();
+  const got: unknown[] = [];
+  const off = bus.watch("T", (p) => got.push(p));
+  bus.publish("T", { n: 1 });
+  bus.publish("U", { n: 2 });
+  off();
+  bus.publish("T", { n: 3 });
+  deepEqual(got, [{ n: 1 }]);
+});
