@@ -33,25 +33,13 @@ export async function testHost(options: Partial<HostOptions> = {}): Promise<Test
     backend,
     logs,
     dataDir,
-    waitForLog(match, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = logs.find(match);
-          if (!found) return false;
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(found);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(
-            new Error(`No matching module log within ${timeoutMs} ms; got: ${logs.map((l) => l.message).join(" | ")}`),
-          );
-        }, timeoutMs);
-        if (!check()) waiters.add(check);
-      });
-    },
+    waitForLog: (match, timeoutMs = 10_000) =>
+      waitUntil(
+        waiters,
+        () => logs.find(match),
+        timeoutMs,
+        () => `No matching module log within ${timeoutMs} ms; got: ${logs.map((l) => l.message).join(" | ")}`,
+      ),
     async [Symbol.asyncDispose]() {
       await host.shutdown();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
@@ -69,4 +57,31 @@ export async function processAlive(pid: number): Promise<boolean> {
 export async function processesUnder(text: string): Promise<number> {
   const { stdout } = await new Deno.Command("ps", { args: ["-eo", "args"] }).output();
   return new TextDecoder().decode(stdout).split("\n").filter((l) => l.includes(text) && !l.startsWith("ps ")).length;
+}
+
+/**
+ * Resolve with `find()` once it returns something: now, or after a later call of one of the
+ * functions in `wake` (the caller runs them whenever its data grows). Rejects with `why()` on timeout.
+ */
+export function waitUntil<T>(
+  wake: Set<() => void>,
+  find: () => T | undefined,
+  timeoutMs: number,
+  why: () => string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const check = () => {
+      const found = find();
+      if (found === undefined) return;
+      wake.delete(check);
+      clearTimeout(timer);
+      resolve(found);
+    };
+    const timer = setTimeout(() => {
+      wake.delete(check);
+      reject(new Error(why()));
+    }, timeoutMs);
+    wake.add(check);
+    check();
+  });
 }

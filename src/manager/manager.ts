@@ -29,18 +29,9 @@ import { moduleOverrides, type NodeConfig } from "./node_config.ts";
 import { type Candidate, resolveLoadOrder } from "./resolve.ts";
 import { moduleNameSchema } from "./rules.ts";
 import { initialRestartState } from "./restart.ts";
+import { activate, armActivation, replayOnSubscribe } from "./activation.ts";
 import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
-import {
-  activate,
-  armActivation,
-  dependentsOf,
-  serial,
-  setState,
-  spawn,
-  stop,
-  stopDependents,
-  type SupervisorContext,
-} from "./supervisor.ts";
+import { dependentsOf, serial, setState, spawn, stop, stopDependents, type SupervisorContext } from "./supervisor.ts";
 import { reloadChanged, watchModules } from "./watcher.ts";
 
 /** Settings for {@link ModuleManager.create}. */
@@ -114,17 +105,7 @@ export class ModuleManager {
         return isClosing();
       },
     };
-    host.bus.onSubscribe((sub, added) => {
-      if (added.includes("ModuleLoaded")) {
-        for (const m of this.#modules.values()) if (m.isLoaded) host.bus.sendTo(sub, "ModuleLoaded", loadedPayload(m));
-      }
-      for (const m of this.#modules.values()) {
-        if (m.handle?.session.connection !== sub || !m.pending.length) continue;
-        const now = m.pending.filter((e) => added.includes(e.type));
-        m.pending = m.pending.filter((e) => !added.includes(e.type));
-        for (const e of now) host.bus.sendTo(sub, e.type, e.payload);
-      }
-    });
+    host.bus.onSubscribe((sub, added) => replayOnSubscribe(host, this.#modules.values(), sub, added));
   }
 
   /**

@@ -11,6 +11,7 @@
  *
  * @module
  */
+export * from "./activation.ts";
 export * from "./config_error.ts";
 export * from "./discovery.ts";
 export * from "./errors.ts";

@@ -1,14 +1,15 @@
 /**
- * Supervision of one module's process: state changes and their events, start, stop, crash
- * handling with restart back-off and quarantine, and lazy activation.
+ * Supervision of one module's process: state changes and their events, start, stop, and crash
+ * handling with restart back-off and quarantine.
  *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import type { Host } from "../host/host.ts";
 import { ModuleStartError } from "../host/errors.ts";
+import { activate } from "./activation.ts";
 import { ManagerError } from "./errors.ts";
-import { hardDependencies, type ManagedModule, MAX_PENDING_EVENTS } from "./managed.ts";
+import { hardDependencies, type ManagedModule } from "./managed.ts";
 import { describeExit, onExit, type RestartDecision } from "./restart.ts";
 import { canTransition, healthOf, type ModuleState } from "./state.ts";
 
@@ -260,60 +261,6 @@ export async function stop(ctx: SupervisorContext, m: ManagedModule, reason: str
   setState(ctx, m, "stopping", reason);
   const status = await ctx.host.stopModule(m.name, reason);
   if (status) exited(ctx, m, handle, status);
-}
-
-/**
- * Start a lazily loaded module now (its trigger fired). Does nothing if it already runs.
- *
- * @param ctx The manager context.
- * @param m The module.
- * @param why The trigger, for the log.
- * @throws {ManagerError} `UNAVAILABLE` if it could not be started.
- *
- * @example
- * ```ts ignore
- * await activate(ctx, m, "first call of 'status'");
- * ```
- */
-export async function activate(ctx: SupervisorContext, m: ManagedModule, why: string): Promise<void> {
-  if (ctx.closing) throw new ManagerError("UNAVAILABLE", m.name, "The host is shutting down");
-  await serial(m, async () => {
-    if (m.handle || !(m.state === "discovered" || m.state === "stopped")) return;
-    ctx.log.info("Activating {module}: {why}", { module: m.name, why });
-    await spawn(ctx, m, false);
-  });
-  if (!m.handle) {
-    throw new ManagerError("UNAVAILABLE", m.name, `Module '${m.name}' is ${m.state}${m.reason ? `: ${m.reason}` : ""}`);
-  }
-}
-
-/**
- * Watch a lazy module's trigger events: the first one starts it, and every trigger event published
- * before it has subscribed is kept (up to {@link MAX_PENDING_EVENTS}) and delivered once it does.
- *
- * @param ctx The manager context.
- * @param m The module; its manifest has `[activation]`.
- *
- * @example
- * ```ts ignore
- * armActivation(ctx, m);
- * ```
- */
-export function armActivation(ctx: SupervisorContext, m: ManagedModule): void {
-  m.unwatch?.();
-  const bus = ctx.host.bus;
-  const offs = (m.loaded?.manifest.activation?.events ?? []).map((type) =>
-    bus.watch(type, (payload) => {
-      if (m.handle && bus.isSubscribed(m.handle.session.connection, type)) return;
-      if (m.pending.push({ type, payload }) > MAX_PENDING_EVENTS) m.pending.shift();
-      if (!m.handle && (m.state === "discovered" || m.state === "stopped")) {
-        activate(ctx, m, `event ${type}`).catch((e) =>
-          ctx.log.warn("Activation of {module} failed: {error}", { module: m.name, error: (e as Error).message })
-        );
-      }
-    })
-  );
-  m.unwatch = () => offs.forEach((off) => off());
 }
 
 /**

@@ -1,4 +1,5 @@
 // Helpers for tests that run a real ModuleManager over a temporary modules directory.
+import { waitUntil } from "../_host_helpers.ts";
 import { MemoryBackend, type ModuleLogRecord, ModuleManager, parseNodeConfig } from "../../mod.ts";
 
 export const FIXTURE = new URL("../fixtures/managed_module.ts", import.meta.url).href;
@@ -110,21 +111,12 @@ ${modulesToml}`;
     });
   }
   const waitFor = <T>(find: () => T | undefined, what: string, timeoutMs: number) =>
-    new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const found = find();
-        if (found === undefined) return false;
-        wake.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-        return true;
-      };
-      const timer = setTimeout(() => {
-        wake.delete(check);
-        reject(new Error(`Timed out waiting for ${what}; events: ${events.map((e) => e.type).join(",")}`));
-      }, timeoutMs);
-      if (!check()) wake.add(check);
-    });
+    waitUntil(
+      wake,
+      find,
+      timeoutMs,
+      () => `Timed out waiting for ${what}; events: ${events.map((e) => e.type).join(",")}`,
+    );
   const t: TestManager = {
     manager,
     backend,
