@@ -139,6 +139,26 @@ export function inspectText(d: ModuleDetail): string {
   if (d.pending_approval.length) lines.push(`  reload waits for approval of: ${d.pending_approval.join(", ")}`);
   for (const w of d.warnings) lines.push(`  warning:      ${w}`);
   lines.push(`  config:       ${toJson(d.config)}`);
+  const t = d.traffic;
+  if (t) {
+    const e = t.events;
+    if (e) {
+      const subs = [...e.types, ...e.categories.map((c) => `${c}/*`)];
+      lines.push(`  subscribed:   ${subs.join(", ") || "-"}`);
+      lines.push(
+        `  events:       ${e.delivered} delivered, ${e.queued} queued (${bytes(e.queued_bytes)}), lag ${e.lag_ms} ms, ` +
+          `${e.dropped_total} dropped${e.overflowed ? ", CUT OFF for falling behind" : ""}`,
+      );
+      const dropped = Object.entries(e.dropped).map(([k, v]) => `${k} ${v}`);
+      if (dropped.length) lines.push(`  dropped:      ${dropped.join(", ")}`);
+    }
+    const r = t.requests;
+    lines.push(
+      `  requests:     ${r.calls} ok, ${r.errors} failed (${r.denied} denied, ${r.rate_limited} rate-limited, ` +
+        `${r.deadline_exceeded} past deadline)`,
+    );
+    if (t.api) lines.push(`  serves api:   ${t.api.version}: ${t.api.methods.join(", ")}`);
+  }
   lines.push(`  command:      ${d.command ? d.command.map(shellQuote).join(" ") : "-"}`);
   lines.push(`  recent log (${d.logs.length} lines):`, ...d.logs.slice(-20).map((l) => `    ${l}`));
   return lines.join("\n");

@@ -6,14 +6,20 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { NodeBackend } from "../node/backend.ts";
+import { DEFAULT_CAPABILITIES, type ModuleInfo, type ModuleMetrics } from "../protocol/api.ts";
+import { CATEGORY_CAPABILITY, type EventCategory } from "../protocol/events/mod.ts";
 import { MODULE_ENV } from "../protocol/env.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { LimitsWire } from "../protocol/messages.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
 import { toHex } from "../node/header.ts";
+import { ApiRegistry } from "./api_registry.ts";
+import type { DeliveryLimits } from "./delivery.ts";
 import { ModuleStartError } from "./errors.ts";
-import { EventBus } from "./events.ts";
+import { EventBus, type PublishOptions } from "./events.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimit } from "./limits.ts";
 import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
+import { createModuleApiHandlers, type PeerModule } from "./module_api.ts";
 import { type ApiHandlers, createNodeApiHandlers } from "./node_api.ts";
 import { buildDenoArgs, type Grants } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, terminate, waitForExit } from "./process.ts";
@@ -44,6 +50,16 @@ export interface HostOptions {
   maxFrameBytes?: number;
   /** Sees every module log record (SDK logs and stdout/stderr lines). */
   onModuleLog?: (record: ModuleLogRecord) => void;
+  /** Default per-module request rate limit; `null` for none. Default 10 000/s, bursts of 20 000. */
+  rateLimit?: RateLimit | null;
+  /** Default per-module event queue bounds. */
+  eventQueue?: Partial<DeliveryLimits>;
+  /** Every module known (for `discover_modules`), given the running ones. Default: the running ones. */
+  directory?: (running: ModuleInfo[]) => ModuleInfo[];
+  /** Start a known module that is not running, when another module calls it. Default: none. */
+  activate?: (name: string) => Promise<void>;
+  /** Called when a module reports its own health. */
+  onHealthReport?: (name: string, status: string, message: string | null) => void;
 }
 
 /** What to start. */
@@ -60,6 +76,18 @@ export interface ModuleSpec {
   env?: Record<string, string>;
   /** V8 heap cap in MiB. */
   heapMb?: number;
+  /** The module's version, for discovery. Default `0.0.0`. */
+  version?: string;
+  /** Effective NodeAPI capabilities. Default: `read_blockchain`, `read_chain_state`, `subscribe_events`. */
+  capabilities?: string[];
+  /** Event types it may publish (from its manifest's `publishes`). Default none. */
+  publishes?: string[];
+  /** Modules that may call its API (`*` for any). Default none. */
+  callers?: string[];
+  /** Its request rate limit; `null` for none. Default: the host's. */
+  rateLimit?: RateLimit | null;
+  /** Its event queue bounds. Default: the host's. */
+  eventQueue?: Partial<DeliveryLimits>;
 }
 
 /** A started module. */
@@ -78,6 +106,10 @@ export interface ModuleHandle {
   readonly session: ModuleSession;
   /** The OS process: exit status and signals to its process group. */
   readonly process: ModuleProcess;
+  /** Its version, as given in the spec. */
+  readonly version: string;
+  /** Its effective NodeAPI capabilities. */
+  readonly capabilities: ReadonlySet<string>;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -96,12 +128,22 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
  */
 export class Host {
   /** Event subscriptions and publishing. */
-  readonly bus: EventBus = new EventBus();
+  readonly bus: EventBus;
   /** The runtime directory holding the sockets. */
   readonly runtimeDir: string;
+  /** APIs modules registered for module-to-module calls. */
+  readonly apis: ApiRegistry = new ApiRegistry();
+  /** Health and metrics modules reported, by module name. */
+  readonly reports: Map<string, ModuleMetrics> = new Map();
   readonly #opts:
-    & Required<Omit<HostOptions, "runtimeDir" | "onModuleLog" | "denoPath">>
-    & Pick<HostOptions, "onModuleLog" | "denoPath">;
+    & Required<
+      Omit<
+        HostOptions,
+        "runtimeDir" | "onModuleLog" | "denoPath" | "eventQueue" | "directory" | "activate" | "onHealthReport"
+      >
+    >
+    & Pick<HostOptions, "onModuleLog" | "denoPath" | "eventQueue" | "directory" | "activate" | "onHealthReport">;
+  readonly #peers = new Map<string, PeerModule>();
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
   readonly #starting = new Set<string>();
@@ -120,13 +162,49 @@ export class Host {
       stopTimeoutMs: 5_000,
       killGraceMs: 2_000,
       maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+      rateLimit: DEFAULT_RATE_LIMIT,
       // An option given as `undefined` keeps its default.
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as HostOptions,
     };
-    this.#handlers = createNodeApiHandlers(opts.backend);
-    this.#unwatch = opts.backend.onBlock((h) =>
-      this.publish("NewBlock", { hash: h.hash, height: h.height, prev_hash: h.prev_hash, time: h.time })
-    );
+    this.bus = new EventBus(this.#opts.eventQueue);
+    this.#handlers = {
+      ...createNodeApiHandlers(opts.backend),
+      ...createModuleApiHandlers({
+        bus: this.bus,
+        apis: this.apis,
+        reports: this.reports,
+        peer: (name) => this.#peers.get(name),
+        directory: () => this.#opts.directory?.(this.#running()) ?? this.#running(),
+        activate: this.#opts.activate,
+        onHealthReport: this.#opts.onHealthReport,
+        onApiChange: (name) => {
+          const api = this.apis.get(name);
+          if (api) {
+            this.publish("ModuleApiRegistered", {
+              name,
+              version: api.version,
+              methods: [...api.methods].sort(),
+            });
+          }
+        },
+      }),
+    };
+    this.#unwatch = opts.backend.onEvent((e) => this.publish(e.type, e.payload));
+  }
+
+  /** The running modules as `discover_modules` shows them. */
+  #running(): ModuleInfo[] {
+    return this.modules.map((h) => {
+      const api = this.apis.get(h.name);
+      return {
+        name: h.name,
+        version: h.version,
+        state: "running",
+        health: this.reports.get(h.name)?.health?.status ?? "unknown",
+        capabilities: [...h.capabilities].sort(),
+        api: api ? { version: api.version, methods: [...api.methods].sort() } : null,
+      };
+    });
   }
 
   /**
@@ -161,10 +239,11 @@ export class Host {
    *
    * @param type Event type.
    * @param payload Payload map.
+   * @param options A sticky key, to replay it to late subscribers.
    * @returns How many modules it was queued for.
    */
-  publish(type: string, payload: unknown): number {
-    return this.bus.publish(type, payload).delivered;
+  publish(type: string, payload: unknown, options?: PublishOptions): number {
+    return this.bus.publish(type, payload, options).delivered;
   }
 
   /**
@@ -289,6 +368,8 @@ export class Host {
     }
     log.info("Spawned pid {pid}", { pid: proc.pid, command: command.join(" ") });
 
+    const capabilities = new Set(spec.capabilities ?? DEFAULT_CAPABILITIES);
+    const rateLimit = spec.rateLimit !== undefined ? spec.rateLimit : this.#opts.rateLimit;
     let session: ModuleSession;
     try {
       session = await acceptSession(
@@ -299,9 +380,11 @@ export class Host {
           context: { module_id: name, config: spec.config ?? {}, data_dir: dataDir },
           limits,
           handlers: this.#handlers,
-          bus: this.bus,
+          capabilities,
+          rateLimit,
           logger: log,
           onLog: this.#opts.onModuleLog,
+          onEstablished: (s) => this.#establish(s, spec, capabilities),
         },
         this.#opts.handshakeTimeoutMs,
         proc.status,
@@ -336,6 +419,8 @@ export class Host {
       socketPath,
       session,
       process: proc,
+      version: spec.version ?? "0.0.0",
+      capabilities,
     };
     this.#modules.set(name, handle);
     log.info("Module ready (sdk {sdk})", { sdk: session.sdkVersion, pid: proc.pid });
@@ -347,6 +432,41 @@ export class Host {
       session.connection.close();
     });
     return handle;
+  }
+
+  /**
+   * Wire a new session into the host before any of its requests runs: events, calls, cleanup.
+   */
+  #establish(session: ModuleSession, spec: ModuleSpec, capabilities: ReadonlySet<string>): void {
+    const { name } = spec;
+    const conn = session.connection;
+    this.bus.attach(conn, {
+      limits: spec.eventQueue,
+      canSee: (c) => {
+        const cap = CATEGORY_CAPABILITY[c as EventCategory];
+        return cap === undefined || capabilities.has(cap);
+      },
+      onOverflow: (why) => {
+        moduleLogger(name).error("Disconnecting: {why}", { why });
+        conn.close(ErrorCode.SlowConsumer, `Module '${name}' fell too far behind on events: ${why}`, 500);
+      },
+    });
+    conn.onWritable = () => this.bus.pump(conn);
+    const peer: PeerModule = {
+      connection: conn,
+      capabilities,
+      publishes: spec.publishes ?? [],
+      callers: spec.callers ?? [],
+      invoke: (method, params, timeoutMs, caller, signal) => session.invoke(method, params, timeoutMs, caller, signal),
+    };
+    this.#peers.set(name, peer);
+    this.reports.delete(name);
+    session.closed.then(() => {
+      this.bus.remove(conn);
+      if (this.#peers.get(name) !== peer) return;
+      this.#peers.delete(name);
+      if (this.apis.unregister(name)) moduleLogger(name).info("API withdrawn: the module disconnected");
+    });
   }
 
   /**

@@ -9,11 +9,15 @@
  *
  * @module
  */
+export * from "./api_registry.ts";
+export * from "./delivery.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./host.ts";
+export * from "./limits.ts";
 export * from "./lines.ts";
 export * from "./log.ts";
+export * from "./module_api.ts";
 export * from "./node_api.ts";
 export * from "./permissions.ts";
 export * from "./process.ts";

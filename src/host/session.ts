@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { METHOD_CAPABILITY, type NodeApiMethod } from "../protocol/api.ts";
 import { ErrorCode, type ProtocolError, RemoteError } from "../protocol/errors.ts";
 import type { LimitsWire, LogLevel, Message, ModuleContextWire, RequestMessage } from "../protocol/messages.ts";
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../protocol/version.ts";
@@ -11,7 +12,7 @@ import { type CloseInfo, Connection } from "../transport/connection.ts";
 import { HandshakeGate } from "../transport/gate.ts";
 import { PendingCalls } from "../transport/pending.ts";
 import { ModuleStartError } from "./errors.ts";
-import type { EventBus } from "./events.ts";
+import { Deadlines, type RateLimit, TokenBucket } from "./limits.ts";
 import { type Logger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
 import type { ApiHandlers } from "./node_api.ts";
 
@@ -27,22 +28,32 @@ export interface SessionOptions {
   context: ModuleContextWire;
   /** Sent in the handshake ack; `max_frame_bytes` also caps incoming frames, `call_timeout_ms` invocations. */
   limits: LimitsWire;
-  /** Serve the module's NodeAPI requests; `subscribe`/`unsubscribe` are handled by the session itself. */
+  /** Serve the module's NodeAPI requests. */
   handlers: ApiHandlers;
-  /** Where the module's subscriptions are registered; the session removes them when the connection ends. */
-  bus: EventBus;
+  /** The module's effective capabilities; a method whose capability is missing is answered `PERMISSION_DENIED`. */
+  capabilities: ReadonlySet<string>;
+  /** The module's request rate limit; `null` for none. */
+  rateLimit: RateLimit | null;
   /** Receives the module's log records and the session's own warnings. */
   logger: Logger;
   /** Sees every log record of the module. */
   onLog?: (record: ModuleLogRecord) => void;
+  /** Called with the session right after the handshake ack, before any message behind the handshake is handled. */
+  onEstablished?: (session: ModuleSession) => void;
 }
 
 /** Counters for one session. */
 export interface SessionStats {
   /** Requests answered with a result. */
   calls: number;
-  /** Requests answered with an error. */
+  /** Requests answered with an error (all kinds, including the three below). */
   errors: number;
+  /** Requests refused for a missing capability. */
+  denied: number;
+  /** Requests refused by the rate limit. */
+  rate_limited: number;
+  /** Requests that ran out of time. */
+  deadline_exceeded: number;
   /** Log messages received. */
   logs: number;
 }
@@ -119,6 +130,7 @@ export async function acceptSession(
       limits: options.limits,
     });
     session = new ModuleSession(conn, options, hs.sdk_version);
+    options.onEstablished?.(session);
     gate.open((m) => session!.dispatch(m));
     return session;
   } catch (e) {
@@ -152,10 +164,12 @@ export class ModuleSession {
   /** The SDK version the module announced. */
   readonly sdkVersion: string;
   /** Request and log counters. */
-  readonly stats: SessionStats = { calls: 0, errors: 0, logs: 0 };
+  readonly stats: SessionStats = { calls: 0, errors: 0, denied: 0, rate_limited: 0, deadline_exceeded: 0, logs: 0 };
   readonly #opts: SessionOptions;
   readonly #pending = new PendingCalls();
-  readonly #inflight = new Map<number, AbortController>();
+  readonly #inflight = new Map<number, { control: AbortController; method: string; ms: number }>();
+  readonly #deadlines = new Deadlines<number>((id) => this.#expire(id));
+  readonly #bucket: TokenBucket | undefined;
   #stopAcked = false;
 
   /**
@@ -169,12 +183,13 @@ export class ModuleSession {
     this.connection = conn;
     this.#opts = options;
     this.sdkVersion = sdkVersion;
+    this.#bucket = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
     conn.closed.then((info) => {
-      options.bus.remove(conn);
+      this.#deadlines.close();
       this.#pending.rejectAll(
         new RemoteError(ErrorCode.ConnectionClosed, `Module '${options.moduleId}' disconnected: ${info.message}`),
       );
-      for (const c of this.#inflight.values()) c.abort();
+      for (const c of this.#inflight.values()) c.control.abort();
       const log = info.initiator === "local" && info.code !== ErrorCode.ConnectionClosed ? "warn" : "info";
       options.logger[log]("Connection closed: {reason}", {
         reason: info.message,
@@ -212,6 +227,7 @@ export class ModuleSession {
    * @param params Its params.
    * @param timeoutMs Deadline. Default: the call timeout from the limits.
    * @param caller The calling module's id, if a module is calling.
+   * @param signal Aborts the call: the module is sent `cancel` and the promise rejects.
    * @returns The result; rejects with a `RemoteError`.
    */
   invoke(
@@ -219,9 +235,11 @@ export class ModuleSession {
     params: unknown,
     timeoutMs: number = this.#opts.limits.call_timeout_ms,
     caller?: string,
+    signal?: AbortSignal,
   ): Promise<unknown> {
     const { id, promise } = this.#pending.open(method, {
       timeoutMs,
+      signal,
       onAbandon: (id) => this.connection.send({ kind: "cancel", id }),
     });
     if (!this.connection.send({ kind: "invocation", id, method, params, caller, deadline_ms: timeoutMs })) {
@@ -245,7 +263,7 @@ export class ModuleSession {
         this.#pending.settle(m.id, m.ok, m.ok ? m.result : m.error);
         return;
       case "cancel":
-        this.#inflight.get(m.id)?.abort();
+        this.#inflight.get(m.id)?.control.abort();
         return;
       case "ack":
         if (m.of === "stop") this.#stopAcked = true;
@@ -281,10 +299,20 @@ export class ModuleSession {
   }
 
   async #request(m: RequestMessage): Promise<void> {
+    const refusal = this.#refuse(m);
+    if (refusal) return this.#respondError(m.id, refusal.code, refusal.message, refusal.data);
+    const handler = this.#opts.handlers[m.method as NodeApiMethod]!;
+    // The caller's deadline, capped by the host's call timeout.
+    const ms = Math.min(Math.max(1, m.deadline_ms ?? Infinity), this.#opts.limits.call_timeout_ms);
     const control = new AbortController();
-    this.#inflight.set(m.id, control);
+    this.#inflight.set(m.id, { control, method: m.method, ms });
+    this.#deadlines.add(m.id, ms);
     try {
-      const result = await this.#call(m.method, m.params, control.signal);
+      const result = await handler(m.params as Record<string, unknown>, {
+        module: this.#opts.moduleId,
+        signal: control.signal,
+        deadlineAt: performance.now() + ms,
+      });
       if (control.signal.aborted) return;
       try {
         this.connection.send({ kind: "response", id: m.id, ok: true, result });
@@ -301,34 +329,52 @@ export class ModuleSession {
       this.#respondError(m.id, code, (e as Error)?.message ?? String(e), e instanceof RemoteError ? e.data : undefined);
     } finally {
       this.#inflight.delete(m.id);
+      this.#deadlines.delete(m.id);
     }
   }
 
-  #call(method: string, params: unknown, signal: AbortSignal): Promise<unknown> {
-    const control = method === "subscribe" || method === "unsubscribe";
-    const handlers = this.#opts.handlers;
+  /** Checks made before a handler runs: rate limit, method, capability, params shape. */
+  #refuse(m: RequestMessage): { code: string; message: string; data?: unknown } | undefined {
+    const method = m.method;
+    const wait = this.#bucket?.take() ?? 0;
+    if (wait > 0) {
+      this.stats.rate_limited++;
+      const limit = this.#bucket!.limit;
+      return {
+        code: ErrorCode.RateLimited,
+        message: `Rate limit of ${limit.per_second} requests/s (burst ${limit.burst}) exceeded; retry in ${wait} ms`,
+        data: { retry_after_ms: wait, per_second: limit.per_second, burst: limit.burst },
+      };
+    }
     // Own properties only: `constructor` or `toString` must not resolve to Object.prototype members.
-    const handler = Object.hasOwn(handlers, method) ? handlers[method as keyof ApiHandlers] : undefined;
-    if (!control && !handler) throw new RemoteError(ErrorCode.MethodNotFound, `Unknown NodeAPI method '${method}'`);
-    if (typeof params !== "object" || params === null || Array.isArray(params)) {
-      throw new RemoteError(ErrorCode.InvalidParams, `Params of '${method}' must be a map`);
+    if (!Object.hasOwn(this.#opts.handlers, method) || !Object.hasOwn(METHOD_CAPABILITY, method)) {
+      return { code: ErrorCode.MethodNotFound, message: `Unknown NodeAPI method '${method}'` };
     }
-    const p = params as Record<string, unknown>;
-    if (control) {
-      const types = p.types;
-      if (!Array.isArray(types) || !types.every((t) => typeof t === "string" && t.length > 0 && t.length <= 128)) {
-        throw new RemoteError(
-          ErrorCode.InvalidParams,
-          `Param 'types' of '${method}' must be a list of event type names`,
-        );
-      }
-      const bus = this.#opts.bus;
-      const subscribed = method === "subscribe"
-        ? bus.subscribe(this.connection, types)
-        : bus.unsubscribe(this.connection, types);
-      return Promise.resolve({ subscribed });
+    const capability = METHOD_CAPABILITY[method as NodeApiMethod];
+    if (!this.#opts.capabilities.has(capability)) {
+      this.stats.denied++;
+      return {
+        code: ErrorCode.PermissionDenied,
+        message: `'${method}' needs the '${capability}' capability, which module '${this.#opts.moduleId}' does not have`,
+        data: { capability, method },
+      };
     }
-    return handler!(p, signal);
+    const p = m.params;
+    if (typeof p !== "object" || p === null || Array.isArray(p) || p instanceof Uint8Array) {
+      return { code: ErrorCode.InvalidParams, message: `Params of '${method}' must be a map` };
+    }
+    return undefined;
+  }
+
+  #expire(id: number): void {
+    const call = this.#inflight.get(id);
+    if (!call) return;
+    this.#inflight.delete(id);
+    call.control.abort(new RemoteError(ErrorCode.DeadlineExceeded, "deadline passed"));
+    this.stats.deadline_exceeded++;
+    this.#respondError(id, ErrorCode.DeadlineExceeded, `'${call.method}' did not finish within ${call.ms} ms`, {
+      deadline_ms: call.ms,
+    });
   }
 
   #respondError(id: number, code: string, message: string, data?: unknown): void {

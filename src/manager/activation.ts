@@ -1,14 +1,13 @@
 /**
  * Lazy activation: a module whose manifest declares `[activation]` is started by its first trigger
- * event or call, and gets the trigger events once it subscribes. Also the sticky ModuleLoaded replay,
- * which shares the subscribe hook.
+ * event or call, and gets the trigger events once it subscribes.
  *
  * @module
  */
 import type { Subscriber } from "../host/events.ts";
 import type { Host } from "../host/host.ts";
 import { ManagerError } from "./errors.ts";
-import { loadedPayload, type ManagedModule, MAX_PENDING_EVENTS } from "./managed.ts";
+import { type ManagedModule, MAX_PENDING_EVENTS } from "./managed.ts";
 import { serial, spawn, type SupervisorContext } from "./supervisor.ts";
 
 /**
@@ -66,8 +65,7 @@ export function armActivation(ctx: SupervisorContext, m: ManagedModule): void {
 }
 
 /**
- * What a module gets when it subscribes to new types: one ModuleLoaded per loaded module (sticky
- * replay), and the trigger events that waited for it to subscribe.
+ * Deliver the trigger events that waited for a lazily started module to subscribe.
  *
  * @param host The host (its bus sends to the one subscriber).
  * @param modules Every module record.
@@ -76,20 +74,17 @@ export function armActivation(ctx: SupervisorContext, m: ManagedModule): void {
  *
  * @example
  * ```ts ignore
- * host.bus.onSubscribe((sub, added) => replayOnSubscribe(host, modules.values(), sub, added));
+ * host.bus.onSubscribe((sub, added) => deliverPending(host, modules.values(), sub, added));
  * ```
  */
-export function replayOnSubscribe(
+export function deliverPending(
   host: Host,
   modules: Iterable<ManagedModule>,
   sub: Subscriber,
   added: string[],
 ): void {
-  const all = [...modules];
-  if (added.includes("ModuleLoaded")) {
-    for (const m of all) if (m.isLoaded) host.bus.sendTo(sub, "ModuleLoaded", loadedPayload(m));
-  }
-  const owner = all.find((m) => m.handle?.session.connection === sub);
+  let owner: ManagedModule | undefined;
+  for (const m of modules) if (m.handle?.session.connection === sub) owner = m;
   if (!owner?.pending.length) return;
   const now = owner.pending.filter((e) => added.includes(e.type));
   owner.pending = owner.pending.filter((e) => !added.includes(e.type));

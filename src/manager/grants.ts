@@ -8,10 +8,11 @@
  *
  * @module
  */
+import { DEFAULT_CAPABILITIES } from "../protocol/api.ts";
 import type { Grants } from "../host/permissions.ts";
 
 /** Capabilities every module has, whether or not it requests them. */
-export const DEFAULT_CAPABILITIES: readonly string[] = ["read_blockchain", "read_chain_state", "subscribe_events"];
+export { DEFAULT_CAPABILITIES };
 
 /** A set of permissions: sandbox grants plus NodeAPI capabilities (paths absolute). */
 export interface PermissionSet {

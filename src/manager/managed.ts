@@ -4,7 +4,9 @@
  * @module
  */
 import type { Grants } from "../host/permissions.ts";
-import type { ModuleHandle } from "../host/host.ts";
+import type { Host, ModuleHandle } from "../host/host.ts";
+import type { SubscriberStats } from "../host/events.ts";
+import type { SessionStats } from "../host/session.ts";
 import type { Effective } from "./grants.ts";
 import type { LoadedManifest, Manifest } from "./manifest.ts";
 import type { ModuleOverrides } from "./node_config.ts";
@@ -36,6 +38,8 @@ export interface ManagedModule {
   reason: string;
   /** Whether the process waits for an activation trigger. */
   lazy: boolean;
+  /** The health the module last reported itself (`report_health`) while running; cleared when it stops. */
+  reportedHealth?: string;
   /** Whether ModuleLoaded has been published (and not yet ModuleUnloaded). */
   isLoaded: boolean;
   /** The running process, if any. */
@@ -148,6 +152,18 @@ export interface ModuleDetail extends ModuleStatus {
   warnings: string[];
   /** Recent log lines, oldest first. */
   logs: string[];
+  /** Live traffic of the running process: its subscriptions and event queue, requests, API; `null` when not running. */
+  traffic: ModuleTraffic | null;
+}
+
+/** What a running module is doing on its connection, for operators. */
+export interface ModuleTraffic {
+  /** Subscriptions, events delivered, queued, lag and drops. */
+  events: SubscriberStats | null;
+  /** NodeAPI requests answered, refused and timed out. */
+  requests: SessionStats;
+  /** The API it registered for other modules, or `null`. */
+  api: { version: string; methods: string[] } | null;
 }
 
 /**
@@ -190,7 +206,7 @@ export function statusOf(m: ManagedModule, now: number): ModuleStatus {
     name: m.name,
     version: m.loaded?.manifest.version ?? null,
     state: m.state,
-    health: healthOf(m.state),
+    health: m.state === "running" && m.reportedHealth ? m.reportedHealth as ModuleStatus["health"] : healthOf(m.state),
     reason: m.reason,
     pid,
     uptime_ms: pid !== null && m.startedAt !== undefined && m.state === "running" ? now - m.startedAt : null,
@@ -215,7 +231,9 @@ export function statusOf(m: ManagedModule, now: number): ModuleStatus {
  * console.log(detailOf(manager.get("hello")!, Date.now()).command?.join(" "));
  * ```
  */
-export function detailOf(m: ManagedModule, now: number): ModuleDetail {
+export function detailOf(m: ManagedModule, now: number, host?: Host): ModuleDetail {
+  const h = m.handle;
+  const api = h && host?.apis.get(m.name);
   return {
     ...statusOf(m, now),
     dir: m.dir,
@@ -227,6 +245,13 @@ export function detailOf(m: ManagedModule, now: number): ModuleDetail {
     command: m.handle?.command ?? null,
     warnings: m.loaded?.warnings ?? [],
     logs: [...m.logs],
+    traffic: h
+      ? {
+        events: host?.bus.stats(h.session.connection) ?? null,
+        requests: { ...h.session.stats },
+        api: api ? { version: api.version, methods: [...api.methods].sort() } : null,
+      }
+      : null,
   };
 }
 

@@ -9,6 +9,7 @@ import { getLogger } from "@logtape/logtape";
 import { Host } from "../host/host.ts";
 import type { ModuleLogRecord } from "../host/log.ts";
 import type { NodeBackend } from "../node/backend.ts";
+import type { ModuleInfo } from "../protocol/api.ts";
 import { ConfigFileError } from "./config_error.ts";
 import { discoverModules, readModuleFolder } from "./discovery.ts";
 import { ManagerError } from "./errors.ts";
@@ -28,8 +29,9 @@ import type { LoadedManifest } from "./manifest.ts";
 import { moduleOverrides, type NodeConfig } from "./node_config.ts";
 import { type Candidate, resolveLoadOrder } from "./resolve.ts";
 import { moduleNameSchema } from "./rules.ts";
+import { healthOf } from "./state.ts";
 import { initialRestartState } from "./restart.ts";
-import { activate, armActivation, replayOnSubscribe } from "./activation.ts";
+import { activate, armActivation, deliverPending } from "./activation.ts";
 import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
 import { dependentsOf, serial, setState, spawn, stop, stopDependents, type SupervisorContext } from "./supervisor.ts";
 import { reloadChanged, watchModules } from "./watcher.ts";
@@ -105,7 +107,7 @@ export class ModuleManager {
         return isClosing();
       },
     };
-    host.bus.onSubscribe((sub, added) => replayOnSubscribe(host, this.#modules.values(), sub, added));
+    host.bus.onSubscribe((sub, added) => deliverPending(host, this.#modules.values(), sub, added));
   }
 
   /**
@@ -117,6 +119,7 @@ export class ModuleManager {
   static async create(opts: ManagerOptions): Promise<ModuleManager> {
     const cfg = opts.config.modules;
     const modules = new Map<string, ManagedModule>();
+    let manager: ModuleManager | undefined;
     const host = await Host.create({
       backend: opts.backend,
       dataDir: cfg.data_dir,
@@ -133,8 +136,24 @@ export class ModuleManager {
         }
         opts.onModuleLog?.(r);
       },
+      directory: () => [...modules.values()].map((m) => directoryEntry(host, m)),
+      activate: (name) => manager ? manager.#activateOnCall(name) : Promise.resolve(),
+      onHealthReport: (name, status, message) => {
+        const m = modules.get(name);
+        if (!m || m.reportedHealth === status) return;
+        const old = m.reportedHealth ?? healthOf(m.state);
+        m.reportedHealth = status;
+        if (old !== status) {
+          host.publish("ModuleHealthChanged", {
+            name,
+            old_health: old,
+            new_health: status,
+            reason: message ?? "reported by the module",
+          });
+        }
+      },
     });
-    return new ModuleManager(host, opts, modules);
+    return manager = new ModuleManager(host, opts, modules);
   }
 
   /**
@@ -145,6 +164,7 @@ export class ModuleManager {
    * (the caller should then {@link ModuleManager.shutdown}).
    */
   async start(): Promise<void> {
+    const startedAt = performance.now();
     const cfg = this.config.modules;
     const found = await discoverModules(cfg);
     for (const s of found.skipped) this.#log.info("Skipping module {module}: {reason}", { module: s.name, ...s });
@@ -186,6 +206,11 @@ export class ModuleManager {
       else this.#log.warn("[modules.{module}] names no module in {dir}", { module: name, dir: cfg.modules_dir });
     }
     this.#started = true;
+    const running = [...this.#modules.values()].filter((m) => m.handle).map((m) => m.name).sort();
+    this.host.publish("NodeStartupCompleted", {
+      duration_ms: Math.round(performance.now() - startedAt),
+      components: ["node", "modules", ...running.map((n) => `module:${n}`)],
+    }, { sticky: "" });
     if (cfg.watch) {
       this.#watcher = watchModules(
         cfg.modules_dir,
@@ -227,7 +252,7 @@ export class ModuleManager {
    * @throws {ManagerError} `NOT_FOUND`.
    */
   inspect(name: string): ModuleDetail {
-    return detailOf(this.#need(name), Date.now());
+    return detailOf(this.#need(name), Date.now(), this.host);
   }
 
   /**
@@ -310,10 +335,7 @@ export class ModuleManager {
     await stopDependents(this.#ctx, this.#modules.values(), name, `dependency '${name}' was unloaded`, "failed");
     await serial(m, () => stop(this.#ctx, m, reason));
     m.unwatch?.();
-    if (m.isLoaded) {
-      m.isLoaded = false;
-      this.host.publish("ModuleUnloaded", { name, version: m.loaded?.manifest.version ?? "", reason });
-    }
+    if (m.isLoaded) this.#markUnloaded(m, m.loaded?.manifest.version ?? "", reason);
     this.#modules.delete(name);
   }
 
@@ -367,8 +389,7 @@ export class ModuleManager {
     const success = await serial(m, async () => {
       const wasRunning = m.handle !== undefined;
       await stop(this.#ctx, m, reason);
-      this.host.publish("ModuleUnloaded", { name, version: oldVersion, reason: "reload" });
-      m.isLoaded = false;
+      this.#markUnloaded(m, oldVersion, "reload");
       applyPrepared(m, next);
       m.restart = initialRestartState();
       m.restarts = 0;
@@ -406,11 +427,15 @@ export class ModuleManager {
    */
   async invoke(name: string, method: string, params: unknown, timeoutMs?: number): Promise<unknown> {
     const m = this.#need(name);
-    if (!m.handle && m.lazy && m.loaded?.manifest.activation?.on_call) {
-      await activate(this.#ctx, m, `first call of '${method}'`);
-    }
+    await this.#activateOnCall(name, `first call of '${method}'`);
     if (!m.handle) throw unavailable(m);
     return await m.handle.session.invoke(method, params, timeoutMs, "operator");
+  }
+
+  /** Start a lazy module whose manifest says `on_call = true`, if it is not running. */
+  async #activateOnCall(name: string, why = "a call from another module"): Promise<void> {
+    const m = this.#modules.get(name);
+    if (m && !m.handle && m.lazy && m.loaded?.manifest.activation?.on_call) await activate(this.#ctx, m, why);
   }
 
   /**
@@ -451,7 +476,13 @@ export class ModuleManager {
   #markLoaded(m: ManagedModule): void {
     m.isLoaded = true;
     m.blockedBy = undefined;
-    this.host.publish("ModuleLoaded", loadedPayload(m));
+    this.host.publish("ModuleLoaded", loadedPayload(m), { sticky: m.name });
+  }
+
+  #markUnloaded(m: ManagedModule, version: string, reason: string): void {
+    m.isLoaded = false;
+    this.host.bus.clearSticky("ModuleLoaded", m.name);
+    this.host.publish("ModuleUnloaded", { name: m.name, version, reason });
   }
 
   /**
@@ -521,4 +552,17 @@ function asManagerError(name: string, e: unknown): ManagerError {
   if (e instanceof ManagerError) return e;
   if (e instanceof ConfigFileError) return new ManagerError("INVALID_MANIFEST", name, e.message, { cause: e });
   return new ManagerError("UNAVAILABLE", name, (e as Error).message, { cause: e });
+}
+
+/** A module as `discover_modules` shows it to other modules. */
+function directoryEntry(host: Host, m: ManagedModule): ModuleInfo {
+  const api = m.handle ? host.apis.get(m.name) : undefined;
+  return {
+    name: m.name,
+    version: m.loaded?.manifest.version ?? "",
+    state: m.state,
+    health: m.state === "running" ? m.reportedHealth ?? healthOf(m.state) : healthOf(m.state),
+    capabilities: m.effective?.capabilities ?? [],
+    api: api ? { version: api.version, methods: [...api.methods].sort() } : null,
+  };
 }

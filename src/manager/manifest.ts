@@ -18,6 +18,8 @@
  * net = ["api.example.com:443"]
  * [activation]
  * events = ["NewBlock"]
+ * [api]
+ * callers = ["wallet-ui"]
  * ```
  *
  * @module
@@ -36,6 +38,7 @@ import {
   isTable,
   readTomlSource,
 } from "./config_error.ts";
+import { CUSTOM_EVENT_RE, eventSpec } from "../protocol/events/mod.ts";
 import { type ConfigField, configFieldSchema } from "./module_config.ts";
 import {
   capabilitySchema,
@@ -75,6 +78,12 @@ export interface Activation {
   on_call: boolean;
 }
 
+/** The `[api]` table: who may call the methods the module registers with `register_module_api`. */
+export interface ModuleApiAccess {
+  /** Module names allowed to call it, or `["*"]` for every module holding `call_module`. Default: none. */
+  callers: string[];
+}
+
 /** Maintainer signatures over a module release (checked for shape only). */
 export interface Signatures {
   /** `M-of-N`. */
@@ -107,8 +116,10 @@ export interface Manifest {
   permissions: RequestedPermissions;
   /** Present when the module is started lazily, on one of its triggers. */
   activation?: Activation;
-  /** Event types the module may publish. */
+  /** Event types the module may publish: module-owned catalog types, or its own `<name>.<Type>`. */
   publishes: string[];
+  /** Who may call the API it registers. */
+  api: ModuleApiAccess;
   /** Release signatures. */
   signatures?: Signatures;
 }
@@ -167,7 +178,10 @@ const manifestSchema = z.object({
   }).refine((a) => a.events.length > 0 || a.on_call, {
     error: "a lazily started module needs a trigger: a non-empty 'events' list or 'on_call = true'",
   }).optional(),
-  publishes: z.array(eventName).default(() => []).transform(uniq),
+  publishes: z.array(z.string()).default(() => []).transform(uniq),
+  api: z.object({
+    callers: z.array(z.union([z.literal("*"), moduleNameSchema])).default(() => []).transform(uniq),
+  }).default(() => ({ callers: [] })),
   signatures: z.object({
     threshold: z.string().refine((v) => {
       const m = /^([1-9]\d{0,2})-of-([1-9]\d{0,2})$/.exec(v);
@@ -185,6 +199,7 @@ const KNOWN: Record<string, readonly string[]> = {
   "": Object.keys(manifestSchema.shape),
   permissions: ["read", "write", "net", "env", "sys"],
   activation: ["events", "on_call"],
+  api: ["callers"],
   signatures: ["threshold", "maintainers"],
 };
 
@@ -197,7 +212,7 @@ function unknownKeyWarnings(data: Record<string, unknown>): string[] {
     }
   };
   check(data, KNOWN[""], []);
-  for (const t of ["permissions", "activation", "signatures"]) check(data[t], KNOWN[t], [t]);
+  for (const t of ["permissions", "activation", "api", "signatures"]) check(data[t], KNOWN[t], [t]);
   const sigs = isTable(data.signatures) ? data.signatures.maintainers : undefined;
   if (Array.isArray(sigs)) {
     sigs.forEach((m, i) => check(m, ["name", "public_key", "signature"], ["signatures", "maintainers", i]));
@@ -223,12 +238,34 @@ function crossIssues(data: Record<string, unknown>, file: string): ConfigIssue[]
       });
     }
   }
+  const publishes = Array.isArray(data.publishes) ? data.publishes : [];
+  publishes.forEach((type, i) => {
+    const problem = publishProblem(type, data.name);
+    if (problem) out.push({ file, field: `publishes[${i}]`, message: problem });
+  });
   for (const [table, t] of [["dependencies", deps], ["optional_dependencies", opt]] as const) {
     if (typeof data.name === "string" && Object.hasOwn(t, data.name)) {
       out.push({ file, field: fieldPath([data.name], table), message: "a module cannot depend on itself" });
     }
   }
   return out;
+}
+
+/** Why a module may not declare `type` in `publishes`, or `undefined` if it may. */
+function publishProblem(type: unknown, name: unknown): string | undefined {
+  if (typeof type !== "string") return `expected an event type name, got ${json(type)}`;
+  const spec = eventSpec(type);
+  if (spec?.owner === "node") return `${json(type)} is published by the node only; a module can never publish it`;
+  if (spec) return undefined;
+  if (!CUSTOM_EVENT_RE.test(type)) {
+    return `${json(type)} is not a catalog event; a module's own events are named '${
+      typeof name === "string" ? name : "<module>"
+    }.<PascalCaseName>'`;
+  }
+  if (typeof name === "string" && type.slice(0, type.indexOf(".")) !== name) {
+    return `${json(type)} is in another module's namespace; this module's own events are named '${name}.<Name>'`;
+  }
+  return undefined;
 }
 
 function validate(data: Record<string, unknown>, file: string) {

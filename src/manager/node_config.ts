@@ -87,8 +87,11 @@ export interface ModuleOverrides {
   grants: ModuleGrants;
   /** Environment passed to the module; every name is also in `grants.env`. */
   env: Record<string, string>;
-  /** Resource limits; `heap_mb` is an integer >= 16. */
-  limits: { heap_mb?: number };
+  /**
+   * Resource limits: `heap_mb` (integer >= 16), `requests_per_second` and `request_burst` (NodeAPI rate
+   * limit), `event_queue` (queued events before lossy ones are dropped).
+   */
+  limits: { heap_mb?: number; requests_per_second?: number; request_burst?: number; event_queue?: number };
   /** The global `[modules.restart]` with this module's `restart` keys merged over it. */
   restart: RestartPolicy;
 }
@@ -179,7 +182,12 @@ const moduleSchema = z.object({
     capabilities: z.array(capabilitySchema).default(() => []).transform(uniq),
   }).default(emptyGrants),
   env: z.record(envNameSchema, z.string()).default(() => ({})),
-  limits: z.strictObject({ heap_mb: z.int().min(16).optional() }).default(() => ({})),
+  limits: z.strictObject({
+    heap_mb: z.int().min(16).optional(),
+    requests_per_second: z.number().positive().optional(),
+    request_burst: z.int().min(1).optional(),
+    event_queue: z.int().min(16).max(10_000_000).optional(),
+  }).default(() => ({})),
   restart: restartSchema,
 });
 

@@ -34,7 +34,7 @@ export const MODULE_STATES = [
 export type ModuleState = typeof MODULE_STATES[number];
 
 /** Health as seen by the operator and other modules. */
-export type ModuleHealth = "healthy" | "unhealthy" | "unknown";
+export type ModuleHealth = "healthy" | "degraded" | "unhealthy" | "unknown";
 
 const NEXT: Record<ModuleState, readonly ModuleState[]> = {
   discovered: ["starting", "failed"],

@@ -7,6 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Host } from "../host/host.ts";
 import { ModuleStartError } from "../host/errors.ts";
+import { DEFAULT_RATE_LIMIT, type RateLimit } from "../host/limits.ts";
 import { activate } from "./activation.ts";
 import { ManagerError } from "./errors.ts";
 import { hardDependencies, type ManagedModule } from "./managed.ts";
@@ -120,6 +121,12 @@ export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: b
       grants,
       env,
       heapMb: m.overrides.limits.heap_mb,
+      version: loaded.manifest.version,
+      capabilities: m.effective!.capabilities,
+      publishes: loaded.manifest.publishes,
+      callers: loaded.manifest.api.callers,
+      rateLimit: rateLimitOf(m.overrides.limits),
+      eventQueue: m.overrides.limits.event_queue ? { maxQueued: m.overrides.limits.event_queue } : undefined,
     });
     m.handle = handle;
     m.startedAt = Date.now();
@@ -163,6 +170,7 @@ function exited(
 ) {
   if (m.handle !== handle) return;
   m.handle = undefined;
+  m.reportedHealth = undefined;
   const uptimeMs = m.startedAt === undefined ? 0 : Date.now() - m.startedAt;
   const signal = s.signal ?? null;
   if (m.stopRequested || ctx.closing) {
@@ -323,4 +331,11 @@ export async function stopDependents(
     });
   }
   return out.reverse();
+}
+
+/** The module's rate limit from `[modules.<name>.limits]`; `undefined` keeps the host default. */
+function rateLimitOf(l: { requests_per_second?: number; request_burst?: number }): RateLimit | undefined {
+  if (l.requests_per_second === undefined && l.request_burst === undefined) return undefined;
+  const per_second = l.requests_per_second ?? DEFAULT_RATE_LIMIT.per_second;
+  return { per_second, burst: l.request_burst ?? Math.max(1, Math.ceil(per_second * 2)) };
 }

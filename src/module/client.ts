@@ -4,12 +4,16 @@
  *
  * @module
  */
-import type { NodeEvents } from "../protocol/api.ts";
+import type { SubscribeParams, Subscription } from "../protocol/api.ts";
 import { ErrorCode, RemoteError } from "../protocol/errors.ts";
+import type { EVENT_CATALOG, EventType, NodeEvents } from "../protocol/events/mod.ts";
 import type { EventMessage, LimitsWire, LogLevel, Message } from "../protocol/messages.ts";
 import type { CloseInfo, Connection } from "../transport/connection.ts";
 import { PendingCalls } from "../transport/pending.ts";
+import { type EventHandler, EventRouter, type SequenceGap } from "./event_router.ts";
 import { type CallOptions, createNodeApi, type NodeApi } from "./node_api.ts";
+
+export type { EventHandler, EventOf, SequenceGap } from "./event_router.ts";
 
 /** What the host told the module about itself in the handshake. */
 export interface ModuleContext {
@@ -27,15 +31,24 @@ export interface ModuleContext {
   limits: LimitsWire;
 }
 
-/** The event message type for event type `K`: typed payload for known node events. */
-export type EventOf<K extends string> = K extends keyof NodeEvents ? EventMessage<K, NodeEvents[K]>
-  : EventMessage<K, unknown>;
+/** Who is calling a method this module serves, and when to give up. */
+export interface InvocationContext {
+  /** The calling module's name, verified by the host; `operator` for `deno task ctl call`; absent for the host. */
+  caller: string | undefined;
+  /** Aborted when the caller cancels or its deadline passes; the result is then discarded. */
+  signal: AbortSignal;
+}
 
-/** An event handler; a returned promise is awaited only to report its failure. */
-export type EventHandler<K extends string> = (event: EventOf<K>) => void | Promise<void>;
+/** A handler for a method this module serves. A thrown `RemoteError` keeps its code. */
+export type MethodHandler = (params: unknown, ctx: InvocationContext) => unknown | Promise<unknown>;
 
-/** A handler for a method this module serves; receives the params and the caller's module id. */
-export type MethodHandler = (params: unknown, caller: string | undefined) => unknown | Promise<unknown>;
+/** Event types a module may publish with typed payloads: module-owned catalog types, or its own `<name>.<Type>`. */
+export type PublishableType =
+  | { [K in EventType]: typeof EVENT_CATALOG[K]["owner"] extends "module" ? K : never }[EventType]
+  | `${string}.${string}`;
+
+/** Extra time the SDK waits past a call's deadline, so the host's own `DEADLINE_EXCEEDED` arrives first. */
+const DEADLINE_GRACE_MS = 250;
 
 /** Structured logging to the host's log, tagged with this module's id. */
 export type ModuleLogger = { [L in LogLevel]: (message: string, fields?: Record<string, unknown>) => void };
@@ -72,8 +85,9 @@ export class ModuleClient {
   readonly log: ModuleLogger;
   readonly #conn: Connection;
   readonly #pending = new PendingCalls();
-  readonly #handlers = new Map<string, Set<EventHandler<string>>>();
+  readonly #events = new EventRouter((type, err) => this.#handlerFailed(type, err));
   readonly #methods = new Map<string, MethodHandler>();
+  readonly #invocations = new Map<number, AbortController>();
   readonly #stopHandlers: (() => void | Promise<void>)[] = [];
   readonly #opts: ModuleClientOptions;
   #stopping = false;
@@ -119,7 +133,7 @@ export class ModuleClient {
     }
     const timeoutMs = options.timeoutMs ?? this.context.limits.call_timeout_ms;
     const { id, promise } = this.#pending.open(method, {
-      timeoutMs,
+      timeoutMs: timeoutMs + DEADLINE_GRACE_MS,
       signal: options.signal,
       onAbandon: (id) => this.#conn.send({ kind: "cancel", id }),
     });
@@ -132,42 +146,119 @@ export class ModuleClient {
   }
 
   /**
-   * Start receiving events of these types. Subscribing twice never duplicates delivery.
+   * Start receiving events by type, by category, or all (`"*"`). Subscribing twice never duplicates
+   * delivery. Sticky events (the latest `ConfigLoaded`, `NodeStartupCompleted`, one `ModuleLoaded` per
+   * loaded module) are replayed at once, marked `replay: true`.
    *
-   * @param types Event types.
-   * @returns Every type this module is now subscribed to.
+   * @param what Event types, or `{ types, categories }`.
+   * @returns Everything this module is now subscribed to.
+   * @throws {RemoteError} `INVALID_PARAMS` for an unknown type or category, `PERMISSION_DENIED` when a
+   * category needs a capability the module lacks (mempool events need `read_mempool`).
    */
-  async subscribe(types: string[]): Promise<string[]> {
-    return (await this.api.subscribe({ types })).subscribed;
+  subscribe(what: string[] | SubscribeParams): Promise<Subscription> {
+    return this.api.subscribe(Array.isArray(what) ? { types: what } : what);
   }
 
   /**
-   * Stop receiving events of these types.
+   * Stop receiving events by type, by category, or `"*"`.
    *
-   * @param types Event types.
-   * @returns Every type this module is still subscribed to.
+   * @param what Event types, or `{ types, categories }`.
+   * @returns What this module is still subscribed to.
    */
-  async unsubscribe(types: string[]): Promise<string[]> {
-    return (await this.api.unsubscribe({ types })).subscribed;
+  async unsubscribe(what: string[] | SubscribeParams): Promise<Subscription> {
+    const params = Array.isArray(what) ? { types: what } : what;
+    const left = await this.api.unsubscribe(params);
+    this.#events.reset(params.categories?.length || params.types?.includes("*") ? undefined : params.types);
+    return left;
   }
 
   /**
-   * Register a handler for one event type. It only receives events once the module has subscribed to
-   * that type (see {@link ModuleClient.subscribe}). A handler that throws is reported to the host log.
+   * Register a handler for one event type; the payload is typed for catalog events. It receives events
+   * once the module has subscribed to the type (by type, category or `*`). `EventsDropped` arrives
+   * without subscribing. A handler that throws is reported to the host log.
    *
    * @param type The event type.
    * @param handler Called for each event of `type`.
    * @returns A function that removes the handler.
    */
-  on<K extends keyof NodeEvents | (string & Record<never, never>)>(type: K, handler: EventHandler<K>): () => void {
-    let set = this.#handlers.get(type);
-    if (!set) this.#handlers.set(type, set = new Set());
-    set.add(handler as EventHandler<string>);
-    return () => set.delete(handler as EventHandler<string>);
+  on<K extends EventType | (string & Record<never, never>)>(type: K, handler: EventHandler<K>): () => void {
+    return this.#events.on(type, handler);
   }
 
   /**
-   * Serve a method the host (or, through it, another module) can invoke.
+   * Register a handler for every event this module receives.
+   *
+   * @param handler Called for each event.
+   * @returns A function that removes the handler.
+   */
+  onAny(handler: (event: EventMessage) => void | Promise<void>): () => void {
+    return this.#events.onAny(handler);
+  }
+
+  /**
+   * Be told when events of a subscribed type were lost (its sequence numbers jumped).
+   *
+   * @param handler Called once per gap.
+   * @returns A function that removes the handler.
+   */
+  onGap(handler: (gap: SequenceGap) => void): () => void {
+    return this.#events.onGap(handler);
+  }
+
+  /** Sequence gaps seen so far and the events they lost. */
+  get gaps(): { gaps: number; missed: number } {
+    return this.#events.gapStats;
+  }
+
+  /**
+   * Publish an event. The type must be in this module's manifest `publishes` list: a module-owned
+   * catalog type (payload checked against the catalog) or this module's own `<name>.<Type>`.
+   *
+   * @param type The event type.
+   * @param payload Its payload map.
+   * @returns Its sequence number and how many modules it went to.
+   * @throws {RemoteError} `PERMISSION_DENIED` (node-owned, not declared, or another module's
+   * namespace), `INVALID_PARAMS` (payload does not match the catalog).
+   */
+  publish<K extends PublishableType>(
+    type: K,
+    payload: K extends EventType ? NodeEvents[K] : Record<string, unknown>,
+  ): Promise<{ seq: number; delivered: number }> {
+    return this.api.publishEvent({ type, payload: payload as Record<string, unknown> });
+  }
+
+  /**
+   * Call a method another module registered, through the host. The callee sees this module's name.
+   *
+   * @param target The module to call, or `undefined` for the one module serving `method`.
+   * @param method The method.
+   * @param params Any MessagePack value.
+   * @param options Deadline and abort signal.
+   * @returns The callee's result.
+   * @throws {RemoteError} `UNAVAILABLE` (not running, or it disconnected mid-call), `NOT_FOUND` (no
+   * such method), `PERMISSION_DENIED` (not among its callers), `CONFLICT` (two modules serve a bare
+   * method), `DEADLINE_EXCEEDED`, or the callee's own error code.
+   */
+  callModule(target: string | undefined, method: string, params?: unknown, options?: CallOptions): Promise<unknown> {
+    return this.call("call_module", { target, method, params: params ?? null }, options);
+  }
+
+  /**
+   * Serve methods to other modules: register handlers with {@link ModuleClient.handle} and announce
+   * them to the host, replacing any API registered before.
+   *
+   * @param version The API version, for callers' information.
+   * @param methods Method name → handler.
+   * @returns The methods registered.
+   */
+  async provide(version: string, methods: Record<string, MethodHandler>): Promise<string[]> {
+    for (const [name, handler] of Object.entries(methods)) this.handle(name, handler);
+    return (await this.api.registerModuleApi({ methods: Object.keys(methods), version })).methods;
+  }
+
+  /**
+   * Serve a method the host (`deno task ctl call`) can invoke. Other modules can call it once it is
+   * also registered with {@link ModuleClient.provide}.
    *
    * @param method The method name.
    * @param handler Returns (or resolves to) the result; a thrown `RemoteError` keeps its code.
@@ -214,23 +305,15 @@ export class ModuleClient {
       case "stop":
         return void this.#stop(m.deadline_ms, true);
       case "cancel":
-        return; // Invocations run to completion; the host discards a late result.
+        this.#invocations.get(m.id)?.abort(new RemoteError(ErrorCode.DeadlineExceeded, "The caller gave up"));
+        return;
       default:
         this.#log("warn", `Ignoring unexpected '${m.kind}' message from the host`);
     }
   }
 
   #event(e: EventMessage): void {
-    const set = this.#handlers.get(e.type);
-    if (!set) return;
-    for (const h of set) {
-      try {
-        const r = h(e as EventOf<string>);
-        if (r instanceof Promise) r.catch((err) => this.#handlerFailed(e.type, err));
-      } catch (err) {
-        this.#handlerFailed(e.type, err);
-      }
-    }
+    this.#events.dispatch(e);
   }
 
   #handlerFailed(type: string, err: unknown): void {
@@ -248,10 +331,14 @@ export class ModuleClient {
       });
       return;
     }
+    const control = new AbortController();
+    this.#invocations.set(id, control);
     try {
-      const result = await handler(params, caller);
+      const result = await handler(params, { caller, signal: control.signal });
+      if (control.signal.aborted) return;
       this.#conn.send({ kind: "invocation_result", id, ok: true, result: result ?? null });
     } catch (e) {
+      if (control.signal.aborted) return;
       const code = e instanceof RemoteError ? e.code : ErrorCode.Internal;
       this.#conn.send({
         kind: "invocation_result",
@@ -259,6 +346,8 @@ export class ModuleClient {
         ok: false,
         error: { code, message: (e as Error)?.message ?? String(e) },
       });
+    } finally {
+      this.#invocations.delete(id);
     }
   }
 

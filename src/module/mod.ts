@@ -12,8 +12,10 @@
  * @module
  */
 export * from "./client.ts";
+export { EventRouter } from "./event_router.ts";
 export * from "./connect.ts";
 export * from "./node_api.ts";
 export { ErrorCode, RemoteError } from "../protocol/errors.ts";
-export type { NodeApiMethods, NodeEvents } from "../protocol/api.ts";
+export type { NodeApiMethods } from "../protocol/api.ts";
+export type { EventCategory, EventType, NodeEvent, NodeEvents } from "../protocol/events/mod.ts";
 export type { EventMessage } from "../protocol/messages.ts";

@@ -1,13 +1,73 @@
 /**
- * The interface between the host and whatever node it fronts: the in-memory chain today, the
- * embedded regtest dev node and Bitcoin Core later.
+ * The interface between the host and whatever node it fronts: the in-memory chain today, the embedded
+ * regtest dev node next, Bitcoin Core later. Read-only queries, a mempool view, mining, and a stream of
+ * the node's own events.
  *
  * @module
  */
-import type { BlockHeader, ChainInfo, ChainTip } from "../protocol/api.ts";
+import type {
+  Block,
+  BlockHeader,
+  BlockTemplate,
+  ChainInfo,
+  ChainTip,
+  FeeEstimate,
+  MempoolEntry,
+  MempoolInfo,
+  NetworkStats,
+  OutPoint,
+  Peer,
+  SubmitBlockResult,
+  SyncStatus,
+  Transaction,
+  Utxo,
+} from "../protocol/chain.ts";
+import type { EventType, NodeEvents } from "../protocol/events/mod.ts";
 
 /**
- * What the host needs from a node. All reads are async so remote backends fit.
+ * An event the node itself publishes (`NewBlock`, `ChainReorg`, `MempoolTransactionAdded`, ...).
+ *
+ * @example
+ * ```ts
+ * import type { BackendEvent } from "@blvm/node";
+ * const e: BackendEvent = { type: "BlockDisconnected", payload: { hash: "00".repeat(32), height: 3 } };
+ * console.log(e.type);
+ * ```
+ */
+export type BackendEvent = { [K in EventType]: { type: K; payload: NodeEvents[K] } }[EventType];
+
+/**
+ * Thrown by a backend for an operation it cannot serve at all (the NodeAPI answers `UNAVAILABLE`), as
+ * opposed to data it does not have (it returns `undefined`, and the NodeAPI answers `NOT_FOUND`).
+ *
+ * @example
+ * ```ts
+ * import { BackendUnavailableError } from "@blvm/node";
+ * const e = new BackendUnavailableError("get_utxo", "the memory backend keeps no UTXO set");
+ * console.log(e.operation, e.message);
+ * ```
+ */
+export class BackendUnavailableError extends Error {
+  /** The backend operation, in NodeAPI terms. */
+  readonly operation: string;
+
+  /**
+   * Create the error.
+   *
+   * @param operation The operation that cannot be served.
+   * @param reason Why.
+   */
+  constructor(operation: string, reason: string) {
+    super(`${operation} is not available: ${reason}`);
+    this.name = "BackendUnavailableError";
+    this.operation = operation;
+  }
+}
+
+/**
+ * What the host needs from a node. All reads are async so remote backends fit. Lookups return
+ * `undefined` when the thing does not exist; an operation the backend cannot serve at all throws
+ * {@link BackendUnavailableError}.
  *
  * @example A minimal read
  * ```ts
@@ -19,18 +79,47 @@ import type { BlockHeader, ChainInfo, ChainTip } from "../protocol/api.ts";
 export interface NodeBackend {
   /** Network name, for example `regtest`. */
   readonly network: string;
+
   /** The chain tip. */
   getTip(): Promise<ChainTip>;
   /** Network, tip and total work. */
   getChainInfo(): Promise<ChainInfo>;
-  /** The header with this display-order hash, or `undefined`. */
+  /** Sync progress. */
+  getSyncStatus(): Promise<SyncStatus>;
+  /** The header with this display-order hash (lowercase), or `undefined`. */
   getHeader(hash: string): Promise<BlockHeader | undefined>;
+  /** The block with this hash, or `undefined`. */
+  getBlock(hash: string): Promise<Block | undefined>;
   /** The main-chain block hash at `height`, or `undefined` above the tip. */
   getBlockHash(height: number): Promise<string | undefined>;
+  /** A main-chain or mempool transaction, or `undefined`. */
+  getTransaction(txid: string): Promise<Transaction | undefined>;
+  /** An unspent output, or `undefined` if spent or unknown. */
+  getUtxo(outpoint: OutPoint): Promise<Utxo | undefined>;
+
+  /** Mempool txids, highest fee rate first. */
+  getMempoolTxids(): Promise<string[]>;
+  /** One mempool entry, or `undefined`. */
+  getMempoolEntry(txid: string): Promise<MempoolEntry | undefined>;
+  /** Mempool totals. */
+  getMempoolInfo(): Promise<MempoolInfo>;
+  /** A fee rate for confirmation within `targetBlocks`. */
+  estimateFee(targetBlocks: number): Promise<FeeEstimate>;
+
+  /** Peer-to-peer totals. */
+  getNetworkStats(): Promise<NetworkStats>;
+  /** Connected peers. */
+  getPeers(): Promise<Peer[]>;
+
+  /** A template for the next block. */
+  getBlockTemplate(): Promise<BlockTemplate>;
+  /** Validate and, if valid, connect a serialized block. */
+  submitBlock(hex: string): Promise<SubmitBlockResult>;
+
   /**
-   * Be told about each block connected to the main chain.
+   * Be told about every event the node publishes, in order.
    *
    * @returns A function that removes the listener.
    */
-  onBlock(listener: (header: BlockHeader) => void): () => void;
+  onEvent(listener: (event: BackendEvent) => void): () => void;
 }

@@ -1,5 +1,5 @@
 /**
- * Bitcoin block header encoding, hashing and proof-of-work arithmetic.
+ * Bitcoin block header encoding, hashing, merkle roots and proof-of-work arithmetic.
  *
  * @module
  */
@@ -169,4 +169,42 @@ export function blockWork(bits: number): bigint {
  */
 export function meetsTarget(hash: string, bits: number): boolean {
   return BigInt("0x" + hash) <= bitsToTarget(bits);
+}
+
+/**
+ * The Bitcoin merkle root of a block's transaction ids: hash pairs with double SHA-256 in internal byte
+ * order, duplicating the last hash of an odd-length level, until one remains.
+ *
+ * @param txids Transaction ids in block order, display-order hex (case-insensitive).
+ * @returns The merkle root, display-order hex; for one transaction, its txid.
+ * @throws {RangeError} if `txids` is empty (a block has at least its coinbase).
+ * @throws {SyntaxError} if a txid is not 64 hex digits.
+ *
+ * @example
+ * ```ts
+ * import { merkleRoot } from "@blvm/node";
+ * const coinbase = "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+ * console.log(merkleRoot([coinbase]) === coinbase); // true
+ * ```
+ */
+export function merkleRoot(txids: readonly string[]): string {
+  if (txids.length === 0) throw new RangeError("Cannot compute a merkle root: the transaction list is empty");
+  let level = txids.map((txid) => {
+    const bytes = displayToInternal(txid);
+    if (bytes.length !== 32) {
+      throw new SyntaxError(`Cannot compute a merkle root: txid ${JSON.stringify(txid.slice(0, 80))} is not 32 bytes`);
+    }
+    return bytes;
+  });
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      const pair = new Uint8Array(64);
+      pair.set(level[i]);
+      pair.set(level[i + 1] ?? level[i], 32);
+      next.push(sha256d(pair));
+    }
+    level = next;
+  }
+  return toHex(level[0].reverse());
 }

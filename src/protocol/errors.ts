@@ -34,6 +34,10 @@ export const ErrorCode = {
   DeadlineExceeded: "DEADLINE_EXCEEDED",
   /** The service behind the method is not available right now. */
   Unavailable: "UNAVAILABLE",
+  /** The request is ambiguous or clashes with existing state; `data` names the candidates. */
+  Conflict: "CONFLICT",
+  /** The module fell so far behind on events that may not be dropped that the host cut it off. */
+  SlowConsumer: "SLOW_CONSUMER",
   /** The receiver failed while handling the call; a bug, not bad input. */
   Internal: "INTERNAL",
   /** Handshake: the two sides speak different protocol versions. */

@@ -91,7 +91,10 @@ export interface RequestMessage {
   method: string;
   /** Method parameters: a map, `{}` when there are none; anything else is answered with `INVALID_PARAMS`. */
   params: unknown;
-  /** The caller's deadline, in milliseconds from sending; advisory, the host does not enforce it. */
+  /**
+   * The caller's deadline, in milliseconds from sending. The host answers `DEADLINE_EXCEEDED` and aborts
+   * the work when it passes (capped by the host's own call timeout).
+   */
   deadline_ms?: number;
 }
 
@@ -113,6 +116,10 @@ export interface EventMessage<T extends string = string, P = unknown> {
   seq: number;
   /** Event data; a map for every node event (see `NodeEvents`). */
   payload: P;
+  /** The module that published it; absent for node events. */
+  source?: string;
+  /** `true` when this is a replay of a sticky event to a new subscriber, not a new event (same `seq` as the original). */
+  replay?: boolean;
 }
 
 /** Module → host, a structured log record. */
@@ -211,7 +218,10 @@ export type Message =
   | AckMessage
   | CloseMessage;
 
-type Shape = Record<string, "string" | "number" | "object" | "boolean" | "any" | "string?" | "number?" | "object?">;
+type Shape = Record<
+  string,
+  "string" | "number" | "object" | "boolean" | "any" | "string?" | "number?" | "object?" | "boolean?"
+>;
 
 const SHAPES: Record<Message["kind"], Shape> = {
   handshake: { protocol: "number", module_id: "string", token: "string", sdk_version: "string" },
@@ -219,7 +229,7 @@ const SHAPES: Record<Message["kind"], Shape> = {
   handshake_reject: { protocol: "number", code: "string", message: "string" },
   request: { id: "number", method: "string", params: "any", deadline_ms: "number?" },
   response: { id: "number", ok: "boolean" },
-  event: { type: "string", seq: "number", payload: "any" },
+  event: { type: "string", seq: "number", payload: "any", source: "string?", replay: "boolean?" },
   log: { level: "string", message: "string", fields: "object?" },
   invocation: { id: "number", method: "string", params: "any", caller: "string?", deadline_ms: "number?" },
   invocation_result: { id: "number", ok: "boolean" },

@@ -13,6 +13,8 @@
  * @module
  */
 export * from "./api.ts";
+export * from "./catalog.ts";
+export * from "./events/mod.ts";
 export * from "./decoder.ts";
 export * from "./encoder.ts";
 export * from "./env.ts";

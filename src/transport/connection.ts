@@ -66,6 +66,8 @@ export class Connection {
   #closing = false;
   #info: CloseInfo | undefined;
   #drainWaiters: { lowWater: number; resolve: () => void }[] = [];
+  /** Called after each batch is written, when there is room again: the event queue refills from it. */
+  onWritable: (() => void) | undefined;
   readonly #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
 
@@ -280,6 +282,7 @@ export class Connection {
           this.#wakeDrainWaiters(false);
         }
         buf.reset();
+        this.onWritable?.();
       }
     } catch (e) {
       this.#inFlight = 0;

@@ -1,0 +1,146 @@
+/**
+ * The module side of events: typed handlers by type or for every event, and sequence-gap detection.
+ *
+ * @module
+ */
+import type { EventType, NodeEvents } from "../protocol/events/mod.ts";
+import type { EventMessage } from "../protocol/messages.ts";
+
+/** The event message for event type `K`: a typed payload for catalog events, `unknown` for module events. */
+export type EventOf<K extends string> = K extends EventType ? EventMessage<K, NodeEvents[K]> : EventMessage<K, unknown>;
+
+/** An event handler; a returned promise is awaited only to report its failure. */
+export type EventHandler<K extends string> = (event: EventOf<K>) => void | Promise<void>;
+
+/** A jump in one event type's sequence numbers: events of that type were lost. */
+export interface SequenceGap {
+  /** The event type. */
+  type: string;
+  /** The sequence number that was due. */
+  expected: number;
+  /** The one that arrived. */
+  got: number;
+  /** How many are missing (`got - expected`). */
+  missed: number;
+}
+
+/**
+ * Routes incoming events to handlers and notices gaps. Used by `ModuleClient`; exported for tests.
+ *
+ * @example
+ * ```ts
+ * import { EventRouter } from "@blvm/node/module";
+ * const router = new EventRouter((type, err) => console.error(type, err));
+ * const gaps: number[] = [];
+ * router.onGap((g) => gaps.push(g.missed));
+ * router.on("NewBlock", (e) => console.log(e.payload.height));
+ * const ev = (seq: number) => ({ kind: "event" as const, type: "NewBlock", seq, payload: { height: seq } });
+ * router.dispatch(ev(1));
+ * router.dispatch(ev(4));
+ * console.log(gaps); // [2]
+ * ```
+ */
+export class EventRouter {
+  readonly #handlers = new Map<string, Set<EventHandler<string>>>();
+  readonly #any = new Set<EventHandler<string>>();
+  readonly #gapHandlers = new Set<(gap: SequenceGap) => void>();
+  readonly #last = new Map<string, number>();
+  readonly #failed: (type: string, err: unknown) => void;
+  #gaps = 0;
+  #missed = 0;
+
+  /**
+   * @param failed Told about a handler that threw or rejected.
+   */
+  constructor(failed: (type: string, err: unknown) => void) {
+    this.#failed = failed;
+  }
+
+  /** Gaps seen so far, and the events they lost in total. */
+  get gapStats(): { gaps: number; missed: number } {
+    return { gaps: this.#gaps, missed: this.#missed };
+  }
+
+  /**
+   * Add a handler for one event type.
+   *
+   * @param type The event type.
+   * @param handler Called for each event of `type`.
+   * @returns A function that removes it.
+   */
+  on<K extends string>(type: K, handler: EventHandler<K>): () => void {
+    let set = this.#handlers.get(type);
+    if (!set) this.#handlers.set(type, set = new Set());
+    set.add(handler as EventHandler<string>);
+    return () => set.delete(handler as EventHandler<string>);
+  }
+
+  /**
+   * Add a handler for every event.
+   *
+   * @param handler Called for each event, after the type's own handlers.
+   * @returns A function that removes it.
+   */
+  onAny(handler: (event: EventMessage) => void | Promise<void>): () => void {
+    this.#any.add(handler as EventHandler<string>);
+    return () => this.#any.delete(handler as EventHandler<string>);
+  }
+
+  /**
+   * Be told when a type's sequence numbers jump while subscribed.
+   *
+   * @param handler Called once per gap.
+   * @returns A function that removes it.
+   */
+  onGap(handler: (gap: SequenceGap) => void): () => void {
+    this.#gapHandlers.add(handler);
+    return () => this.#gapHandlers.delete(handler);
+  }
+
+  /**
+   * Forget the last sequence numbers seen (after an unsubscribe, a later jump is not a loss).
+   *
+   * @param types The types to forget; all when omitted.
+   */
+  reset(types?: string[]): void {
+    if (!types) this.#last.clear();
+    else for (const t of types) this.#last.delete(t);
+  }
+
+  /**
+   * Route one event.
+   *
+   * @param e The event message.
+   */
+  dispatch(e: EventMessage): void {
+    if (!e.replay) this.#track(e.type, e.seq);
+    const set = this.#handlers.get(e.type);
+    if (set) { for (const h of set) this.#run(h, e); }
+    for (const h of this.#any) this.#run(h, e);
+  }
+
+  #track(type: string, seq: number): void {
+    const last = this.#last.get(type);
+    this.#last.set(type, Math.max(seq, last ?? 0));
+    if (last === undefined || seq <= last + 1) return;
+    const gap = { type, expected: last + 1, got: seq, missed: seq - last - 1 };
+    this.#gaps++;
+    this.#missed += gap.missed;
+    for (const h of this.#gapHandlers) {
+      try {
+        h(gap);
+      } catch (err) {
+        this.#failed(type, err);
+      }
+    }
+  }
+
+  #run(h: EventHandler<string>, e: EventMessage): void {
+    try {
+      const r = h(e as EventOf<string>);
+      if (r instanceof Promise) r.catch((err) => this.#failed(e.type, err));
+    } catch (err) {
+      this.#failed(e.type, err);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Configuration events. `ConfigLoaded` is node-owned, lossless and sticky: a module that subscribes
+ * late still gets the configuration the node is running with.
+ *
+ * @module
+ */
+import type { EventSpec } from "../catalog.ts";
+
+/**
+ * The config category.
+ *
+ * @example
+ * ```ts
+ * import { CONFIG_EVENTS } from "@blvm/node/protocol";
+ * console.log(CONFIG_EVENTS.ConfigLoaded.sticky); // true
+ * ```
+ */
+export const CONFIG_EVENTS = {
+  ConfigLoaded: {
+    category: "config",
+    owner: "node",
+    delivery: "lossless",
+    sticky: true,
+    doc: "The node loaded its configuration, published once at startup. `changed_sections` names the sections " +
+      "present; `config_json` is the whole configuration as JSON. Replayed to late subscribers.",
+    fields: { changed_sections: "string[]", config_json: "string" },
+  },
+} as const satisfies Record<string, EventSpec>;
