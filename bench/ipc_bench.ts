@@ -102,7 +102,7 @@ async function viaHost(mode: "pingpong" | "pipelined" | "stream", n: number): Pr
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       payload.height = i;
-      host.publish("BenchEvent", payload);
+      host.publish("NewBlock", payload);
       // Back-pressure as a real producer applies it: above 1 MiB queued, wait down to 256 KiB.
       if ((i & 255) === 0 && m.session.connection.bufferedBytes > 1 << 20) {
         await m.session.connection.drained(256 << 10);

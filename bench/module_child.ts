@@ -25,11 +25,11 @@ if (mode === "pingpong") {
   mod.log.info("result", { seconds: (performance.now() - t) / 1000, calls: n });
 } else {
   let count = 0, sum = 0;
-  mod.on("BenchEvent", (e) => {
+  mod.on("NewBlock", (e) => {
     count++;
     sum += (e.payload as { height: number }).height;
     if (e.seq === n) mod.log.info("result", { count, sum });
   });
-  await mod.subscribe(["BenchEvent"]);
+  await mod.subscribe(["NewBlock"]);
   mod.log.info("subscribed");
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { CUSTOM_EVENT_RE, eventSpec } from "../protocol/events/mod.ts";
 import { isAbsolute, normalize } from "node:path";
 import semver from "semver";
 import { z } from "zod";
@@ -155,7 +156,13 @@ export const requestPath: z.ZodType<string> = z.string().superRefine((v, ctx) =>
   if (message) ctx.addIssue({ code: "custom", message, input: v });
 });
 
-/** An event type name in PascalCase. */
-export const eventName: z.ZodType<string> = z.string().refine((v) => EVENT_RE.test(v), {
-  error: (i) => `expected an event type name in PascalCase such as "NewBlock", got ${json(i.input)}`,
-});
+/** An event type: one in the catalog, such as `NewBlock`, or a module's own `<module>.<PascalCaseName>`. */
+export const eventName: z.ZodType<string> = z.string().refine(
+  (v) => eventSpec(v) !== undefined || CUSTOM_EVENT_RE.test(v),
+  {
+    error: (i) =>
+      EVENT_RE.test(String(i.input))
+        ? `${json(i.input)} is not in the event catalog (a module's own events are named '<module>.<Name>')`
+        : `expected an event type such as "NewBlock" or "mesh.RouteChanged", got ${json(i.input)}`,
+  },
+);

@@ -37,6 +37,7 @@ function detail(over: Partial<ModuleDetail> = {}): ModuleDetail {
       capabilities: ["read_chain"],
       config_schema: {},
       publishes: [],
+      api: { callers: [] },
     },
     config: { greeting: "hi" },
     grants: { read: [], write: [], net: ["api.example.com:443"], env: [], sys: [] },
@@ -45,6 +46,7 @@ function detail(over: Partial<ModuleDetail> = {}): ModuleDetail {
     command: ["/usr/bin/deno", "run", "--allow-net=unix:/run/hello.sock", "/srv/modules/hello/main.ts"],
     warnings: [],
     logs: ["l1", "l2"],
+    traffic: null,
     ...over,
   };
 }
@@ -188,6 +190,7 @@ Deno.test("inspectText: NOT granted, pending approval, warnings, failed state an
     warnings: ["module.toml: colour: unknown key", "module.toml: extra: unknown key"],
     command: null,
     logs: [],
+    traffic: null,
   }));
   const lines = text.split("\n");
   equal(lines[0], "hello");

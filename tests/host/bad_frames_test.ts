@@ -23,7 +23,7 @@ for (const [scenario, code] of [["oversize", "FRAME_TOO_LARGE"], ["garbled", "MA
     equal(msg.code, code);
     ok((await bad.process.status).success, "the raw module exits normally after the close");
     // The other module is unaffected.
-    t.host.publish("TestPing", { after: scenario });
+    t.host.publish("test.Ping", { after: scenario });
     const pong = await t.waitForLog((r) => r.module === "good" && r.message === "pong");
     equal((pong.fields?.payload as Record<string, unknown>).after, scenario);
   });

@@ -15,7 +15,7 @@ Deno.test("Host runs a module end to end: subscribe, event, NodeAPI calls, log",
   deepEqual(ready.fields?.config, { greeting: "hi", n: 2 });
   equal(ready.fields?.dataDir, m.dataDir);
 
-  equal(t.host.publish("TestPing", { nonce: 42 }), 1);
+  equal(t.host.publish("test.Ping", { nonce: 42 }), 1);
   const pong = await t.waitForLog((r) => r.message === "pong");
   const tip = await t.backend.getTip();
   // Module side: it received the event and got correct NodeAPI answers.
@@ -34,8 +34,8 @@ Deno.test("Host.publish() reaches only subscribers and numbers events per type",
   await t.host.startModule({ name: "echo", entry: `${FIXTURES}echo_module.ts` });
   await t.waitForLog((r) => r.message === "ready");
   equal(t.host.publish("NotSubscribed", {}), 0);
-  t.host.publish("TestPing", { i: 1 });
-  t.host.publish("TestPing", { i: 2 });
+  t.host.publish("test.Ping", { i: 1 });
+  t.host.publish("test.Ping", { i: 2 });
   await t.waitForLog((r) => r.message === "pong" && r.fields?.seq === 2);
   const seqs = t.logs.filter((r) => r.message === "pong").map((r) => r.fields?.seq).sort();
   deepEqual(seqs, [1, 2]);

@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
-import { acceptSession, createNodeApiHandlers, EventBus, MemoryBackend, ModuleStartError } from "../../mod.ts";
-import { decode, encodeFrame, FrameReader } from "../../src/protocol/mod.ts";
+import { acceptSession, createNodeApiHandlers, MemoryBackend, ModuleStartError } from "../../mod.ts";
+import { decode, DEFAULT_CAPABILITIES, encodeFrame, FrameReader } from "../../src/protocol/mod.ts";
 
 /** A session accepted on a temp socket, and a raw client socket to drive it byte by byte. */
 async function rawSession() {
@@ -16,7 +16,8 @@ async function rawSession() {
       context: { module_id: "raw", config: {}, data_dir: dir },
       limits: { call_timeout_ms: 1000, stop_timeout_ms: 1000, max_frame_bytes: 1 << 16 },
       handlers: createNodeApiHandlers(new MemoryBackend()),
-      bus: new EventBus(),
+      capabilities: new Set(DEFAULT_CAPABILITIES),
+      rateLimit: null,
       logger: getLogger(["test"]),
     },
     2_000,

@@ -64,8 +64,8 @@ Deno.test("A broken manifest is reported with file and field while the other mod
 });
 
 Deno.test("A lazily loaded module is not spawned until its trigger event, which it then receives", async () => {
-  const lazy = manifest("sleepy", "1.0.0", '[activation]\nevents = ["TestTrigger"]');
-  await using t = await testManager({ sleepy: { manifest: lazy, config: 'subscribe = ["TestTrigger"]\n' } });
+  const lazy = manifest("sleepy", "1.0.0", '[activation]\nevents = ["test.Trigger"]');
+  await using t = await testManager({ sleepy: { manifest: lazy, config: 'subscribe = ["test.Trigger"]\n' } });
   const before = t.manager.list()[0];
   equal(before.state, "discovered");
   equal(before.pid, null);
@@ -75,12 +75,12 @@ Deno.test("A lazily loaded module is not spawned until its trigger event, which 
   await new Promise((r) => setTimeout(r, 200));
   equal(t.of("ModuleStarted").length, 0);
 
-  t.manager.host.publish("TestTrigger", { n: 1 });
-  t.manager.host.publish("TestTrigger", { n: 2 });
+  t.manager.host.publish("test.Trigger", { n: 1 });
+  t.manager.host.publish("test.Trigger", { n: 2 });
   // Both trigger events arrive, in order, after the handshake.
-  await t.waitLog("sleepy", (m) => m === "event TestTrigger");
+  await t.waitLog("sleepy", (m) => m === "event test.Trigger");
   const deadline = Date.now() + 5_000;
-  const got = () => t.logs.filter((l) => l.module === "sleepy" && l.message === "event TestTrigger");
+  const got = () => t.logs.filter((l) => l.module === "sleepy" && l.message === "event test.Trigger");
   while (got().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   deepEqual(got().map((l) => JSON.parse(String(l.fields?.payload)).n), [1, 2]);
   equal(t.of("ModuleStarted", "sleepy").length, 1);

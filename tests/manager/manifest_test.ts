@@ -74,6 +74,7 @@ Deno.test("parseManifest() fills defaults for a minimal manifest", () => {
     config_schema: {},
     permissions: { read: [], write: [], net: [], env: [], sys: [] },
     publishes: [],
+    api: { callers: [] },
   });
   deepEqual(warnings, []);
 });
@@ -88,7 +89,8 @@ Deno.test("parseManifest() accepts every field of a full manifest", () => {
     config_schema: { greeting: "Printed per block", every: { type: "integer", default: 10, required: true } },
     permissions: { read: ["/etc/ssl/certs", "assets"], write: ["cache"], net: ["api.example.com:443", "[::1]:8080"] },
     activation: { events: ["NewBlock", "NewBlock"], on_call: true },
-    publishes: ["HelloSeen"],
+    publishes: ["hello.Seen", "PaymentSettled"],
+    api: { callers: ["wallet", "*"] },
     signatures: { threshold: "1-of-2", maintainers: [{ name: "alice", public_key: "02ab", signature: "cafe" }] },
   });
   equal(m.description, "Says hello");
@@ -102,7 +104,8 @@ Deno.test("parseManifest() accepts every field of a full manifest", () => {
   deepEqual(m.permissions.read, ["/etc/ssl/certs", "assets"]);
   deepEqual(m.permissions.net, ["api.example.com:443", "[::1]:8080"]);
   deepEqual(m.activation, { events: ["NewBlock"], on_call: true });
-  deepEqual(m.publishes, ["HelloSeen"]);
+  deepEqual(m.publishes, ["hello.Seen", "PaymentSettled"]);
+  deepEqual(m.api, { callers: ["wallet", "*"] });
   equal(m.signatures?.threshold, "1-of-2");
 });
 
@@ -182,9 +185,13 @@ const INVALID: [string, Record<string, unknown>, string, RegExp][] = [
   ["write with comma", { permissions: { write: ["a,b"] } }, "permissions.write[0]", /comma/],
   ["permissions not a table", { permissions: ["net"] }, "permissions", /expected a table, got an array/],
   ["activation without trigger", { activation: {} }, "activation", /needs a trigger/],
-  ["activation event name", { activation: { events: ["new_block"] } }, "activation.events[0]", /PascalCase/],
+  ["activation event name", { activation: { events: ["new_block"] } }, "activation.events[0]", /event type such as/],
   ["activation on_call", { activation: { on_call: "yes" } }, "activation.on_call", /boolean/],
-  ["publishes name", { publishes: ["Ok", "not ok"] }, "publishes[1]", /event type name/],
+  ["publishes name", { publishes: ["hello.Ok", "not ok"] }, "publishes[1]", /not a catalog event/],
+  ["publishes node-owned event", { publishes: ["NewBlock"] }, "publishes[0]", /published by the node only/],
+  ["publishes in another namespace", { publishes: ["mesh.Route"] }, "publishes[0]", /another module's namespace/],
+  ["activation on unknown event", { activation: { events: ["NewBlok"] } }, "activation.events[0]", /not in the event catalog/],
+  ["api caller name", { api: { callers: ["bad name"] } }, "api.callers[0]", /./],
   ["signature threshold", { signatures: { threshold: "3-of-2", maintainers: [] } }, "signatures.threshold", /M-of-N/],
   [
     "signature hex",

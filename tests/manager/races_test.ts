@@ -7,11 +7,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("Shutdown while a lazy module is starting leaves nothing running, and later triggers start nothing", async () => {
   const t = await testManager({
-    lazy: { manifest: manifest("lazy", "1.0.0", '[activation]\nevents = ["TestTrigger"]') },
+    lazy: { manifest: manifest("lazy", "1.0.0", '[activation]\nevents = ["test.Trigger"]') },
   });
-  t.manager.host.publish("TestTrigger", {});
+  t.manager.host.publish("test.Trigger", {});
   await t.manager.shutdown("test");
-  t.manager.host.publish("TestTrigger", {});
+  t.manager.host.publish("test.Trigger", {});
   await sleep(300);
   equal(await processesUnder(`${t.root}/modules/lazy/main.ts`), 0);
   ok(t.manager.get("lazy")!.state !== "running");
@@ -54,7 +54,7 @@ Deno.test("Modules blocked behind a dependency start in dependency order when it
 
 Deno.test("Reloading a lazy module as an eager one drops its old triggers", async () => {
   await using t = await testManager({
-    flip: { manifest: manifest("flip", "1.0.0", '[activation]\nevents = ["TestTrigger"]') },
+    flip: { manifest: manifest("flip", "1.0.0", '[activation]\nevents = ["test.Trigger"]') },
   });
   await Deno.writeTextFile(`${t.root}/modules/flip/module.toml`, manifest("flip", "1.1.0"));
   await t.manager.reload("flip");
@@ -62,7 +62,7 @@ Deno.test("Reloading a lazy module as an eager one drops its old triggers", asyn
   await t.manager.unload("flip");
   await t.manager.load("flip");
   await t.manager.unload("flip");
-  t.manager.host.publish("TestTrigger", {});
+  t.manager.host.publish("test.Trigger", {});
   await sleep(300);
   equal(t.of("ModuleStarted", "flip").length, 2);
   equal(await processesUnder(`${t.root}/modules/flip/main.ts`), 0);

@@ -3,11 +3,15 @@ import { getLogger } from "@logtape/logtape";
 import {
   acceptSession,
   type ApiHandlers,
+  ApiRegistry,
+  createModuleApiHandlers,
   createNodeApiHandlers,
   EventBus,
   MemoryBackend,
   type ModuleSession,
+  type PeerModule,
 } from "../../mod.ts";
+import { METHOD_CAPABILITY } from "../../src/protocol/mod.ts";
 import { connect, type ModuleClient } from "../../src/module/mod.ts";
 
 export interface Pair {
@@ -27,6 +31,14 @@ export async function pair(
   const listener = Deno.listen({ transport: "unix", path });
   const backend = new MemoryBackend();
   const bus = new EventBus();
+  let peer: PeerModule | undefined;
+  const moduleApi = createModuleApiHandlers({
+    bus,
+    apis: new ApiRegistry(),
+    reports: new Map(),
+    peer: (name) => name === "m" ? peer : undefined,
+    directory: () => [],
+  });
   const accepted = acceptSession(
     listener,
     {
@@ -34,9 +46,22 @@ export async function pair(
       token: "t0k",
       context: { module_id: "m", config: { k: "v" }, data_dir: dir },
       limits: { ...limits, max_frame_bytes: 1 << 20 },
-      handlers: handlers ?? createNodeApiHandlers(backend),
-      bus,
+      handlers: { ...createNodeApiHandlers(backend), ...moduleApi, ...handlers },
+      capabilities: new Set(Object.values(METHOD_CAPABILITY)),
+      rateLimit: null,
       logger: getLogger(["test"]),
+      onEstablished: (s) => {
+        bus.attach(s.connection);
+        s.connection.onWritable = () => bus.pump(s.connection);
+        s.closed.then(() => bus.remove(s.connection));
+        peer = {
+          connection: s.connection,
+          capabilities: new Set(Object.values(METHOD_CAPABILITY)),
+          publishes: ["m.Test"],
+          callers: ["*"],
+          invoke: (method, params, ms, caller, signal) => s.invoke(method, params, ms, caller, signal),
+        };
+      },
     },
     5_000,
     new Promise(() => {}),

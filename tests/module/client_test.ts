@@ -53,7 +53,7 @@ Deno.test("ModuleClient.call() enforces its deadline and tells the host to cance
   let aborted!: () => void;
   const cancelled = new Promise<void>((r) => aborted = r);
   await using p = await pair({
-    get_block_height: (_p, signal) =>
+    get_block_height: (_p, { signal }) =>
       new Promise((_, reject) => {
         signal.addEventListener("abort", () => {
           aborted();
@@ -79,13 +79,19 @@ Deno.test("ModuleClient.subscribe() twice never duplicates delivery; unsubscribe
   await using p = await pair();
   const got: number[] = [];
   p.client.on("NewBlock", (e) => void got.push(e.payload.height));
-  deepEqual(await p.client.subscribe(["NewBlock"]), ["NewBlock"]);
-  deepEqual(await p.client.subscribe(["NewBlock", "Other"]), ["NewBlock", "Other"]);
+  deepEqual(await p.client.subscribe(["NewBlock"]), { types: ["NewBlock"], categories: [] });
+  deepEqual(await p.client.subscribe({ types: ["NewBlock", "x.Other"], categories: ["blockchain"] }), {
+    types: ["NewBlock", "x.Other"],
+    categories: ["blockchain"],
+  });
   p.bus.publish("NewBlock", { hash: "x", height: 1, prev_hash: "y", time: 0 });
   p.bus.publish("NewBlock", { hash: "x", height: 100, prev_hash: "y", time: 0 });
   await p.client.api.getBlockHeight(); // a round trip orders us after the events
   deepEqual(got, [1, 100]);
-  deepEqual(await p.client.unsubscribe(["NewBlock"]), ["Other"]);
+  deepEqual(await p.client.unsubscribe({ types: ["NewBlock"], categories: ["blockchain"] }), {
+    types: ["x.Other"],
+    categories: [],
+  });
   p.bus.publish("NewBlock", { hash: "x", height: 101, prev_hash: "y", time: 0 });
   await p.client.api.getBlockHeight();
   deepEqual(got, [1, 100]);
@@ -93,11 +99,11 @@ Deno.test("ModuleClient.subscribe() twice never duplicates delivery; unsubscribe
 
 Deno.test("ModuleClient reports a failing event handler to the host log instead of crashing", async () => {
   await using p = await pair();
-  p.client.on("Boom", () => {
+  p.client.on("x.Boom", () => {
     throw new Error("handler bug");
   });
-  await p.client.subscribe(["Boom"]);
-  p.bus.publish("Boom", {});
+  await p.client.subscribe(["x.Boom"]);
+  p.bus.publish("x.Boom", {});
   await p.client.api.getBlockHeight();
   await p.client.api.getBlockHeight();
   equal(p.session.stats.logs, 1);
