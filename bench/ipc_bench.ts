@@ -103,9 +103,9 @@ async function viaHost(mode: "pingpong" | "pipelined" | "stream", n: number): Pr
     for (let i = 0; i < n; i++) {
       payload.height = i;
       host.publish("NewBlock", payload);
-      // Back-pressure as a real producer applies it: above 1 MiB queued, wait down to 256 KiB.
-      if ((i & 255) === 0 && m.session.connection.bufferedBytes > 1 << 20) {
-        await m.session.connection.drained(256 << 10);
+      // Back-pressure as a real producer applies it: wait while more than 2048 events are queued.
+      while ((i & 255) === 0 && host.bus.backlog(m.session.connection) > 2048) {
+        await m.session.connection.drained(256 << 10).then(() => new Promise((r) => setTimeout(r, 0)));
       }
     }
     const r = await result;

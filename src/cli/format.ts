@@ -146,7 +146,9 @@ export function inspectText(d: ModuleDetail): string {
       const subs = [...e.types, ...e.categories.map((c) => `${c}/*`)];
       lines.push(`  subscribed:   ${subs.join(", ") || "-"}`);
       lines.push(
-        `  events:       ${e.delivered} delivered, ${e.queued} queued (${bytes(e.queued_bytes)}), lag ${e.lag_ms} ms, ` +
+        `  events:       ${e.delivered} delivered, ${e.queued} queued (${
+          bytes(e.queued_bytes)
+        }), lag ${e.lag_ms} ms, ` +
           `${e.dropped_total} dropped${e.overflowed ? ", CUT OFF for falling behind" : ""}`,
       );
       const dropped = Object.entries(e.dropped).map(([k, v]) => `${k} ${v}`);

@@ -124,6 +124,11 @@ export class Delivery {
     this.#overflow = overflow;
   }
 
+  /** Events waiting in the queue. */
+  get backlog(): number {
+    return this.#live;
+  }
+
   /** The connection this queue feeds. */
   get sink(): Subscriber {
     return this.#sink;

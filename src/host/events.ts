@@ -258,6 +258,17 @@ export class EventBus {
   }
 
   /**
+   * Events waiting in a subscriber's queue (not yet handed to its connection). Producers that can wait
+   * use it for back-pressure.
+   *
+   * @param sub The subscriber.
+   * @returns The count; 0 for an unknown subscriber.
+   */
+  backlog(sub: Subscriber): number {
+    return this.#subs.get(sub)?.delivery.backlog ?? 0;
+  }
+
+  /**
    * A subscriber's subscriptions and delivery counters: queue depth, lag and drops.
    *
    * @param sub The subscriber.
@@ -342,7 +353,9 @@ export class EventBus {
     const star = st.types.has("*");
     for (const t of st.types) if (t !== "*") next.add(t);
     for (const c of CATEGORY_NAMES) {
-      if ((star || st.categories.has(c)) && st.canSee(c)) for (const t of EVENT_CATEGORIES[c]) next.add(t);
+      // Delivery events (EventsDropped) go only to the module concerned, never through subscriptions.
+      if (c === "delivery") continue;
+      if ((star || st.categories.has(c)) && st.canSee(c)) { for (const t of EVENT_CATEGORIES[c]) next.add(t); }
     }
     const added: string[] = [];
     for (const t of st.effective) {

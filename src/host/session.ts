@@ -355,7 +355,8 @@ export class ModuleSession {
       this.stats.denied++;
       return {
         code: ErrorCode.PermissionDenied,
-        message: `'${method}' needs the '${capability}' capability, which module '${this.#opts.moduleId}' does not have`,
+        message:
+          `'${method}' needs the '${capability}' capability, which module '${this.#opts.moduleId}' does not have`,
         data: { capability, method },
       };
     }

@@ -168,7 +168,10 @@ export interface NodeApiMethods {
   /** Another module's reported health and metrics. */
   get_module_metrics: { params: { name: string }; result: ModuleMetrics };
   /** Publish an event of a type this module's manifest declares. */
-  publish_event: { params: { type: string; payload: Record<string, unknown> }; result: { seq: number; delivered: number } };
+  publish_event: {
+    params: { type: string; payload: Record<string, unknown> };
+    result: { seq: number; delivered: number };
+  };
   /** Call a method another module registered. The callee sees this module's verified name. */
   call_module: { params: CallModuleParams; result: unknown };
   /** Register (or replace) the methods other modules may call on this one. */

@@ -190,7 +190,12 @@ const INVALID: [string, Record<string, unknown>, string, RegExp][] = [
   ["publishes name", { publishes: ["hello.Ok", "not ok"] }, "publishes[1]", /not a catalog event/],
   ["publishes node-owned event", { publishes: ["NewBlock"] }, "publishes[0]", /published by the node only/],
   ["publishes in another namespace", { publishes: ["mesh.Route"] }, "publishes[0]", /another module's namespace/],
-  ["activation on unknown event", { activation: { events: ["NewBlok"] } }, "activation.events[0]", /not in the event catalog/],
+  [
+    "activation on unknown event",
+    { activation: { events: ["NewBlok"] } },
+    "activation.events[0]",
+    /not in the event catalog/,
+  ],
   ["api caller name", { api: { callers: ["bad name"] } }, "api.callers[0]", /./],
   ["signature threshold", { signatures: { threshold: "3-of-2", maintainers: [] } }, "signatures.threshold", /M-of-N/],
   [

@@ -1,0 +1,167 @@
+/**
+ * `deno task bench:events`: event fan-out through the real host, next to raw-bytes baselines measured
+ * in the same run.
+ *
+ * - events/s into one module's handler (NewBlock-sized events, the module counts them in `on()`),
+ *   beside raw 256-byte frames into one raw child;
+ * - total events/s into 16 modules and the host's CPU µs per event per subscriber, beside the same
+ *   for raw frames written to 16 raw children.
+ *
+ * Each round runs every variant once; ratios are taken inside a round and the median over rounds is
+ * printed. The producer applies back-pressure the way a real one can: it waits while any module has
+ * more than 2048 events queued.
+ *
+ *   deno task bench:events [--rounds 3] [--events 200000] [--fanout 16]
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+
+const opts = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "3" },
+    events: { type: "string", default: "200000" },
+    fanout: { type: "string", default: "16" },
+  },
+}).values;
+const ROUNDS = Number(opts.rounds), EVENTS = Number(opts.events), FANOUT = Number(opts.fanout);
+const here = new URL(".", import.meta.url).pathname;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const cpuMicros = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** Raw baseline: `subs` raw children, each sent the same `n` 256-byte frames in 64 KiB writes. */
+async function raw(subs: number, n: number): Promise<{ perSec: number; cpuPerEventPerSub: number }> {
+  const dir = await Deno.makeTempDir();
+  const children = [];
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < subs; i++) {
+    const path = `${dir}/raw${i}.sock`;
+    const listener = Deno.listen({ transport: "unix", path });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        `--allow-net=unix:${path}`,
+        `--allow-read=${path}`,
+        `--allow-write=${path}`,
+        `${here}raw_child.ts`,
+        path,
+        "stream",
+        String(n),
+      ],
+      stdout: "null",
+      stderr: "inherit",
+      clearEnv: true,
+      env: { NO_COLOR: "1", ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}) },
+    }).spawn();
+    children.push(child);
+    conns.push(await listener.accept());
+    listener.close();
+  }
+  const frame = new Uint8Array(260);
+  new DataView(frame.buffer).setUint32(0, 256);
+  const batch = new Uint8Array(64 * 1024 - (64 * 1024) % 260);
+  for (let o = 0; o < batch.length; o += 260) batch.set(frame, o);
+  const perBatch = batch.length / 260;
+  const cpu0 = cpuMicros(), t0 = performance.now();
+  await Promise.all(conns.map(async (conn) => {
+    for (let sent = 0; sent < n; sent += perBatch) {
+      const k = Math.min(perBatch, n - sent) * 260;
+      for (let off = 0; off < k;) off += await conn.write(batch.subarray(off, k));
+    }
+    await conn.read(new Uint8Array(128)); // the child's "done"
+  }));
+  const seconds = (performance.now() - t0) / 1000, cpu = cpuMicros() - cpu0;
+  for (const c of conns) c.close();
+  await Promise.all(children.map((c) => c.status));
+  await Deno.remove(dir, { recursive: true });
+  return { perSec: n * subs / seconds, cpuPerEventPerSub: cpu / (n * subs) };
+}
+
+/** The real thing: `subs` sandboxed modules under the host, each counting NewBlock in its handler. */
+async function viaHost(subs: number, n: number): Promise<{ perSec: number; cpuPerEventPerSub: number }> {
+  const dataDir = await Deno.makeTempDir();
+  let results = 0, subscribed = 0, done!: () => void, ready!: () => void;
+  const allDone = new Promise<void>((r) => done = r);
+  const allReady = new Promise<void>((r) => ready = r);
+  const counts: number[] = [];
+  const host = await Host.create({
+    backend: new MemoryBackend(),
+    dataDir,
+    onModuleLog: (r: ModuleLogRecord) => {
+      if (r.message === "subscribed" && ++subscribed === subs) ready();
+      if (r.message === "result") {
+        counts.push(Number(r.fields?.count));
+        if (++results === subs) done();
+      }
+    },
+  });
+  const mods = await Promise.all(
+    Array.from(
+      { length: subs },
+      (_, i) => host.startModule({ name: `bench${i}`, entry: `${here}module_child.ts`, config: { mode: "stream", n } }),
+    ),
+  );
+  await allReady;
+  const conns = mods.map((m) => m.session.connection);
+  const payload = { hash: "ab".repeat(32), height: 0, prev_hash: "cd".repeat(32), time: 1_700_000_000 };
+  const cpu0 = cpuMicros(), t0 = performance.now();
+  for (let i = 1; i <= n; i++) {
+    payload.height = i;
+    host.publish("NewBlock", payload);
+    if ((i & 255) === 0) {
+      for (const c of conns) {
+        while (host.bus.backlog(c) > 2048) await c.drained(256 << 10).then(() => new Promise((r) => setTimeout(r, 0)));
+      }
+    }
+  }
+  await allDone;
+  const seconds = (performance.now() - t0) / 1000, cpu = cpuMicros() - cpu0;
+  if (counts.some((c) => c !== n)) throw new Error(`modules saw ${counts.join(", ")} of ${n} events`);
+  for (const c of conns) {
+    const s = host.bus.stats(c)!;
+    if (s.dropped_total) throw new Error(`NewBlock is lossless, yet ${s.dropped_total} were dropped`);
+  }
+  await host.shutdown();
+  await Deno.remove(dataDir, { recursive: true });
+  return { perSec: n * subs / seconds, cpuPerEventPerSub: cpu / (n * subs) };
+}
+
+const rows: Record<string, number[]> = {};
+const add = (k: string, v: number) => (rows[k] ??= []).push(v);
+
+for (let round = 1; round <= ROUNDS; round++) {
+  const r1 = await raw(1, EVENTS * 5);
+  const m1 = await viaHost(1, EVENTS);
+  add("raw ×1: msgs/s", r1.perSec);
+  add("module ×1: events/s into the handler", m1.perSec);
+  add("module ×1: host CPU µs/event", m1.cpuPerEventPerSub);
+  add("ratio ×1 events/s (raw/module)", r1.perSec / m1.perSec);
+
+  const rN = await raw(FANOUT, EVENTS);
+  const mN = await viaHost(FANOUT, EVENTS);
+  add(`raw ×${FANOUT}: msgs/s total`, rN.perSec);
+  add(`raw ×${FANOUT}: host CPU µs/msg/subscriber`, rN.cpuPerEventPerSub);
+  add(`module ×${FANOUT}: events/s total`, mN.perSec);
+  add(`module ×${FANOUT}: host CPU µs/event/subscriber`, mN.cpuPerEventPerSub);
+  add(`ratio ×${FANOUT} host CPU (module/raw)`, mN.cpuPerEventPerSub / rN.cpuPerEventPerSub);
+  console.error(`round ${round}/${ROUNDS} done`);
+}
+
+const fmt = (v: number) => v >= 1000 ? Math.round(v).toLocaleString("en-US") : v.toFixed(3);
+console.log(`\n@blvm/node event benchmark — ${ROUNDS} rounds, median over rounds (Deno ${Deno.version.deno})\n`);
+for (const [k, v] of Object.entries(rows)) {
+  console.log(`${k.padEnd(44)} ${fmt(median(v)).padStart(12)}   [${v.map(fmt).join(", ")}]`);
+}
+const one = median(rows["module ×1: events/s into the handler"]);
+const cpu = median(rows[`module ×${FANOUT}: host CPU µs/event/subscriber`]);
+console.log(
+  `\ntargets: ≥ 300k events/s into one module: ${fmt(one)} ${one >= 300_000 ? "met" : "NOT met"}; ` +
+    `host CPU ≤ 0.5 µs/event/subscriber at ×${FANOUT}: ${cpu.toFixed(3)} ${cpu <= 0.5 ? "met" : "NOT met"}`,
+);

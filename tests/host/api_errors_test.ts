@@ -1,0 +1,188 @@
+// Every NodeAPI error code, as a real module process receives it over its connection, and the
+// connection staying usable after each one.
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { DEFAULT_CAPABILITIES, type ModuleSpec } from "../../mod.ts";
+import { FIXTURES, type TestHost, testHost } from "../_host_helpers.ts";
+
+const API = `${FIXTURES}api_module.ts`;
+const UNKNOWN_HASH = "ab".repeat(32);
+
+/** What the fixture's `run` returns for one NodeAPI call. */
+interface Outcome {
+  ok: boolean;
+  result?: unknown;
+  code?: string;
+  message?: string;
+  data?: Record<string, unknown> | null;
+}
+
+/** Start fixture modules in parallel and wait until each has registered its API and logged "ready". */
+async function start(t: TestHost, ...specs: Omit<ModuleSpec, "entry">[]): Promise<void> {
+  await Promise.all(specs.map((s) => t.host.startModule({ entry: API, ...s })));
+  await Promise.all(specs.map((s) => t.waitForLog((r) => r.module === s.name && r.message === "ready", 20_000)));
+}
+
+/** Ask module `name` to make one NodeAPI call and report how it went. */
+function run(t: TestHost, name: string, method: string, params: unknown = {}, timeoutMs?: number): Promise<Outcome> {
+  return t.host.module(name)!.session.invoke("run", { method, params, timeoutMs }, 30_000) as Promise<Outcome>;
+}
+
+/** The call must fail with `code`; returns the outcome for further checks. */
+async function fails(t: TestHost, name: string, method: string, params: unknown, code: string): Promise<Outcome> {
+  const out = await run(t, name, method, params);
+  equal(out.ok, false, `${method} should fail with ${code}, got ${JSON.stringify(out)}`);
+  equal(out.code, code, `${method}: ${out.message}`);
+  return out;
+}
+
+/** The module's connection still serves requests: get_block_height answers the tip. */
+async function stillConnected(t: TestHost, name: string, height: number): Promise<void> {
+  const out = await run(t, name, "get_block_height");
+  deepEqual(out, { ok: true, result: height }, `${name} should still be served`);
+}
+
+Deno.test("Each error code reaches the module and its connection keeps working afterwards", async () => {
+  await using t = await testHost();
+  t.backend.mine(2);
+  await start(
+    t,
+    { name: "plain" },
+    { name: "full", capabilities: [...DEFAULT_CAPABILITIES, "read_utxo", "call_module"] },
+  );
+  const plain = t.host.module("plain")!;
+  const full = t.host.module("full")!;
+
+  const denied = await fails(t, "plain", "get_mempool_size", {}, "PERMISSION_DENIED");
+  deepEqual(denied.data, { capability: "read_mempool", method: "get_mempool_size" });
+  match(denied.message!, /'read_mempool'.*'plain'/);
+  equal(plain.session.stats.denied, 1);
+  await stillConnected(t, "plain", 2);
+
+  const missing = await fails(t, "full", "get_block_header", { hash: UNKNOWN_HASH }, "NOT_FOUND");
+  ok(missing.message!.includes(UNKNOWN_HASH), missing.message);
+  await stillConnected(t, "full", 2);
+
+  const negative = await fails(t, "full", "get_block_hash", { height: -1 }, "INVALID_PARAMS");
+  match(negative.message!, /'height'.*-1/);
+  await stillConnected(t, "full", 2);
+
+  const list = await fails(t, "full", "get_block_height", [1], "INVALID_PARAMS");
+  match(list.message!, /must be a map/);
+  await stillConnected(t, "full", 2);
+
+  const unknown = await fails(t, "full", "get_everything", {}, "METHOD_NOT_FOUND");
+  match(unknown.message!, /get_everything/);
+  await stillConnected(t, "full", 2);
+
+  const utxo = await fails(t, "full", "get_utxo", { txid: UNKNOWN_HASH, vout: 0 }, "UNAVAILABLE");
+  match(utxo.message!, /UTXO/i);
+  await stillConnected(t, "full", 2);
+
+  const ghost = await fails(t, "full", "call_module", { target: "ghost", method: "echo" }, "UNAVAILABLE");
+  match(ghost.message!, /'ghost'/);
+  deepEqual(ghost.data, { target: "ghost" });
+  await stillConnected(t, "full", 2);
+
+  // The host counted exactly the failures it answered, and both processes are still the same ones.
+  equal(full.session.stats.errors, 6);
+  equal(plain.session.stats.errors, 1);
+  equal(t.host.module("full"), full);
+  equal(t.host.module("plain"), plain);
+});
+
+Deno.test("RATE_LIMITED: a burst over the limit is refused with retry_after_ms, and a later call succeeds", async () => {
+  await using t = await testHost();
+  await start(t, { name: "greedy", rateLimit: { per_second: 5, burst: 5 } });
+  const greedy = t.host.module("greedy")!;
+  // Let the bucket refill after the module's start-up, then fire 20 calls at once.
+  await new Promise((r) => setTimeout(r, 1_200));
+  const outcomes = await greedy.session.invoke("burst", { method: "get_block_height", count: 20 }, 30_000) as Outcome[];
+  const served = outcomes.filter((o) => o.ok);
+  const limited = outcomes.filter((o) => o.code === "RATE_LIMITED");
+  equal(served.length + limited.length, 20, JSON.stringify(outcomes));
+  // A full bucket of 5, and a refill of at most a token or two while the burst arrives.
+  ok(served.length >= 5 && served.length <= 8, `served ${served.length}`);
+  ok(limited.length >= 12, `limited ${limited.length}`);
+  equal(greedy.session.stats.rate_limited, limited.length);
+  for (const o of limited) {
+    const wait = o.data?.retry_after_ms as number;
+    ok(Number.isInteger(wait) && wait > 0 && wait <= 200, `retry_after_ms ${wait}`);
+    equal(o.data?.per_second, 5);
+    equal(o.data?.burst, 5);
+  }
+  const wait = Math.max(...limited.map((o) => o.data!.retry_after_ms as number));
+  await new Promise((r) => setTimeout(r, wait));
+  await stillConnected(t, "greedy", 0);
+});
+
+Deno.test("DEADLINE_EXCEEDED: the host answers at the caller's deadline and cancels the callee's handler", async () => {
+  await using t = await testHost();
+  await start(
+    t,
+    { name: "caller", capabilities: [...DEFAULT_CAPABILITIES, "call_module"] },
+    { name: "sleeper", callers: ["caller"], config: { provide: ["slow"] } },
+  );
+  const caller = t.host.module("caller")!;
+  const started = performance.now();
+  const out = await run(t, "caller", "call_module", { target: "sleeper", method: "slow", params: { ms: 5_000 } }, 300);
+  const elapsed = performance.now() - started;
+  equal(out.ok, false, JSON.stringify(out));
+  equal(out.code, "DEADLINE_EXCEEDED", out.message);
+  ok(elapsed >= 250 && elapsed < 3_000, `answered after ${elapsed} ms`);
+  equal(caller.session.stats.deadline_exceeded, 1);
+  // The callee was told to cancel: its handler's signal aborted well before its own 5 s were up.
+  const finished = await t.waitForLog((r) => r.module === "sleeper" && r.message === "slow finished");
+  equal(finished.fields?.aborted, true);
+  ok((finished.fields?.elapsed_ms as number) < 3_000, `callee ran ${finished.fields?.elapsed_ms} ms`);
+  const log = await t.host.module("sleeper")!.session.invoke("slow_log", {}) as { aborted: boolean }[];
+  deepEqual(log.map((r) => r.aborted), [true]);
+  await stillConnected(t, "caller", 0);
+});
+
+Deno.test("DEADLINE_EXCEEDED: a deadline longer than the host's call timeout is capped to it", async () => {
+  await using t = await testHost({ callTimeoutMs: 1_000 });
+  await start(
+    t,
+    { name: "caller", capabilities: [...DEFAULT_CAPABILITIES, "call_module"] },
+    { name: "sleeper", callers: ["*"], config: { provide: ["slow"] } },
+  );
+  const started = performance.now();
+  const out = await run(t, "caller", "call_module", { target: "sleeper", method: "slow", params: { ms: 8_000 } }, 20_000);
+  const elapsed = performance.now() - started;
+  equal(out.code, "DEADLINE_EXCEEDED", JSON.stringify(out));
+  ok(elapsed >= 900 && elapsed < 5_000, `answered after ${elapsed} ms`);
+  deepEqual(out.data, { deadline_ms: 1_000 });
+  equal(t.host.module("caller")!.session.stats.deadline_exceeded, 1);
+  const finished = await t.waitForLog((r) => r.module === "sleeper" && r.message === "slow finished");
+  equal(finished.fields?.aborted, true);
+});
+
+Deno.test("CONFLICT: a bare call of a method two modules serve names both; a target resolves it", async () => {
+  await using t = await testHost();
+  await start(
+    t,
+    { name: "caller", capabilities: [...DEFAULT_CAPABILITIES, "call_module"] },
+    { name: "alpha", callers: ["*"], config: { provide: ["status"] } },
+    { name: "beta", callers: ["*"], config: { provide: ["status", "echo"] } },
+  );
+  const bare = await fails(t, "caller", "call_module", { method: "status" }, "CONFLICT");
+  deepEqual(bare.data, { method: "status", candidates: ["alpha", "beta"] });
+  match(bare.message!, /alpha and beta/);
+  deepEqual(await run(t, "caller", "call_module", { target: "alpha", method: "status" }), {
+    ok: true,
+    result: { name: "alpha" },
+  });
+  deepEqual(await run(t, "caller", "call_module", { target: "beta", method: "status" }), {
+    ok: true,
+    result: { name: "beta" },
+  });
+  // A method only one module serves needs no target.
+  deepEqual(await run(t, "caller", "call_module", { method: "echo", params: [7] }), {
+    ok: true,
+    result: { params: [7], caller: "caller" },
+  });
+  // Nobody serves it: NOT_FOUND, not CONFLICT.
+  const none = await fails(t, "caller", "call_module", { method: "nobody_serves_this" }, "NOT_FOUND");
+  deepEqual(none.data, { method: "nobody_serves_this" });
+  await stillConnected(t, "caller", 0);
+});
