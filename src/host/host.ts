@@ -5,112 +5,26 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { NodeBackend } from "../node/backend.ts";
-import { DEFAULT_CAPABILITIES, type ModuleInfo, type ModuleMetrics } from "../protocol/api.ts";
-import { CATEGORY_CAPABILITY, type EventCategory } from "../protocol/events/mod.ts";
+import { DEFAULT_CAPABILITIES } from "../protocol/api.ts";
 import { MODULE_ENV } from "../protocol/env.ts";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { LimitsWire } from "../protocol/messages.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
 import { toHex } from "../node/header.ts";
-import { ApiRegistry } from "./api_registry.ts";
-import type { DeliveryLimits } from "./delivery.ts";
 import { ModuleStartError } from "./errors.ts";
 import { EventBus, type PublishOptions } from "./events.ts";
-import { DEFAULT_RATE_LIMIT, type RateLimit } from "./limits.ts";
+import { DEFAULT_RATE_LIMIT } from "./limits.ts";
 import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
-import { createModuleApiHandlers, type PeerModule } from "./module_api.ts";
+import { createModuleApiHandlers } from "./module_api.ts";
 import { type ApiHandlers, createNodeApiHandlers } from "./node_api.ts";
-import { buildDenoArgs, type Grants } from "./permissions.ts";
+import { ModulePeers } from "./peers.ts";
+import { buildDenoArgs } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, terminate, waitForExit } from "./process.ts";
 import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
 import { acceptSession, type ModuleSession } from "./session.ts";
+import type { HostOptions, ModuleHandle, ModuleSpec } from "./spec.ts";
 
-/** Host settings. Timeouts are in milliseconds. */
-export interface HostOptions {
-  /** The node the NodeAPI reads from. */
-  backend: NodeBackend;
-  /** Base directory for module data; each module gets `<dataDir>/<name>`. */
-  dataDir: string;
-  /** Private directory for sockets. Default: a fresh temporary directory, removed at shutdown. */
-  runtimeDir?: string;
-  /** The `deno.json` modules run with (import map and lock). Default: this package's own. */
-  configPath?: string;
-  /** The deno binary for modules. Default: the one running the host. */
-  denoPath?: string;
-  /** Connect plus handshake deadline. Default 10000. */
-  handshakeTimeoutMs?: number;
-  /** Default NodeAPI call deadline, told to modules. Default 30000. */
-  callTimeoutMs?: number;
-  /** Time between `stop` and SIGTERM, told to modules. Default 5000. */
-  stopTimeoutMs?: number;
-  /** Time between SIGTERM and SIGKILL. Default 2000. */
-  killGraceMs?: number;
-  /** Largest frame body accepted from modules. Default 4 MiB. */
-  maxFrameBytes?: number;
-  /** Sees every module log record (SDK logs and stdout/stderr lines). */
-  onModuleLog?: (record: ModuleLogRecord) => void;
-  /** Default per-module request rate limit; `null` for none. Default 10 000/s, bursts of 20 000. */
-  rateLimit?: RateLimit | null;
-  /** Default per-module event queue bounds. */
-  eventQueue?: Partial<DeliveryLimits>;
-  /** Every module known (for `discover_modules`), given the running ones. Default: the running ones. */
-  directory?: (running: ModuleInfo[]) => ModuleInfo[];
-  /** Start a known module that is not running, when another module calls it. Default: none. */
-  activate?: (name: string) => Promise<void>;
-  /** Called when a module reports its own health. */
-  onHealthReport?: (name: string, status: string, message: string | null) => void;
-}
-
-/** What to start. */
-export interface ModuleSpec {
-  /** Module name: letters, digits, `-` and `_`, up to 64 characters. Also its id. */
-  name: string;
-  /** Path of the entry file. */
-  entry: string;
-  /** The module's typed configuration. */
-  config?: Record<string, unknown>;
-  /** Extra sandbox grants. */
-  grants?: Grants;
-  /** Extra environment variables (names must also be in `grants.env`). */
-  env?: Record<string, string>;
-  /** V8 heap cap in MiB. */
-  heapMb?: number;
-  /** The module's version, for discovery. Default `0.0.0`. */
-  version?: string;
-  /** Effective NodeAPI capabilities. Default: `read_blockchain`, `read_chain_state`, `subscribe_events`. */
-  capabilities?: string[];
-  /** Event types it may publish (from its manifest's `publishes`). Default none. */
-  publishes?: string[];
-  /** Modules that may call its API (`*` for any). Default none. */
-  callers?: string[];
-  /** Its request rate limit; `null` for none. Default: the host's. */
-  rateLimit?: RateLimit | null;
-  /** Its event queue bounds. Default: the host's. */
-  eventQueue?: Partial<DeliveryLimits>;
-}
-
-/** A started module. */
-export interface ModuleHandle {
-  /** The module's name from its {@link ModuleSpec}, also its id on the wire. */
-  readonly name: string;
-  /** Process id of the module, which is also its process group id. */
-  readonly pid: number;
-  /** The exact command line it was spawned with. */
-  readonly command: string[];
-  /** Real absolute path of the module's data directory (`<HostOptions.dataDir>/<name>`), its working directory. */
-  readonly dataDir: string;
-  /** Path the module connected to; the socket file is deleted once the handshake has ended. */
-  readonly socketPath: string;
-  /** The established connection: counters, invocations and `stop`. */
-  readonly session: ModuleSession;
-  /** The OS process: exit status and signals to its process group. */
-  readonly process: ModuleProcess;
-  /** Its version, as given in the spec. */
-  readonly version: string;
-  /** Its effective NodeAPI capabilities. */
-  readonly capabilities: ReadonlySet<string>;
-}
+export type { HostOptions, ModuleHandle, ModuleSpec };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -131,10 +45,8 @@ export class Host {
   readonly bus: EventBus;
   /** The runtime directory holding the sockets. */
   readonly runtimeDir: string;
-  /** APIs modules registered for module-to-module calls. */
-  readonly apis: ApiRegistry = new ApiRegistry();
-  /** Health and metrics modules reported, by module name. */
-  readonly reports: Map<string, ModuleMetrics> = new Map();
+  /** Connected modules: event queues, registered APIs and reports. */
+  readonly peers: ModulePeers;
   readonly #opts:
     & Required<
       Omit<
@@ -143,7 +55,6 @@ export class Host {
       >
     >
     & Pick<HostOptions, "onModuleLog" | "denoPath" | "eventQueue" | "directory" | "activate" | "onHealthReport">;
-  readonly #peers = new Map<string, PeerModule>();
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
   readonly #starting = new Set<string>();
@@ -167,18 +78,20 @@ export class Host {
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as HostOptions,
     };
     this.bus = new EventBus(this.#opts.eventQueue);
+    this.peers = new ModulePeers(this.bus);
+    const running = () => this.peers.describe(this.modules);
     this.#handlers = {
       ...createNodeApiHandlers(opts.backend),
       ...createModuleApiHandlers({
         bus: this.bus,
-        apis: this.apis,
-        reports: this.reports,
-        peer: (name) => this.#peers.get(name),
-        directory: () => this.#opts.directory?.(this.#running()) ?? this.#running(),
+        apis: this.peers.apis,
+        reports: this.peers.reports,
+        peer: (name) => this.peers.get(name),
+        directory: () => this.#opts.directory?.(running()) ?? running(),
         activate: this.#opts.activate,
         onHealthReport: this.#opts.onHealthReport,
         onApiChange: (name) => {
-          const api = this.apis.get(name);
+          const api = this.peers.apis.get(name);
           if (api) {
             this.publish("ModuleApiRegistered", {
               name,
@@ -190,21 +103,6 @@ export class Host {
       }),
     };
     this.#unwatch = opts.backend.onEvent((e) => this.publish(e.type, e.payload));
-  }
-
-  /** The running modules as `discover_modules` shows them. */
-  #running(): ModuleInfo[] {
-    return this.modules.map((h) => {
-      const api = this.apis.get(h.name);
-      return {
-        name: h.name,
-        version: h.version,
-        state: "running",
-        health: this.reports.get(h.name)?.health?.status ?? "unknown",
-        capabilities: [...h.capabilities].sort(),
-        api: api ? { version: api.version, methods: [...api.methods].sort() } : null,
-      };
-    });
   }
 
   /**
@@ -384,7 +282,7 @@ export class Host {
           rateLimit,
           logger: log,
           onLog: this.#opts.onModuleLog,
-          onEstablished: (s) => this.#establish(s, spec, capabilities),
+          onEstablished: (s) => this.peers.attach(s, spec, capabilities),
         },
         this.#opts.handshakeTimeoutMs,
         proc.status,
@@ -432,41 +330,6 @@ export class Host {
       session.connection.close();
     });
     return handle;
-  }
-
-  /**
-   * Wire a new session into the host before any of its requests runs: events, calls, cleanup.
-   */
-  #establish(session: ModuleSession, spec: ModuleSpec, capabilities: ReadonlySet<string>): void {
-    const { name } = spec;
-    const conn = session.connection;
-    this.bus.attach(conn, {
-      limits: spec.eventQueue,
-      canSee: (c) => {
-        const cap = CATEGORY_CAPABILITY[c as EventCategory];
-        return cap === undefined || capabilities.has(cap);
-      },
-      onOverflow: (why) => {
-        moduleLogger(name).error("Disconnecting: {why}", { why });
-        conn.close(ErrorCode.SlowConsumer, `Module '${name}' fell too far behind on events: ${why}`, 500);
-      },
-    });
-    conn.onWritable = () => this.bus.pump(conn);
-    const peer: PeerModule = {
-      connection: conn,
-      capabilities,
-      publishes: spec.publishes ?? [],
-      callers: spec.callers ?? [],
-      invoke: (method, params, timeoutMs, caller, signal) => session.invoke(method, params, timeoutMs, caller, signal),
-    };
-    this.#peers.set(name, peer);
-    this.reports.delete(name);
-    session.closed.then(() => {
-      this.bus.remove(conn);
-      if (this.#peers.get(name) !== peer) return;
-      this.#peers.delete(name);
-      if (this.apis.unregister(name)) moduleLogger(name).info("API withdrawn: the module disconnected");
-    });
   }
 
   /**

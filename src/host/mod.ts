@@ -18,6 +18,8 @@ export * from "./limits.ts";
 export * from "./lines.ts";
 export * from "./log.ts";
 export * from "./module_api.ts";
+export * from "./peers.ts";
+export * from "./spec.ts";
 export * from "./node_api.ts";
 export * from "./permissions.ts";
 export * from "./process.ts";

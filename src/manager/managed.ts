@@ -4,6 +4,7 @@
  * @module
  */
 import type { Grants } from "../host/permissions.ts";
+import type { ModuleInfo } from "../protocol/api.ts";
 import type { Host, ModuleHandle } from "../host/host.ts";
 import type { SubscriberStats } from "../host/events.ts";
 import type { SessionStats } from "../host/session.ts";
@@ -233,7 +234,7 @@ export function statusOf(m: ManagedModule, now: number): ModuleStatus {
  */
 export function detailOf(m: ManagedModule, now: number, host?: Host): ModuleDetail {
   const h = m.handle;
-  const api = h && host?.apis.get(m.name);
+  const api = h && host?.peers.apis.get(m.name);
   return {
     ...statusOf(m, now),
     dir: m.dir,
@@ -283,4 +284,56 @@ export function hardDependencies(m: ManagedModule): string[] {
  */
 export function loadedPayload(m: ManagedModule): { name: string; version: string; lazy: boolean } {
   return { name: m.name, version: m.loaded?.manifest.version ?? "", lazy: m.lazy };
+}
+
+/**
+ * A module as `discover_modules` shows it to other modules.
+ *
+ * @param host The host (for the API the module registered).
+ * @param m The record.
+ * @returns Its entry.
+ *
+ * @example
+ * ```ts ignore
+ * const all = [...modules.values()].map((m) => directoryEntry(host, m));
+ * ```
+ */
+export function directoryEntry(host: Host, m: ManagedModule): ModuleInfo {
+  const api = m.handle ? host.peers.apis.get(m.name) : undefined;
+  return {
+    name: m.name,
+    version: m.loaded?.manifest.version ?? "",
+    state: m.state,
+    health: m.state === "running" ? m.reportedHealth ?? healthOf(m.state) : healthOf(m.state),
+    capabilities: m.effective?.capabilities ?? [],
+    api: api ? { version: api.version, methods: [...api.methods].sort() } : null,
+  };
+}
+
+/**
+ * Record the health a running module reported about itself, publishing ModuleHealthChanged when its
+ * health changes.
+ *
+ * @param host The host to publish on.
+ * @param m The record.
+ * @param status What the module reported.
+ * @param message Its reason, if any.
+ *
+ * @example
+ * ```ts ignore
+ * reportHealth(host, m, "degraded", "database slow");
+ * ```
+ */
+export function reportHealth(host: Host, m: ManagedModule, status: string, message: string | null): void {
+  if (m.reportedHealth === status) return;
+  const old = m.reportedHealth ?? healthOf(m.state);
+  m.reportedHealth = status;
+  if (old !== status) {
+    host.publish("ModuleHealthChanged", {
+      name: m.name,
+      old_health: old,
+      new_health: status,
+      reason: message ?? "reported by the module",
+    });
+  }
 }

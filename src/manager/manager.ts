@@ -9,13 +9,13 @@ import { getLogger } from "@logtape/logtape";
 import { Host } from "../host/host.ts";
 import type { ModuleLogRecord } from "../host/log.ts";
 import type { NodeBackend } from "../node/backend.ts";
-import type { ModuleInfo } from "../protocol/api.ts";
 import { ConfigFileError } from "./config_error.ts";
 import { discoverModules, readModuleFolder } from "./discovery.ts";
 import { ManagerError } from "./errors.ts";
 import { widening } from "./grants.ts";
 import {
   detailOf,
+  directoryEntry,
   hardDependencies,
   loadedPayload,
   LOG_LINES,
@@ -23,13 +23,13 @@ import {
   type ModuleDetail,
   type ModuleStatus,
   newManagedModule,
+  reportHealth,
   statusOf,
 } from "./managed.ts";
 import type { LoadedManifest } from "./manifest.ts";
 import { moduleOverrides, type NodeConfig } from "./node_config.ts";
 import { type Candidate, resolveLoadOrder } from "./resolve.ts";
 import { moduleNameSchema } from "./rules.ts";
-import { healthOf } from "./state.ts";
 import { initialRestartState } from "./restart.ts";
 import { activate, armActivation, deliverPending } from "./activation.ts";
 import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
@@ -140,17 +140,7 @@ export class ModuleManager {
       activate: (name) => manager ? manager.#activateOnCall(name) : Promise.resolve(),
       onHealthReport: (name, status, message) => {
         const m = modules.get(name);
-        if (!m || m.reportedHealth === status) return;
-        const old = m.reportedHealth ?? healthOf(m.state);
-        m.reportedHealth = status;
-        if (old !== status) {
-          host.publish("ModuleHealthChanged", {
-            name,
-            old_health: old,
-            new_health: status,
-            reason: message ?? "reported by the module",
-          });
-        }
+        if (m) reportHealth(host, m, status, message);
       },
     });
     return manager = new ModuleManager(host, opts, modules);
@@ -552,17 +542,4 @@ function asManagerError(name: string, e: unknown): ManagerError {
   if (e instanceof ManagerError) return e;
   if (e instanceof ConfigFileError) return new ManagerError("INVALID_MANIFEST", name, e.message, { cause: e });
   return new ManagerError("UNAVAILABLE", name, (e as Error).message, { cause: e });
-}
-
-/** A module as `discover_modules` shows it to other modules. */
-function directoryEntry(host: Host, m: ManagedModule): ModuleInfo {
-  const api = m.handle ? host.apis.get(m.name) : undefined;
-  return {
-    name: m.name,
-    version: m.loaded?.manifest.version ?? "",
-    state: m.state,
-    health: m.state === "running" ? m.reportedHealth ?? healthOf(m.state) : healthOf(m.state),
-    capabilities: m.effective?.capabilities ?? [],
-    api: api ? { version: api.version, methods: [...api.methods].sort() } : null,
-  };
 }
