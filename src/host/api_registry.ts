@@ -30,6 +30,7 @@ export const API_METHOD_RE: RegExp = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
  */
 export class ApiRegistry {
   readonly #apis = new Map<string, RegisteredApi>();
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   /**
    * Register or replace a module's API.
@@ -42,7 +43,36 @@ export class ApiRegistry {
   register(module: string, version: string, methods: string[]): string[] {
     const set = new Set(methods);
     this.#apis.set(module, { version, methods: set });
+    const waiters = this.#waiters.get(module);
+    this.#waiters.delete(module);
+    for (const w of waiters ?? []) w();
     return [...set].sort();
+  }
+
+  /**
+   * Wait until a module has registered an API (at once if it has).
+   *
+   * @param module The module name.
+   * @param signal Gives up: the promise rejects with the signal's reason.
+   * @returns Resolves once it is registered.
+   */
+  registered(module: string, signal: AbortSignal): Promise<void> {
+    if (this.#apis.has(module)) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      let set = this.#waiters.get(module);
+      if (!set) this.#waiters.set(module, set = new Set());
+      const done = () => {
+        signal.removeEventListener("abort", abort);
+        resolve();
+      };
+      const abort = () => {
+        set.delete(done);
+        reject(signal.reason);
+      };
+      set.add(done);
+      signal.addEventListener("abort", abort, { once: true });
+    });
   }
 
   /**

@@ -166,22 +166,23 @@ export class Delivery {
   enqueue(frame: Uint8Array, type: string, lossy: boolean): void {
     if (this.#overflowed) return;
     const l = this.#limits;
-    if (this.#live >= l.maxQueued || this.#bytes + frame.length > l.maxQueuedBytes) {
-      if (!this.#dropOldestLossy()) {
-        if (lossy) return this.#countDrop(type);
-        if (this.#live >= l.hardQueued || this.#bytes + frame.length > l.hardQueuedBytes) {
-          this.#overflowed = true;
-          this.#clear();
-          this.#overflow(
-            `its event queue passed ${l.hardQueued} events or ${l.hardQueuedBytes} bytes of events that may not be dropped`,
-          );
-          return;
-        }
-      }
+    const full = () => this.#live >= l.maxQueued || this.#bytes + frame.length > l.maxQueuedBytes;
+    // Make room by dropping the oldest lossy events; when none is left, a lossy newcomer is the one dropped.
+    while (full() && this.#dropOldestLossy());
+    if (full() && lossy) return this.#countDrop(type);
+    if (this.#live >= l.hardQueued || this.#bytes + frame.length > l.hardQueuedBytes) {
+      this.#overflowed = true;
+      this.#clear();
+      this.#overflow(
+        `its event queue passed ${l.hardQueued} events or ${l.hardQueuedBytes} bytes of events that may not be dropped`,
+      );
+      return;
     }
     this.#push(frame, type, lossy);
     this.#live++;
     this.#bytes += frame.length;
+    // Dropped entries leave holes; a subscriber that stopped reading must not grow the arrays without bound.
+    if (this.#frames.length - this.#head > 2 * this.#live + 1024) this.#compact();
     if ((this.#sink.bufferedBytes ?? 0) < l.highWater) this.pump();
   }
 
@@ -264,14 +265,21 @@ export class Delivery {
     }
   }
 
+  /** Drop the consumed head and the holes left by dropped events, keeping order. */
   #compact(): void {
-    const h = this.#head;
-    this.#frames = this.#frames.slice(h);
-    this.#types = this.#types.slice(h);
-    this.#lossy = this.#lossy.slice(h);
-    this.#times = this.#times.slice(h);
-    this.#scan = Math.max(0, this.#scan - h);
-    this.#head = 0;
+    const frames: (Uint8Array | null)[] = [], types: string[] = [], lossy: boolean[] = [], times: number[] = [];
+    for (let i = this.#head; i < this.#frames.length; i++) {
+      if (this.#frames[i] === null) continue;
+      frames.push(this.#frames[i]);
+      types.push(this.#types[i]);
+      lossy.push(this.#lossy[i]);
+      times.push(this.#times[i]);
+    }
+    this.#frames = frames;
+    this.#types = types;
+    this.#lossy = lossy;
+    this.#times = times;
+    this.#head = this.#scan = 0;
   }
 
   #reset(): void {

@@ -76,6 +76,8 @@ export class EventBus {
   readonly #seq = new Map<string, number>();
   readonly #sticky = new Map<string, Map<string, { payload: unknown; source?: string }>>();
   readonly #scratch = new EncodeBuffer(4096);
+  /** Drop notices are encoded while `#scratch` may still hold the event being fanned out. */
+  readonly #noticeScratch = new EncodeBuffer(256);
   readonly #subscribeHooks = new Set<(sub: Subscriber, added: string[]) => void>();
   readonly #watchers = new Map<string, Set<(payload: unknown) => void>>();
   readonly #limits: Partial<DeliveryLimits>;
@@ -96,10 +98,17 @@ export class EventBus {
    */
   attach(sub: Subscriber, options: AttachOptions = {}): void {
     if (this.#subs.has(sub)) return;
+    // EventsDropped goes to this subscriber alone, so it is numbered per subscriber: no false gaps.
+    let notices = 0;
     const delivery = new Delivery(
       sub,
       { ...this.#limits, ...options.limits },
-      (info) => this.#encode("EventsDropped", this.#next("EventsDropped"), info, undefined, false).slice(),
+      (info) => {
+        const b = this.#noticeScratch;
+        b.reset();
+        b.frame({ kind: "event", type: "EventsDropped", seq: ++notices, payload: info });
+        return b.bytes().slice();
+      },
       (why) => {
         this.remove(sub);
         options.onOverflow?.(why);

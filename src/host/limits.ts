@@ -133,13 +133,13 @@ export class Deadlines<K> {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     const now = performance.now();
+    const due: K[] = [];
+    for (const [key, at] of this.#at) if (at <= now + 1) due.push(key);
+    for (const key of due) this.#at.delete(key);
+    // Callbacks run after the scan, so a deadline they add waits for the next turn of the timer.
+    for (const key of due) this.#expire(key);
     let next = Infinity;
-    for (const [key, at] of this.#at) {
-      if (at <= now + 1) {
-        this.#at.delete(key);
-        this.#expire(key);
-      } else if (at < next) next = at;
-    }
+    for (const at of this.#at.values()) if (at < next) next = at;
     if (next < Infinity && next < this.#timerAt) this.#arm(next);
   }
 }

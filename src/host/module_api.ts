@@ -29,6 +29,8 @@ export interface PeerModule {
   publishes: readonly string[];
   /** Modules allowed to call its API (`*` for any). */
   callers: readonly string[];
+  /** Resolves when its connection ends. */
+  closed: Promise<unknown>;
   /** Call one of its registered methods on behalf of `caller`. */
   invoke(method: string, params: unknown, timeoutMs: number, caller: string, signal: AbortSignal): Promise<unknown>;
 }
@@ -203,8 +205,18 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
         throw invalid(`Param 'method' must be a method name, got ${show(method)}`);
       }
       const target = p.target === undefined || p.target === null ? resolveTarget(env, method) : nameParam(p, "target");
-      if (!env.peer(target) && env.activate && info(target)) await env.activate(target);
-      const peer = env.peer(target);
+      let peer = env.peer(target);
+      if (!peer && env.activate && info(target)) {
+        await env.activate(target);
+        // A module registers its API just after its handshake; the call that woke it waits for that.
+        const woken = env.peer(target);
+        if (woken) {
+          const gone = new AbortController();
+          woken.closed.then(() => gone.abort(new Error("disconnected")));
+          await env.apis.registered(target, AbortSignal.any([ctx.signal, gone.signal])).catch(() => {});
+        }
+      }
+      peer = env.peer(target);
       if (!peer) {
         const state = info(target)?.state;
         throw new RemoteError(
@@ -228,7 +240,9 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
           { target, method },
         );
       }
-      const timeoutMs = Math.max(1, (ctx.deadlineAt ?? performance.now() + 30_000) - performance.now());
+      // The caller's own deadline (its session answers DEADLINE_EXCEEDED and cancels this call through
+      // ctx.signal); the invocation's timer is only a backstop, a little later.
+      const timeoutMs = Math.max(1, (ctx.deadlineAt ?? performance.now() + 30_000) - performance.now()) + 100;
       try {
         return await peer.invoke(method, p.params ?? null, timeoutMs, ctx.module, ctx.signal);
       } catch (e) {

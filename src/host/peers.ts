@@ -77,6 +77,7 @@ export class ModulePeers {
       capabilities,
       publishes: spec.publishes ?? [],
       callers: spec.callers ?? [],
+      closed: session.closed,
       invoke: (method, params, timeoutMs, caller, signal) => session.invoke(method, params, timeoutMs, caller, signal),
     };
     this.#peers.set(name, peer);

@@ -118,7 +118,10 @@ export interface EventMessage<T extends string = string, P = unknown> {
   payload: P;
   /** The module that published it; absent for node events. */
   source?: string;
-  /** `true` when this is a replay of a sticky event to a new subscriber, not a new event (same `seq` as the original). */
+  /**
+   * `true` when this is a replay to a new subscriber (a sticky event, or one kept for a lazily started
+   * module), not a new event. It carries the type's current `seq`, so it never looks like a gap.
+   */
   replay?: boolean;
 }
 

@@ -6,6 +6,9 @@ import { FIXTURES, type TestHost, testHost } from "../_host_helpers.ts";
 
 const API = `${FIXTURES}api_module.ts`;
 const UNKNOWN_HASH = "ab".repeat(32);
+/** Capabilities of a module that calls others, and of one that serves an API. */
+const CALLER = [...DEFAULT_CAPABILITIES, "call_module"];
+const PROVIDER = [...DEFAULT_CAPABILITIES, "register_module_api"];
 
 /** What the fixture's `run` returns for one NodeAPI call. */
 interface Outcome {
@@ -115,24 +118,30 @@ Deno.test("RATE_LIMITED: a burst over the limit is refused with retry_after_ms, 
   await stillConnected(t, "greedy", 0);
 });
 
-Deno.test("DEADLINE_EXCEEDED: the host answers at the caller's deadline and cancels the callee's handler", async () => {
-  await using t = await testHost();
+/** Caller asks sleeper's `slow` (which takes `ms`) with a deadline of `deadlineMs`; returns the outcome and its time. */
+async function callSlow(t: TestHost, ms: number, deadlineMs: number): Promise<{ out: Outcome; elapsed: number }> {
   await start(
     t,
-    { name: "caller", capabilities: [...DEFAULT_CAPABILITIES, "call_module"] },
-    { name: "sleeper", callers: ["caller"], config: { provide: ["slow"] } },
+    { name: "caller", capabilities: CALLER },
+    { name: "sleeper", callers: ["caller"], capabilities: PROVIDER, config: { provide: ["slow"] } },
   );
-  const caller = t.host.module("caller")!;
   const started = performance.now();
-  const out = await run(t, "caller", "call_module", { target: "sleeper", method: "slow", params: { ms: 5_000 } }, 300);
-  const elapsed = performance.now() - started;
+  const params = { target: "sleeper", method: "slow", params: { ms } };
+  const out = await run(t, "caller", "call_module", params, deadlineMs);
+  return { out, elapsed: performance.now() - started };
+}
+
+Deno.test("DEADLINE_EXCEEDED: the caller is answered at its deadline and the callee's handler is cancelled", async () => {
+  await using t = await testHost();
+  const { out, elapsed } = await callSlow(t, 5_000, 300);
   equal(out.ok, false, JSON.stringify(out));
   equal(out.code, "DEADLINE_EXCEEDED", out.message);
   ok(elapsed >= 250 && elapsed < 3_000, `answered after ${elapsed} ms`);
-  equal(caller.session.stats.deadline_exceeded, 1);
+  equal(t.host.module("caller")!.session.stats.errors, 1);
   // The callee was told to cancel: its handler's signal aborted well before its own 5 s were up.
   const finished = await t.waitForLog((r) => r.module === "sleeper" && r.message === "slow finished");
   equal(finished.fields?.aborted, true);
+  equal(finished.fields?.caller, "caller");
   ok((finished.fields?.elapsed_ms as number) < 3_000, `callee ran ${finished.fields?.elapsed_ms} ms`);
   const log = await t.host.module("sleeper")!.session.invoke("slow_log", {}) as { aborted: boolean }[];
   deepEqual(log.map((r) => r.aborted), [true]);
@@ -141,29 +150,33 @@ Deno.test("DEADLINE_EXCEEDED: the host answers at the caller's deadline and canc
 
 Deno.test("DEADLINE_EXCEEDED: a deadline longer than the host's call timeout is capped to it", async () => {
   await using t = await testHost({ callTimeoutMs: 1_000 });
-  await start(
-    t,
-    { name: "caller", capabilities: [...DEFAULT_CAPABILITIES, "call_module"] },
-    { name: "sleeper", callers: ["*"], config: { provide: ["slow"] } },
-  );
-  const started = performance.now();
-  const out = await run(t, "caller", "call_module", { target: "sleeper", method: "slow", params: { ms: 8_000 } }, 20_000);
-  const elapsed = performance.now() - started;
+  // Uncapped, the 20 s deadline would let the 8 s call finish with a result.
+  const { out, elapsed } = await callSlow(t, 8_000, 20_000);
   equal(out.code, "DEADLINE_EXCEEDED", JSON.stringify(out));
   ok(elapsed >= 900 && elapsed < 5_000, `answered after ${elapsed} ms`);
-  deepEqual(out.data, { deadline_ms: 1_000 });
-  equal(t.host.module("caller")!.session.stats.deadline_exceeded, 1);
   const finished = await t.waitForLog((r) => r.module === "sleeper" && r.message === "slow finished");
   equal(finished.fields?.aborted, true);
+  await stillConnected(t, "caller", 0);
+});
+
+Deno.test({
+  name: "DEADLINE_EXCEEDED of a call_module is the host's own answer and counted in session.stats.deadline_exceeded",
+  fn: async () => {
+    await using t = await testHost();
+    const { out } = await callSlow(t, 5_000, 300);
+    equal(out.code, "DEADLINE_EXCEEDED", JSON.stringify(out));
+    deepEqual(out.data, { deadline_ms: 300 });
+    equal(t.host.module("caller")!.session.stats.deadline_exceeded, 1);
+  },
 });
 
 Deno.test("CONFLICT: a bare call of a method two modules serve names both; a target resolves it", async () => {
   await using t = await testHost();
   await start(
     t,
-    { name: "caller", capabilities: [...DEFAULT_CAPABILITIES, "call_module"] },
-    { name: "alpha", callers: ["*"], config: { provide: ["status"] } },
-    { name: "beta", callers: ["*"], config: { provide: ["status", "echo"] } },
+    { name: "caller", capabilities: CALLER },
+    { name: "alpha", callers: ["*"], capabilities: PROVIDER, config: { provide: ["status"] } },
+    { name: "beta", callers: ["*"], capabilities: PROVIDER, config: { provide: ["status", "echo"] } },
   );
   const bare = await fails(t, "caller", "call_module", { method: "status" }, "CONFLICT");
   deepEqual(bare.data, { method: "status", candidates: ["alpha", "beta"] });

@@ -268,3 +268,30 @@ Deno.test("Publishing is refused for node events, other namespaces, undeclared t
   equal(t.host.module("evmod")?.session.stats.denied, 0);
   equal(t.host.module("nopub")?.session.stats.denied, 1);
 });
+
+// Regression test: EventsDropped is numbered per module, so its seq never shows a false gap.
+Deno.test({
+  name: "Two slow modules each see gaps for exactly the events they were told were dropped",
+  fn: async () => {
+    await using t = await testHost();
+    const names = ["slow1", "slow2"];
+    for (const name of names) {
+      await start(t, name, { busy_ms: 2, subscribe: [{ types: ["MempoolTransactionAdded", DONE] }] }, {
+        capabilities: WITH_MEMPOOL,
+        eventQueue: { maxQueued: 64, highWater: 4096 },
+      });
+    }
+    // Several bursts, so that each module gets several notices.
+    for (let b = 0; b < 4; b++) {
+      for (let i = 0; i < 1_000; i++) t.host.publish("MempoolTransactionAdded", txAdded(b * 1_000 + i));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    t.host.publish(DONE, {});
+    for (const name of names) {
+      const s = await summary(t, name);
+      ok(s.dropped_notices >= 2, `${name}: ${s.dropped_notices} notices`);
+      equal(s.counts.MempoolTransactionAdded + s.dropped_total, 4_000);
+      equal(s.gap_missed, s.dropped_total, `${name}: gaps ${JSON.stringify(s.seqs.EventsDropped)}`);
+    }
+  },
+});

@@ -182,13 +182,9 @@ Deno.test("EventBus sends the same bytes to every subscriber", () => {
   assert.equal((subs[2].msgs[0].payload as { big: string }).big.length, 10_000);
 });
 
-// BUG: src/host/events.ts publish() hands fast-path subscribers a view of the shared scratch buffer,
-// but a subscriber earlier in the loop can run Delivery.pump() inside enqueue(), which encodes the
-// EventsDropped notice into that same scratch buffer (the notice callback in attach() calls #encode).
-// Later subscribers then get a frame whose bytes are the notice's (or garbage), not the event.
+// Regression test for a bug found in review.
 Deno.test({
   name: "EventBus sends the right bytes to later subscribers when an earlier one flushes a drop notice",
-  ignore: true,
   fn() {
     const bus = new EventBus();
     const slow = recorder();

@@ -59,6 +59,7 @@ export async function pair(
           capabilities: new Set(Object.values(METHOD_CAPABILITY)),
           publishes: ["m.Test"],
           callers: ["*"],
+          closed: s.closed,
           invoke: (method, params, ms, caller, signal) => s.invoke(method, params, ms, caller, signal),
         };
       },
