@@ -1,7 +1,6 @@
 import { configErrorOfAsync } from "./_config_error.ts";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parse, TomlDate } from "smol-toml";
-import { ConfigFileError } from "../../src/manager/config_error.ts";
 import { type LoadedManifest, readManifest } from "../../src/manager/manifest.ts";
 import {
   buildModuleConfig,
