@@ -92,6 +92,8 @@ async function viaHost(mode: "pingpong" | "pipelined" | "stream", n: number): Pr
   const host = await Host.create({
     backend: new MemoryBackend(),
     dataDir,
+    // The default 10 000 requests/s per module would cap the pipelined run; the bench measures the IPC path.
+    rateLimit: null,
     onModuleLog: (r) => r.message === "result" ? resolve(r) : r.message === "subscribed" ? subscribed() : undefined,
   });
   const m = await host.startModule({ name: "bench", entry: `${here}module_child.ts`, config: { mode, n } });
