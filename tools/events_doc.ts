@@ -106,7 +106,7 @@ export function eventsDoc(): string {
   para(
     "A module can subscribe to single event types, to whole categories, or to everything with `*`. Every " +
       "subscription needs the `subscribe_events` capability. Some categories also need a capability of their own, " +
-      "the same one that gates the matching NodeAPI reads:",
+      "the same one that gates the matching NodeAPI reads, if there are any:",
   );
   out.push(
     ...table(

@@ -110,7 +110,13 @@ export class EventBus {
         return b.bytes().slice();
       },
       (why) => {
-        this.remove(sub);
+        // Stop delivering, but keep the counters (inspect shows the cut-off) until the connection closes.
+        const st = this.#subs.get(sub);
+        if (st) {
+          st.types.clear();
+          st.categories.clear();
+          this.#refresh(st);
+        }
         options.onOverflow?.(why);
       },
     );

@@ -161,6 +161,13 @@ export class Host {
         "name must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
       );
     }
+    if (name === "operator") {
+      throw new ModuleStartError(
+        name,
+        "INVALID_SPEC",
+        "'operator' is reserved: it is the caller name of operator calls",
+      );
+    }
     if (this.#modules.has(name) || this.#starting.has(name)) {
       throw new ModuleStartError(name, "INVALID_SPEC", "a module with this name is already running");
     }

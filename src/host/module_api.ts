@@ -47,8 +47,11 @@ export interface ModuleApiEnv {
   peer(name: string): PeerModule | undefined;
   /** Every module the host knows (running or not). */
   directory(): ModuleInfo[];
-  /** Start a module that is loaded but not running, if it may be started on a call; resolves when it runs. */
-  activate?(name: string): Promise<void>;
+  /**
+   * Start a module that is loaded but not running, if it may be started on a call by `caller`; resolves
+   * when it runs. Throws `PERMISSION_DENIED` if `caller` may not call it (so it is not started for nothing).
+   */
+  activate?(name: string, caller: string): Promise<void>;
   /** Called when a module reports its health. */
   onHealthReport?(name: string, status: string, message: string | null): void;
   /** Called after a module registers or withdraws its API. */
@@ -207,7 +210,7 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
       const target = p.target === undefined || p.target === null ? resolveTarget(env, method) : nameParam(p, "target");
       let peer = env.peer(target);
       if (!peer && env.activate && info(target)) {
-        await env.activate(target);
+        await env.activate(target, ctx.module);
         // A module registers its API just after its handshake; the call that woke it waits for that.
         const woken = env.peer(target);
         if (woken) {

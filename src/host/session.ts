@@ -262,9 +262,14 @@ export class ModuleSession {
       case "invocation_result":
         this.#pending.settle(m.id, m.ok, m.ok ? m.result : m.error);
         return;
-      case "cancel":
-        this.#inflight.get(m.id)?.control.abort();
+      case "cancel": {
+        // Cancelled: no answer at all, not even DEADLINE_EXCEEDED later.
+        const call = this.#inflight.get(m.id);
+        this.#inflight.delete(m.id);
+        this.#deadlines.delete(m.id);
+        call?.control.abort();
         return;
+      }
       case "ack":
         if (m.of === "stop") this.#stopAcked = true;
         return;

@@ -43,7 +43,7 @@ export interface HostOptions {
   /** Every module known (for `discover_modules`), given the running ones. Default: the running ones. */
   directory?: (running: ModuleInfo[]) => ModuleInfo[];
   /** Start a known module that is not running, when another module calls it. Default: none. */
-  activate?: (name: string) => Promise<void>;
+  activate?: (name: string, caller: string) => Promise<void>;
   /** Called when a module reports its own health. */
   onHealthReport?: (name: string, status: string, message: string | null) => void;
 }

@@ -7,6 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import { getLogger } from "@logtape/logtape";
 import { Host } from "../host/host.ts";
+import { ErrorCode, RemoteError } from "../protocol/errors.ts";
 import type { ModuleLogRecord } from "../host/log.ts";
 import type { NodeBackend } from "../node/backend.ts";
 import { ConfigFileError } from "./config_error.ts";
@@ -137,7 +138,8 @@ export class ModuleManager {
         opts.onModuleLog?.(r);
       },
       directory: () => [...modules.values()].map((m) => directoryEntry(host, m)),
-      activate: (name) => manager ? manager.#activateOnCall(name) : Promise.resolve(),
+      activate: (name, caller) =>
+        manager ? manager.#activateOnCall(name, `a call from module '${caller}'`, caller) : Promise.resolve(),
       onHealthReport: (name, status, message) => {
         const m = modules.get(name);
         if (m) reportHealth(host, m, status, message);
@@ -422,10 +424,22 @@ export class ModuleManager {
     return await m.handle.session.invoke(method, params, timeoutMs, "operator");
   }
 
-  /** Start a lazy module whose manifest says `on_call = true`, if it is not running. */
-  async #activateOnCall(name: string, why = "a call from another module"): Promise<void> {
+  /**
+   * Start a lazy module whose manifest says `on_call = true`, if it is not running. A module `caller` must
+   * be among the target's `[api] callers`, checked before anything is started.
+   */
+  async #activateOnCall(name: string, why: string, caller?: string): Promise<void> {
     const m = this.#modules.get(name);
-    if (m && !m.handle && m.lazy && m.loaded?.manifest.activation?.on_call) await activate(this.#ctx, m, why);
+    if (!m || m.handle || !m.lazy || !m.loaded?.manifest.activation?.on_call) return;
+    const callers = m.loaded.manifest.api.callers;
+    if (caller !== undefined && !callers.includes("*") && !callers.includes(caller)) {
+      throw new RemoteError(
+        ErrorCode.PermissionDenied,
+        `Module '${name}' does not list '${caller}' among the callers in its manifest's [api]`,
+        { target: name },
+      );
+    }
+    await activate(this.#ctx, m, why);
   }
 
   /**

@@ -144,12 +144,16 @@ export interface LoadedManifest {
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
 const json = (v: unknown) => describeValue(v);
+/** The caller name of `deno task ctl call`; no module may take it. */
+const OPERATOR = "operator";
 const uniq = (a: string[]) => [...new Set(a)];
 
 const emptyPermissions = (): RequestedPermissions => ({ read: [], write: [], net: [], env: [], sys: [] });
 
 const manifestSchema = z.object({
-  name: moduleNameSchema,
+  name: moduleNameSchema.refine((v) => v !== OPERATOR, {
+    error: `'${"operator"}' is reserved: callees see it as the caller of 'deno task ctl call'`,
+  }),
   version: z.string().refine((v) => semver.valid(v) === v, {
     error: (i) => `expected a semantic version such as "0.1.0", got ${json(i.input)}`,
   }),

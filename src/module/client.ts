@@ -340,12 +340,13 @@ export class ModuleClient {
     } catch (e) {
       if (control.signal.aborted) return;
       const code = e instanceof RemoteError ? e.code : ErrorCode.Internal;
-      this.#conn.send({
-        kind: "invocation_result",
-        id,
-        ok: false,
-        error: { code, message: (e as Error)?.message ?? String(e) },
-      });
+      const data = e instanceof RemoteError ? e.data : undefined;
+      const error = { code, message: (e as Error)?.message ?? String(e), ...(data === undefined ? {} : { data }) };
+      try {
+        this.#conn.send({ kind: "invocation_result", id, ok: false, error });
+      } catch {
+        this.#conn.send({ kind: "invocation_result", id, ok: false, error: { code, message: error.message } });
+      }
     } finally {
       this.#invocations.delete(id);
     }

@@ -74,7 +74,7 @@ export interface MetricParams {
   kind?: "gauge" | "counter";
 }
 
-/** A module's reported health and metrics (`get_module_health`, `get_module_metrics`). */
+/** A module's reported health and metrics (`get_module_metrics`). */
 export interface ModuleMetrics {
   /** Module name. */
   name: string;

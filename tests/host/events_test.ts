@@ -354,8 +354,14 @@ Deno.test("EventBus cuts off a subscriber past the hard limit and calls onOverfl
   for (let i = 0; i < 5; i++) bus.publish("NewBlock", { i });
   assert.equal(why.length, 1);
   assert.match(why[0], /2 events/);
-  assert.equal(bus.stats(a), undefined);
+  // Counters stay visible to the operator until the connection is removed; nothing is delivered any more.
+  const stats = bus.stats(a)!;
+  assert.equal(stats.overflowed, true);
+  assert.deepEqual(stats.types, []);
   assert.equal(bus.isSubscribed(a, "NewBlock"), false);
+  assert.equal(bus.publish("NewBlock", {}).delivered, 0);
+  bus.remove(a);
+  assert.equal(bus.stats(a), undefined);
 });
 
 Deno.test("EventBus.remove() stops delivery; the subscriber starts afresh if it subscribes again", () => {

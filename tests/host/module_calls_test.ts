@@ -58,6 +58,9 @@ Deno.test("call_module works both ways and the callee sees the verified caller",
   equal(failed.code, "TEAPOT");
   equal(failed.message, "b.fail: no tea here");
   deepEqual(failed.data, { target: "b", method: "fail" });
+  // Structured data the callee attaches to its error reaches the caller unchanged.
+  const withData = await callModule(t, "a", "b", "fail", { code: "TEAPOT", message: "m", data: { kettle: 2 } });
+  deepEqual(withData.data, { kettle: 2 });
 
   // A method the callee serves to the host but did not register is not callable by modules.
   const unregistered = await callModule(t, "a", "b", "status");

@@ -196,6 +196,7 @@ const INVALID: [string, Record<string, unknown>, string, RegExp][] = [
     "activation.events[0]",
     /not in the event catalog/,
   ],
+  ["reserved name operator", { name: "operator" }, "name", /reserved/],
   ["api caller name", { api: { callers: ["bad name"] } }, "api.callers[0]", /./],
   ["signature threshold", { signatures: { threshold: "3-of-2", maintainers: [] } }, "signatures.threshold", /M-of-N/],
   [

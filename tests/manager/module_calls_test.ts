@@ -139,6 +139,7 @@ function lazyPair(): Promise<TestManager> {
   return testManager(
     {
       a: folder("a", { caps: CALL }),
+      c: folder("c", { caps: CALL }),
       sleepy: folder("sleepy", {
         caps: ["register_module_api"],
         callers: ["a"],
@@ -146,7 +147,7 @@ function lazyPair(): Promise<TestManager> {
         extra: "[activation]\non_call = true",
       }),
     },
-    grant("a", CALL) + grant("sleepy", ["register_module_api"]),
+    grant("a", CALL) + grant("c", CALL) + grant("sleepy", ["register_module_api"]),
   );
 }
 
@@ -179,4 +180,14 @@ Deno.test({
     deepEqual(out, { ok: true, result: { params: "wake up", caller: "a" } });
     equal(t.manager.get("sleepy")!.state, "running");
   },
+});
+
+Deno.test("A caller not among an on_call module's [api] callers is refused before the module is started", async () => {
+  await using t = await lazyPair();
+  await ready(t, "c");
+  const out = await run(t, "c", "call_module", { target: "sleepy", method: "echo", params: "wake up" });
+  equal(out.code, "PERMISSION_DENIED", JSON.stringify(out));
+  deepEqual(out.data, { target: "sleepy" });
+  equal(t.manager.get("sleepy")!.state, "discovered");
+  equal(t.of("ModuleStarted", "sleepy").length, 0);
 });

@@ -147,3 +147,20 @@ Deno.test("connect() times out when the host never answers the handshake", async
   listener.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("A request the module cancels gets no answer at all, even when its handler outlives the deadline", async () => {
+  let finished!: () => void;
+  const done = new Promise<void>((r) => finished = r);
+  await using p = await pair({
+    // Ignores the abort and finishes after the host's 200 ms call timeout.
+    get_block_height: () => new Promise((r) => setTimeout(() => (r(1), finished()), 400)),
+  }, { call_timeout_ms: 200, stop_timeout_ms: 1_000 });
+  const control = new AbortController();
+  const call = p.client.call("get_block_height", {}, { signal: control.signal });
+  setTimeout(() => control.abort(new Error("changed my mind")), 50);
+  await rejects(call, /changed my mind/);
+  await done;
+  await p.client.api.getChainTip(); // a round trip after the handler finished
+  equal(p.session.stats.deadline_exceeded, 0);
+  equal(p.session.stats.calls, 1); // only get_chain_tip was answered
+});
