@@ -1,34 +1,11 @@
 // Every NodeAPI error code, as a real module process receives it over its connection, and the
 // connection staying usable after each one.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { DEFAULT_CAPABILITIES, type ModuleSpec } from "../../mod.ts";
-import { FIXTURES, type TestHost, testHost } from "../_host_helpers.ts";
+import { DEFAULT_CAPABILITIES } from "../../mod.ts";
+import { type TestHost, testHost } from "../_host_helpers.ts";
+import { CALLER, type Outcome, PROVIDER, run, start } from "./_api_fixture.ts";
 
-const API = `${FIXTURES}api_module.ts`;
 const UNKNOWN_HASH = "ab".repeat(32);
-/** Capabilities of a module that calls others, and of one that serves an API. */
-const CALLER = [...DEFAULT_CAPABILITIES, "call_module"];
-const PROVIDER = [...DEFAULT_CAPABILITIES, "register_module_api"];
-
-/** What the fixture's `run` returns for one NodeAPI call. */
-interface Outcome {
-  ok: boolean;
-  result?: unknown;
-  code?: string;
-  message?: string;
-  data?: Record<string, unknown> | null;
-}
-
-/** Start fixture modules in parallel and wait until each has registered its API and logged "ready". */
-async function start(t: TestHost, ...specs: Omit<ModuleSpec, "entry">[]): Promise<void> {
-  await Promise.all(specs.map((s) => t.host.startModule({ entry: API, ...s })));
-  await Promise.all(specs.map((s) => t.waitForLog((r) => r.module === s.name && r.message === "ready", 20_000)));
-}
-
-/** Ask module `name` to make one NodeAPI call and report how it went. */
-function run(t: TestHost, name: string, method: string, params: unknown = {}, timeoutMs?: number): Promise<Outcome> {
-  return t.host.module(name)!.session.invoke("run", { method, params, timeoutMs }, 30_000) as Promise<Outcome>;
-}
 
 /** The call must fail with `code`; returns the outcome for further checks. */
 async function fails(t: TestHost, name: string, method: string, params: unknown, code: string): Promise<Outcome> {

@@ -1,28 +1,9 @@
 // Module-to-module calls through the host with real module processes: both directions, the callee's
 // manifest `callers`, the call_module capability, callee errors, and either side crashing mid-call.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { DEFAULT_CAPABILITIES, type ModuleSpec, RemoteError } from "../../mod.ts";
-import { FIXTURES, type TestHost, testHost } from "../_host_helpers.ts";
-
-const API = `${FIXTURES}api_module.ts`;
-const CALLER = [...DEFAULT_CAPABILITIES, "call_module"];
-const BOTH = [...CALLER, "register_module_api"];
-const PROVIDER = [...DEFAULT_CAPABILITIES, "register_module_api"];
-
-/** What the fixture's `run` returns for one NodeAPI call. */
-interface Outcome {
-  ok: boolean;
-  result?: unknown;
-  code?: string;
-  message?: string;
-  data?: Record<string, unknown> | null;
-}
-
-/** Start fixture modules in parallel and wait until each has registered its API and logged "ready". */
-async function start(t: TestHost, ...specs: Omit<ModuleSpec, "entry">[]): Promise<void> {
-  await Promise.all(specs.map((s) => t.host.startModule({ entry: API, ...s })));
-  await Promise.all(specs.map((s) => t.waitForLog((r) => r.module === s.name && r.message === "ready", 20_000)));
-}
+import { RemoteError } from "../../mod.ts";
+import { type TestHost, testHost } from "../_host_helpers.ts";
+import { BOTH, CALLER, type Outcome, PROVIDER, start } from "./_api_fixture.ts";
 
 /** Module `from` calls `target.method(params)` through the host. */
 function callModule(t: TestHost, from: string, target: string, method: string, params: unknown = {}): Promise<Outcome> {

@@ -2,18 +2,10 @@
 // blvm.toml, on_call activation by another module's call, discover_modules, ModuleApiRegistered and
 // the traffic `ctl inspect` shows. Real module processes running tests/fixtures/api_module.ts.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import type { Outcome } from "../host/_api_fixture.ts";
 import { type FolderSpec, manifest, type TestManager, testManager } from "./_managed.ts";
 
 const API_FIXTURE = new URL("../fixtures/api_module.ts", import.meta.url).href;
-
-/** What the fixture's `run` returns for one NodeAPI call. */
-interface Outcome {
-  ok: boolean;
-  result?: unknown;
-  code?: string;
-  message?: string;
-  data?: Record<string, unknown> | null;
-}
 
 /** A fixture module folder: requested capabilities, `[api] callers`, methods to provide, extra manifest TOML. */
 function folder(
