@@ -18,6 +18,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+import { spawnRaw, streamRaw } from "./_raw.ts";
 
 const opts = parseArgs({
   args: Deno.args,
@@ -39,47 +40,12 @@ const cpuMicros = () => {
 async function raw(subs: number, n: number): Promise<{ perSec: number; cpuPerEventPerSub: number }> {
   const dir = await Deno.makeTempDir();
   const children = [];
-  const conns: Deno.Conn[] = [];
-  for (let i = 0; i < subs; i++) {
-    const path = `${dir}/raw${i}.sock`;
-    const listener = Deno.listen({ transport: "unix", path });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        `--allow-net=unix:${path}`,
-        `--allow-read=${path}`,
-        `--allow-write=${path}`,
-        `${here}raw_child.ts`,
-        path,
-        "stream",
-        String(n),
-      ],
-      stdout: "null",
-      stderr: "inherit",
-      clearEnv: true,
-      env: { NO_COLOR: "1", ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}) },
-    }).spawn();
-    children.push(child);
-    conns.push(await listener.accept());
-    listener.close();
-  }
-  const frame = new Uint8Array(260);
-  new DataView(frame.buffer).setUint32(0, 256);
-  const batch = new Uint8Array(64 * 1024 - (64 * 1024) % 260);
-  for (let o = 0; o < batch.length; o += 260) batch.set(frame, o);
-  const perBatch = batch.length / 260;
+  for (let i = 0; i < subs; i++) children.push(await spawnRaw(dir, `raw${i}`, "stream", n));
   const cpu0 = cpuMicros(), t0 = performance.now();
-  await Promise.all(conns.map(async (conn) => {
-    for (let sent = 0; sent < n; sent += perBatch) {
-      const k = Math.min(perBatch, n - sent) * 260;
-      for (let off = 0; off < k;) off += await conn.write(batch.subarray(off, k));
-    }
-    await conn.read(new Uint8Array(128)); // the child's "done"
-  }));
+  await Promise.all(children.map((c) => streamRaw(c.conn, n)));
   const seconds = (performance.now() - t0) / 1000, cpu = cpuMicros() - cpu0;
-  for (const c of conns) c.close();
-  await Promise.all(children.map((c) => c.status));
+  for (const c of children) c.conn.close();
+  await Promise.all(children.map((c) => c.process.output()));
   await Deno.remove(dir, { recursive: true });
   return { perSec: n * subs / seconds, cpuPerEventPerSub: cpu / (n * subs) };
 }

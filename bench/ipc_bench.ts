@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+import { spawnRaw, streamRaw } from "./_raw.ts";
 
 const opts = parseArgs({
   args: Deno.args,
@@ -29,42 +30,12 @@ const pct = (xs: number[], p: number) =>
 // ---- Raw baseline: a host-side echo/stream server and a child speaking bare length-prefixed bytes.
 async function raw(mode: "pingpong" | "pipelined" | "stream", n: number): Promise<Record<string, number | number[]>> {
   const dir = await Deno.makeTempDir();
-  const path = `${dir}/raw.sock`;
-  const listener = Deno.listen({ transport: "unix", path });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-net=unix:${path}`,
-      `--allow-read=${path}`,
-      `--allow-write=${path}`,
-      `${here}raw_child.ts`,
-      path,
-      mode,
-      String(n),
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    clearEnv: true,
-    env: { NO_COLOR: "1", ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}) },
-  }).spawn();
-  const conn = await listener.accept();
-  listener.close();
+  const { conn, process: child } = await spawnRaw(dir, "raw", mode, n);
   const out = child.output();
   let t0 = 0, t1 = 0;
   if (mode === "stream") {
-    // 256-byte frames appended to a 64 KiB buffer, written when full (the measured floor's method).
-    const frame = new Uint8Array(260);
-    new DataView(frame.buffer).setUint32(0, 256);
-    const batch = new Uint8Array(64 * 1024 - (64 * 1024) % 260);
-    for (let o = 0; o < batch.length; o += 260) batch.set(frame, o);
-    const perBatch = batch.length / 260;
     t0 = performance.now();
-    for (let sent = 0; sent < n; sent += perBatch) {
-      const k = Math.min(perBatch, n - sent) * 260;
-      for (let off = 0; off < k;) off += await conn.write(batch.subarray(off, k));
-    }
-    await conn.read(new Uint8Array(128)); // the child's "done"
+    await streamRaw(conn, n);
     t1 = performance.now();
   } else {
     const buf = new Uint8Array(256 * 1024);
