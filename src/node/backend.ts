@@ -18,6 +18,7 @@ import type {
   OutPoint,
   Peer,
   SubmitBlockResult,
+  SubmitTransactionResult,
   SyncStatus,
   Transaction,
   Utxo,
@@ -62,6 +63,23 @@ export class BackendUnavailableError extends Error {
     this.name = "BackendUnavailableError";
     this.operation = operation;
   }
+}
+
+/**
+ * What {@link NodeBackend.flush} wrote.
+ *
+ * @example
+ * ```ts
+ * import type { FlushResult } from "@blvm/node";
+ * const r: FlushResult = { pages: 12, duration_ms: 3 };
+ * console.log(r.pages);
+ * ```
+ */
+export interface FlushResult {
+  /** Storage pages (or a backend's own unit) written back; 0 when nothing was pending. */
+  pages: number;
+  /** How long the flush took. */
+  duration_ms: number;
 }
 
 /**
@@ -115,6 +133,13 @@ export interface NodeBackend {
   getBlockTemplate(): Promise<BlockTemplate>;
   /** Validate and, if valid, connect a serialized block. */
   submitBlock(hex: string): Promise<SubmitBlockResult>;
+  /** Validate a serialized transaction and, if valid, add it to the mempool. */
+  submitTransaction(hex: string): Promise<SubmitTransactionResult>;
+
+  /** Make everything the node has accepted durable; resolves with a summary of what was written. */
+  flush(): Promise<FlushResult>;
+  /** Flush and release the node's resources; the backend is unusable afterwards. */
+  close(): Promise<void>;
 
   /**
    * Be told about every event the node publishes, in order.

@@ -23,9 +23,11 @@ export type HeaderFields = Omit<BlockHeader, "hash" | "height">;
  */
 export function toHex(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  for (const b of bytes) s += HEX[b];
   return s;
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /**
  * Parse a hex string.
@@ -47,8 +49,12 @@ export function fromHex(hex: string): Uint8Array {
     );
   }
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) out[i] = (nibble(hex.charCodeAt(2 * i)) << 4) | nibble(hex.charCodeAt(2 * i + 1));
   return out;
+}
+
+function nibble(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
 }
 
 /** Hex in display (RPC) order → internal byte order. */
@@ -80,6 +86,34 @@ export function serializeHeader(h: HeaderFields): Uint8Array {
   view.setUint32(72, h.bits, true);
   view.setUint32(76, h.nonce, true);
   return out;
+}
+
+/**
+ * Parse the 80 consensus bytes of a header.
+ *
+ * @param bytes At least 80 bytes; only the first 80 are read.
+ * @returns The header fields, hashes in display order.
+ * @throws {RangeError} if fewer than 80 bytes are given.
+ *
+ * @example
+ * ```ts
+ * import { parseHeader, serializeHeader } from "@blvm/node";
+ * const zero = "00".repeat(32);
+ * const h = { version: 1, prev_hash: zero, merkle_root: zero, time: 7, bits: 0x207fffff, nonce: 9 };
+ * console.log(parseHeader(serializeHeader(h)).nonce); // 9
+ * ```
+ */
+export function parseHeader(bytes: Uint8Array): HeaderFields {
+  if (bytes.length < 80) throw new RangeError(`Cannot parse a header: ${bytes.length} bytes, expected 80`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 80);
+  return {
+    version: view.getInt32(0, true),
+    prev_hash: toHex(bytes.slice(4, 36).reverse()),
+    merkle_root: toHex(bytes.slice(36, 68).reverse()),
+    time: view.getUint32(68, true),
+    bits: view.getUint32(72, true),
+    nonce: view.getUint32(76, true),
+  };
 }
 
 /**

@@ -27,11 +27,12 @@ import type {
   OutPoint,
   Peer,
   SubmitBlockResult,
+  SubmitTransactionResult,
   SyncStatus,
   Transaction,
   Utxo,
 } from "../protocol/chain.ts";
-import { type BackendEvent, BackendUnavailableError, type NodeBackend } from "./backend.ts";
+import { type BackendEvent, BackendUnavailableError, type FlushResult, type NodeBackend } from "./backend.ts";
 import {
   blockWork,
   fromHex,
@@ -39,23 +40,13 @@ import {
   headerHash,
   meetsTarget,
   merkleRoot,
+  parseHeader,
   serializeHeader,
   sha256d,
   toHex,
 } from "./header.ts";
+import { REGTEST_BITS } from "./dev/params.ts";
 
-/**
- * Regtest compact target (the easiest allowed); every header the {@link MemoryBackend} mines or
- * accepts uses it.
- *
- * @example
- * ```ts
- * import { MemoryBackend, REGTEST_BITS } from "@blvm/node";
- * const [h] = new MemoryBackend().mine(1);
- * console.log(h.bits === REGTEST_BITS); // true
- * ```
- */
-export const REGTEST_BITS = 0x207fffff;
 
 /** BIP141 block weight limit. */
 const MAX_BLOCK_WEIGHT = 4_000_000;
@@ -471,6 +462,24 @@ export class MemoryBackend implements NodeBackend {
     return Promise.resolve(this.#submit(hex));
   }
 
+  /** Always throws {@link BackendUnavailableError}: transactions are opaque here. */
+  submitTransaction(_hex: string): Promise<SubmitTransactionResult> {
+    return Promise.reject(
+      new BackendUnavailableError("submit_transaction", "the memory backend keeps transactions opaque"),
+    );
+  }
+
+  /** Nothing to write: the memory backend keeps no state on disk. */
+  flush(): Promise<FlushResult> {
+    return Promise.resolve({ pages: 0, duration_ms: 0 });
+  }
+
+  /** Remove every listener. */
+  close(): Promise<void> {
+    this.#listeners.clear();
+    return Promise.resolve();
+  }
+
   /**
    * Be told about every event this backend publishes, in order.
    *
@@ -617,18 +626,6 @@ function subsidy(height: number): number {
 
 function copyEntry(e: MempoolEntry): MempoolEntry {
   return { ...e, depends: [...e.depends] };
-}
-
-function parseHeader(b: Uint8Array): HeaderFields {
-  const view = new DataView(b.buffer, b.byteOffset, 80);
-  return {
-    version: view.getInt32(0, true),
-    prev_hash: toHex(b.slice(4, 36).reverse()),
-    merkle_root: toHex(b.slice(36, 68).reverse()),
-    time: view.getUint32(68, true),
-    bits: view.getUint32(72, true),
-    nonce: view.getUint32(76, true),
-  };
 }
 
 function varint(n: number): Uint8Array {

@@ -12,3 +12,4 @@
 export * from "./backend.ts";
 export * from "./header.ts";
 export * from "./memory.ts";
+export * from "./dev/mod.ts";

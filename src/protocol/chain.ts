@@ -227,10 +227,29 @@ export interface BlockTemplate {
 
 /** What happened to a submitted block. */
 export interface SubmitBlockResult {
-  /** `accepted`, `duplicate` (already known) or `rejected`. */
-  status: "accepted" | "duplicate" | "rejected";
+  /**
+   * `accepted` (connected, or stored on a branch that became the best chain), `inconclusive` (stored on
+   * a side branch with less work; validated in full only if that branch becomes the best chain),
+   * `duplicate` (already known) or `rejected`.
+   */
+  status: "accepted" | "inconclusive" | "duplicate" | "rejected";
   /** The block's hash, if it could be parsed. */
   hash: string | null;
   /** Why it was rejected. */
+  reason: string | null;
+}
+
+/** What happened to a submitted transaction. */
+export interface SubmitTransactionResult {
+  /** `accepted` into the mempool, `duplicate` (already in the mempool or the chain) or `rejected`. */
+  status: "accepted" | "duplicate" | "rejected";
+  /** The transaction's id, if it decoded. */
+  txid: string | null;
+  /**
+   * The rule broken, when rejected: `malformed`, `missing-inputs`, `spent-inputs`, `mempool-conflict`,
+   * `fee-too-low`, `bad-signature`, ... (the dev node's `RejectCode`).
+   */
+  reject_code: string | null;
+  /** Why, in words, when rejected. */
   reason: string | null;
 }

@@ -41,8 +41,9 @@ export const MEMPOOL_EVENTS = {
   },
   FeeRateChanged: {
     ...lossy,
-    doc: "The mempool's minimum fee rate for acceptance changed; both rates are in sat/vB.",
-    fields: { old_fee_rate: "number", new_fee_rate: "number", mempool_size: "uint" },
+    doc: "A fee rate moved, both in sat/vB: with `target_blocks`, the node's fee estimate for confirmation " +
+      "within that many blocks; without it, the mempool's minimum fee rate for acceptance.",
+    fields: { old_fee_rate: "number", new_fee_rate: "number", mempool_size: "uint", target_blocks: "uint?" },
   },
   MempoolCleared: {
     ...lossless,

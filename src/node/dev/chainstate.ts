@@ -1,0 +1,467 @@
+/**
+ * The dev node's chain: an index of every block seen (main chain and side branches, with cumulative
+ * work), the UTXO set, and connecting or disconnecting the tip block with full validation. State
+ * lives in memory and in the {@link NodeStore}; each connect or disconnect is one store transaction,
+ * written before memory changes.
+ *
+ * @module
+ */
+import {
+  blockWork,
+  fromHex,
+  type HeaderFields,
+  headerHash,
+  meetsTarget,
+  merkleRoot,
+  parseHeader,
+  toHex,
+} from "../header.ts";
+import {
+  bip34Prefix,
+  decodeBlock,
+  type DecodedBlock,
+  decodeTx,
+  encodeBlock,
+  type Tx,
+  WITNESS_COMMITMENT_PREFIX,
+  witnessCommitment,
+} from "./codec.ts";
+import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_BITS, REGTEST_GENESIS } from "./params.ts";
+import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";
+import type { BlockStatus, NodeStore, StoredCoin } from "./store.ts";
+
+/** A block in the index. */
+export interface IndexEntry {
+  /** Block hash. */
+  hash: string;
+  /** Height. */
+  height: number;
+  /** Header fields. */
+  header: HeaderFields;
+  /** Work of the chain up to and including this block. */
+  work: bigint;
+  /** Validity. */
+  status: BlockStatus;
+  /** Arrival order, to break ties in work (first seen wins). */
+  seq: number;
+}
+
+/**
+ * A block the dev node refuses, with a Bitcoin Core style reason (`high-hash`, `bad-txnmrklroot`,
+ * `bad-cb-height`, ...).
+ *
+ * @example
+ * ```ts
+ * import { BlockRejectedError } from "@blvm/node";
+ * const e = new BlockRejectedError("high-hash", "the hash does not meet the target", "00".repeat(32));
+ * console.log(e.reason, e.message); // high-hash high-hash: the hash does not meet the target
+ * ```
+ */
+export class BlockRejectedError extends Error {
+  /** Short machine-readable reason. */
+  readonly reason: string;
+  /** The block's hash, if known. */
+  readonly hash: string | null;
+
+  /**
+   * Create the error.
+   *
+   * @param reason Short machine-readable reason.
+   * @param detail What exactly was wrong.
+   * @param hash The block's hash, if known.
+   */
+  constructor(reason: string, detail: string, hash: string | null) {
+    super(`${reason}: ${detail}`);
+    this.name = "BlockRejectedError";
+    this.reason = reason;
+    this.hash = hash;
+  }
+}
+
+/** What connecting a block changed. */
+export interface Connected {
+  /** The new tip. */
+  entry: IndexEntry;
+  /** The block's transactions. */
+  txs: Tx[];
+  /** Fees the block's transactions paid. */
+  fees: number;
+}
+
+/** What disconnecting a block needs, and the fee rates the fee estimator learns from. */
+interface Undo {
+  /** Coins the block spent: txid, vout, value, script hex, height, coinbase (0 or 1). */
+  coins: [string, number, number, string, number, number][];
+  /** Fee rates of its transactions. */
+  rates: number[];
+}
+
+const key = (txid: string, vout: number) => `${txid}:${vout}`;
+const unspendable = (script: Uint8Array) => script[0] === 0x6a || script.length > 10_000;
+
+/**
+ * The index, the main chain and the UTXO set.
+ *
+ * @example
+ * ```ts
+ * import { ChainState, NodeStore } from "@blvm/node";
+ * const chain = ChainState.load(NodeStore.open(":memory:"));
+ * console.log(chain.tip().hash.slice(0, 8)); // 0f9188f1
+ * ```
+ */
+export class ChainState {
+  readonly #store: NodeStore;
+  readonly #index = new Map<string, IndexEntry>();
+  readonly #main: IndexEntry[] = [];
+  readonly #coins = new Map<string, Coin>();
+  #seq = 0;
+
+  private constructor(store: NodeStore) {
+    this.#store = store;
+  }
+
+  /**
+   * Load the chain from `store`, writing the regtest genesis block into an empty one.
+   *
+   * @param store The store.
+   * @returns The chain state.
+   */
+  static load(store: NodeStore): ChainState {
+    const cs = new ChainState(store);
+    const rows = store.headers();
+    if (rows.length === 0) {
+      const hash = headerHash(REGTEST_GENESIS);
+      const raw = encodeBlock(REGTEST_GENESIS, [decodeTx(fromHex(GENESIS_COINBASE_HEX))]);
+      store.atomically(() => {
+        store.setMeta("network", "regtest");
+        store.putBlock({ hash, prev_hash: REGTEST_GENESIS.prev_hash, height: 0, header: raw.slice(0, 80), status: "valid", seq: 0 }, raw);
+        store.connect(hash, 0, '{"coins":[],"rates":[]}', [], [], []);
+      });
+      return ChainState.load(store);
+    }
+    for (const r of rows) {
+      const parent = cs.#index.get(r.prev_hash);
+      const header = parseHeader(r.header);
+      const work = (parent?.work ?? 0n) + blockWork(header.bits);
+      cs.#index.set(r.hash, { hash: r.hash, height: r.height, header, work, status: r.status, seq: r.seq });
+      cs.#seq = Math.max(cs.#seq, r.seq + 1);
+    }
+    for (const hash of store.chain()) cs.#main.push(cs.#index.get(hash)!);
+    for (const c of store.coins()) cs.#coins.set(key(c.txid, c.vout), c);
+    return cs;
+  }
+
+  /** The tip. */
+  tip(): IndexEntry {
+    return this.#main[this.#main.length - 1];
+  }
+
+  /** The main-chain block at `height`. */
+  at(height: number): IndexEntry | undefined {
+    return this.#main[height];
+  }
+
+  /** Any indexed block. */
+  entry(hash: string): IndexEntry | undefined {
+    return this.#index.get(hash);
+  }
+
+  /** Whether `hash` is in the main chain. */
+  onMain(hash: string): boolean {
+    const e = this.#index.get(hash);
+    return e !== undefined && this.#main[e.height] === e;
+  }
+
+  /** Median time past of the 11 blocks ending at `entry` (default: the tip). */
+  medianTime(entry: IndexEntry = this.tip()): number {
+    const times: number[] = [];
+    for (let e: IndexEntry | undefined = entry; e && times.length < CONSENSUS.medianTimeSpan;) {
+      times.push(e.header.time);
+      e = this.#index.get(e.header.prev_hash);
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)];
+  }
+
+  /** An unspent output of the main chain. */
+  coin(txid: string, vout: number): Coin | undefined {
+    return this.#coins.get(key(txid, vout));
+  }
+
+  /** Every unspent output, with its outpoint. */
+  *coins(): IterableIterator<[string, Coin]> {
+    yield* this.#coins.entries();
+  }
+
+  /** Where a main-chain transaction is. */
+  location(txid: string): { block: IndexEntry; position: number; outputs: number } | undefined {
+    const loc = this.#store.txLocation(txid);
+    const block = loc && this.#index.get(loc.block_hash);
+    return block ? { block, position: loc!.position, outputs: loc!.outputs } : undefined;
+  }
+
+  /** A stored block's bytes. */
+  blockBytes(hash: string): Uint8Array | undefined {
+    return this.#store.blockBytes(hash);
+  }
+
+  /**
+   * Check a new block's header in its context and store the block. The body is checked when the
+   * block is connected.
+   *
+   * @param block The decoded block.
+   * @param raw Its bytes.
+   * @param now The node's clock, seconds.
+   * @returns Its index entry.
+   * @throws {BlockRejectedError} if the parent is unknown or invalid, or the header breaks a rule.
+   */
+  accept(block: DecodedBlock, raw: Uint8Array, now: number): IndexEntry {
+    const { header: h, hash } = block;
+    const reject = (reason: string, detail: string): never => {
+      throw new BlockRejectedError(reason, detail, hash);
+    };
+    const parent = this.#index.get(h.prev_hash);
+    if (!parent) reject("prev-blk-not-found", `the parent ${h.prev_hash} is not known`);
+    if (parent!.status === "invalid") reject("bad-prevblk", `the parent ${h.prev_hash} is invalid`);
+    if (h.bits !== REGTEST_BITS) reject("bad-diffbits", `bits 0x${h.bits.toString(16)} is not regtest's 0x207fffff`);
+    if (!meetsTarget(hash, h.bits)) reject("high-hash", `the hash does not meet the target of bits 0x${h.bits.toString(16)}`);
+    const mtp = this.medianTime(parent);
+    if (h.time <= mtp) reject("time-too-old", `block time ${h.time} is not after the median time past ${mtp}`);
+    if (h.time > now + CONSENSUS.maxFutureSeconds) reject("time-too-new", `block time ${h.time} is over 2 hours ahead`);
+    if (h.version < 4) reject("bad-version", `version ${h.version} is obsolete (BIP34/65/66 need 4 or more)`);
+    const entry: IndexEntry = {
+      hash,
+      height: parent!.height + 1,
+      header: h,
+      work: parent!.work + blockWork(h.bits),
+      status: "valid",
+      seq: this.#seq++,
+    };
+    this.#store.putBlock({ ...entry, prev_hash: h.prev_hash, header: raw.slice(0, 80) }, raw);
+    this.#index.set(hash, entry);
+    return entry;
+  }
+
+  /**
+   * Validate the stored block `entry`, a child of the tip, in full and connect it.
+   *
+   * @param entry The block's index entry.
+   * @param verified Whether a transaction's signatures were already verified (by its wtxid).
+   * @returns What changed.
+   * @throws {BlockRejectedError} if any rule fails; the block is then marked invalid.
+   */
+  connect(entry: IndexEntry, verified: (wtxid: string) => boolean): Connected {
+    const block = decodeBlock(this.#store.blockBytes(entry.hash)!);
+    try {
+      return this.#connect(entry, block, verified);
+    } catch (e) {
+      if (!(e instanceof BlockRejectedError)) throw e;
+      this.#store.setStatus(entry.hash, "invalid");
+      entry.status = "invalid";
+      throw e;
+    }
+  }
+
+  /**
+   * Disconnect the tip block, restoring the coins it spent.
+   *
+   * @returns The disconnected block's entry and transactions.
+   * @throws {Error} at the genesis block.
+   */
+  disconnectTip(): { entry: IndexEntry; txs: Tx[] } {
+    const entry = this.tip();
+    if (entry.height === 0) throw new Error("Cannot disconnect the genesis block");
+    const { txs } = decodeBlock(this.#store.blockBytes(entry.hash)!);
+    const restored: StoredCoin[] = this.#undo(entry.hash).coins.map(([txid, vout, value, script, height, cb]) => ({
+      txid,
+      vout,
+      value,
+      script: fromHex(script),
+      height,
+      coinbase: cb === 1,
+    }));
+    const removed = txs.flatMap((t) =>
+      t.outputs.flatMap((o, vout) => unspendable(o.script) ? [] : [{ txid: t.txid, vout }])
+    );
+    this.#store.atomically(() => this.#store.disconnect(entry.height, removed, restored, txs.map((t) => t.txid)));
+    for (const o of removed) this.#coins.delete(key(o.txid, o.vout));
+    for (const c of restored) this.#coins.set(key(c.txid, c.vout), c);
+    this.#main.pop();
+    return { entry, txs };
+  }
+
+  /**
+   * The fee rates (sat/vB) of a connected block's transactions, coinbase excluded, in block order.
+   *
+   * @param hash A main-chain block.
+   * @returns The rates; empty for an unknown block.
+   */
+  feeRates(hash: string): number[] {
+    return this.#undo(hash).rates;
+  }
+
+  #undo(hash: string): Undo {
+    return JSON.parse(this.#store.undo(hash) ?? '{"coins":[],"rates":[]}') as Undo;
+  }
+
+  /** Mark a block invalid (the operator's `invalidateblock`); its descendants become invalid with it. */
+  invalidate(hash: string): void {
+    const e = this.#index.get(hash);
+    if (!e) return;
+    this.#store.setStatus(hash, "invalid");
+    e.status = "invalid";
+  }
+
+  /**
+   * The valid block with the most work (first seen on ties). A block is valid if it and all its
+   * ancestors are.
+   */
+  best(): IndexEntry {
+    const valid = new Map<string, boolean>();
+    const isValid = (e: IndexEntry): boolean => {
+      const path: IndexEntry[] = [];
+      let ok: boolean | undefined;
+      for (let x: IndexEntry | undefined = e; x; x = this.#index.get(x.header.prev_hash)) {
+        ok = valid.get(x.hash);
+        if (ok !== undefined) break;
+        if (x.status === "invalid") {
+          ok = false;
+          break;
+        }
+        if (this.onMain(x.hash)) {
+          ok = true;
+          break;
+        }
+        path.push(x);
+      }
+      for (const p of path) valid.set(p.hash, ok ?? true);
+      return ok ?? true;
+    };
+    let best = this.tip();
+    for (const e of this.#index.values()) {
+      if (e.work > best.work && isValid(e)) best = e;
+    }
+    return best;
+  }
+
+  /** The main-chain ancestor shared with `entry`. */
+  fork(entry: IndexEntry): IndexEntry {
+    let e = entry;
+    while (!this.onMain(e.hash)) e = this.#index.get(e.header.prev_hash)!;
+    return e;
+  }
+
+  /** The path from just above the main chain up to `entry`. */
+  branch(entry: IndexEntry): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    for (let e = entry; !this.onMain(e.hash); e = this.#index.get(e.header.prev_hash)!) out.unshift(e);
+    return out;
+  }
+
+  #connect(entry: IndexEntry, block: DecodedBlock, verified: (wtxid: string) => boolean): Connected {
+    const { txs, hash } = block;
+    const reject = (reason: string, detail: string): never => {
+      throw new BlockRejectedError(reason, detail, hash);
+    };
+    if (entry.header.prev_hash !== this.tip().hash) throw new Error(`Block ${hash} does not extend the tip`);
+    if (block.weight > CONSENSUS.maxBlockWeight) reject("bad-blk-weight", `weight ${block.weight} is over 4,000,000`);
+    if (txs.length === 0 || !txs[0].coinbase) reject("bad-cb-missing", "the first transaction is not a coinbase");
+    const txids = txs.map((t) => t.txid);
+    if (new Set(txids).size !== txids.length) reject("bad-txns-duplicate", "a transaction appears twice");
+    if (merkleRoot(txids) !== entry.header.merkle_root) {
+      reject("bad-txnmrklroot", `the merkle root ${entry.header.merkle_root} does not commit to the transactions`);
+    }
+    const cb = txs[0];
+    const prefix = bip34Prefix(entry.height);
+    const sig = cb.inputs[0].script_sig;
+    if (sig.length < 2 || sig.length > 100) reject("bad-cb-length", `the coinbase script is ${sig.length} bytes`);
+    if (!prefix.every((b, i) => sig[i] === b)) {
+      reject("bad-cb-height", `the coinbase script does not start with the height ${entry.height} (BIP34)`);
+    }
+    this.#checkWitnessCommitment(block, reject);
+    const height = entry.height;
+    const mtp = this.medianTime();
+    const created = new Map<string, StoredCoin>();
+    const spent: { txid: string; vout: number; coin: Coin }[] = [];
+    const spentKeys = new Set<string>();
+    const rates: number[] = [];
+    let fees = 0;
+    for (const [n, tx] of txs.entries()) {
+      if (n > 0 && tx.coinbase) reject("bad-cb-multiple", `transaction ${n} is a second coinbase`);
+      try {
+        if (n > 0) {
+          checkTxStructure(tx, false);
+          checkFinal(tx, height, mtp);
+          const coins = tx.inputs.map((i) => {
+            const k = key(i.txid, i.vout);
+            const fresh = created.get(k);
+            if (fresh) {
+              created.delete(k);
+              return fresh;
+            }
+            const coin = spentKeys.has(k) ? undefined : this.#coins.get(k);
+            if (!coin) {
+              throw new TxRejectedError("missing-inputs", tx.txid, `${k} is missing or already spent`);
+            }
+            spentKeys.add(k);
+            spent.push({ txid: i.txid, vout: i.vout, coin });
+            return coin;
+          });
+          const fee = checkInputs(tx, coins, height, !verified(tx.wtxid));
+          fees += fee;
+          rates.push(fee / tx.vsize);
+        }
+      } catch (e) {
+        if (e instanceof TxRejectedError) reject(`bad-txns-${e.code}`, `transaction ${n} (${tx.txid}): ${e.message}`);
+        throw e;
+      }
+      tx.outputs.forEach((o, vout) => {
+        if (!unspendable(o.script)) {
+          created.set(key(tx.txid, vout), { txid: tx.txid, vout, ...o, height, coinbase: n === 0 });
+        }
+      });
+    }
+    const claimed = cb.outputs.reduce((s, o) => s + o.value, 0);
+    const allowed = blockSubsidy(height) + fees;
+    if (claimed > allowed) reject("bad-cb-amount", `the coinbase claims ${claimed} sats, above subsidy plus fees ${allowed}`);
+    const undo = JSON.stringify({
+      coins: spent.map((s) => [s.txid, s.vout, s.coin.value, toHex(s.coin.script), s.coin.height, s.coin.coinbase ? 1 : 0]),
+      rates,
+    } satisfies Undo);
+    this.#store.atomically(() =>
+      this.#store.connect(
+        hash,
+        height,
+        undo,
+        spent,
+        [...created.values()],
+        txs.map((t) => ({ txid: t.txid, outputs: t.outputs.length })),
+      )
+    );
+    for (const s of spent) this.#coins.delete(key(s.txid, s.vout));
+    for (const c of created.values()) this.#coins.set(key(c.txid, c.vout), c);
+    this.#main.push(entry);
+    return { entry, txs, fees };
+  }
+
+  #checkWitnessCommitment(block: DecodedBlock, reject: (reason: string, detail: string) => never): void {
+    const cb = block.txs[0];
+    let at = -1;
+    cb.outputs.forEach((o, i) => {
+      if (o.script.length >= 38 && WITNESS_COMMITMENT_PREFIX.every((b, j) => o.script[j] === b)) at = i;
+    });
+    const hasWitness = block.txs.some((t) => t.wtxid !== t.txid);
+    if (at < 0) {
+      if (hasWitness) reject("unexpected-witness", "the block has witness data but no witness commitment");
+      return;
+    }
+    const reserved = cb.inputs[0].witness;
+    if (reserved.length !== 1 || reserved[0].length !== 32) {
+      reject("bad-witness-nonce-size", "the coinbase witness must be one 32-byte reserved value");
+    }
+    const expected = witnessCommitment(block.txs, reserved[0]);
+    if (!expected.every((b, i) => cb.outputs[at].script[6 + i] === b)) {
+      reject("bad-witness-merkle-match", "the witness commitment does not match the transactions' wtxids");
+    }
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * Transactions and blocks as bytes: decoding with `@scure/btc-signer`'s consensus coders, the ids and
+ * sizes BIP141 defines, and the dev node's coinbase (BIP34 height, BIP141 witness commitment).
+ *
+ * @module
+ */
+import * as btc from "@scure/btc-signer";
+import * as P from "micro-packed";
+import { fromHex, type HeaderFields, merkleRoot, parseHeader, serializeHeader, sha256d, toHex } from "../header.ts";
+
+/** One input of a decoded transaction. */
+export interface TxIn {
+  /** The spent output's transaction id, display order. */
+  txid: string;
+  /** The spent output's index. */
+  vout: number;
+  /** The input script. */
+  script_sig: Uint8Array;
+  /** `nSequence`. */
+  sequence: number;
+  /** The witness stack; empty without witness data. */
+  witness: Uint8Array[];
+}
+
+/** One output of a decoded transaction. */
+export interface TxOut {
+  /** Amount, satoshis. */
+  value: number;
+  /** The output script. */
+  script: Uint8Array;
+}
+
+/** A transaction decoded from its consensus bytes, with its ids and sizes. */
+export interface Tx {
+  /** Transaction id (no witness), display-order hex. */
+  txid: string;
+  /** Witness transaction id, display-order hex. */
+  wtxid: string;
+  /** The serialization, witness included. */
+  bytes: Uint8Array;
+  /** `bytes.length`. */
+  size: number;
+  /** BIP141 weight: 3 × stripped size + total size. */
+  weight: number;
+  /** `ceil(weight / 4)`. */
+  vsize: number;
+  /** Transaction version. */
+  version: number;
+  /** `nLockTime`. */
+  lock_time: number;
+  /** Inputs. */
+  inputs: TxIn[];
+  /** Outputs. */
+  outputs: TxOut[];
+  /** Whether this is a coinbase: one input spending the null outpoint. */
+  coinbase: boolean;
+}
+
+/** A decoded block. */
+export interface DecodedBlock {
+  /** Header fields. */
+  header: HeaderFields;
+  /** Block hash, display order. */
+  hash: string;
+  /** Transactions in order. */
+  txs: Tx[];
+  /** Serialized size. */
+  size: number;
+  /** BIP141 weight. */
+  weight: number;
+}
+
+/**
+ * Bytes that do not decode as a transaction or block.
+ *
+ * @example
+ * ```ts
+ * import { decodeTx, MalformedDataError } from "@blvm/node";
+ * try {
+ *   decodeTx(new Uint8Array([1, 2, 3]));
+ * } catch (e) {
+ *   console.log(e instanceof MalformedDataError); // true
+ * }
+ * ```
+ */
+export class MalformedDataError extends Error {
+  /**
+   * Create the error.
+   *
+   * @param message What could not be decoded, and why.
+   * @param options Standard error options.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "MalformedDataError";
+  }
+}
+
+type RawTx = P.UnwrapCoder<typeof btc.RawTx>;
+
+const NULL_TXID = "00".repeat(32);
+const BlockCoder = P.struct({ header: P.bytes(80), txs: P.array(btc.CompactSize, btc.RawTx) });
+
+/**
+ * Decode one transaction. Every byte must belong to it.
+ *
+ * @param bytes The serialization, with or without witness data.
+ * @returns The transaction.
+ * @throws {MalformedDataError} naming what failed to decode.
+ *
+ * @example
+ * ```ts
+ * import { decodeTx, fromHex, GENESIS_COINBASE_HEX } from "@blvm/node";
+ * const tx = decodeTx(fromHex(GENESIS_COINBASE_HEX));
+ * console.log(tx.coinbase, tx.txid.slice(0, 8)); // true 4a5e1e4b
+ * ```
+ */
+export function decodeTx(bytes: Uint8Array): Tx {
+  let raw: RawTx;
+  try {
+    raw = btc.RawTx.decode(bytes);
+  } catch (e) {
+    throw new MalformedDataError(`the transaction does not decode: ${(e as Error).message}`, { cause: e });
+  }
+  return fromRaw(raw, bytes);
+}
+
+/**
+ * Decode a block: the 80-byte header, then a CompactSize count of transactions.
+ *
+ * @param bytes The serialized block.
+ * @returns The block.
+ * @throws {MalformedDataError} naming what failed to decode.
+ *
+ * @example
+ * ```ts
+ * import { decodeBlock, encodeBlock, REGTEST_GENESIS, decodeTx, fromHex, GENESIS_COINBASE_HEX } from "@blvm/node";
+ * const block = decodeBlock(encodeBlock(REGTEST_GENESIS, [decodeTx(fromHex(GENESIS_COINBASE_HEX))]));
+ * console.log(block.hash.slice(0, 8)); // 0f9188f1
+ * ```
+ */
+export function decodeBlock(bytes: Uint8Array): DecodedBlock {
+  if (bytes.length < 80) throw new MalformedDataError(`the block is ${bytes.length} bytes, shorter than its header`);
+  let decoded: P.UnwrapCoder<typeof BlockCoder>;
+  try {
+    decoded = BlockCoder.decode(bytes);
+  } catch (e) {
+    throw new MalformedDataError(`the block does not decode: ${(e as Error).message}`, { cause: e });
+  }
+  const txs = decoded.txs.map((raw) => fromRaw(raw));
+  const stripped = 80 + btc.CompactSize.encode(BigInt(txs.length)).length +
+    txs.reduce((n, t) => n + (t.weight - t.size) / 3, 0);
+  return {
+    header: parseHeader(decoded.header),
+    hash: toHex(sha256d(decoded.header).reverse()),
+    txs,
+    size: bytes.length,
+    weight: 3 * stripped + bytes.length,
+  };
+}
+
+/**
+ * Serialize a block.
+ *
+ * @param header Header fields.
+ * @param txs Transactions in block order.
+ * @returns The block's bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeTx, encodeBlock, fromHex, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "@blvm/node";
+ * console.log(encodeBlock(REGTEST_GENESIS, [decodeTx(fromHex(GENESIS_COINBASE_HEX))]).length); // 285
+ * ```
+ */
+export function encodeBlock(header: HeaderFields, txs: readonly Tx[]): Uint8Array {
+  const count = btc.CompactSize.encode(BigInt(txs.length));
+  const out = new Uint8Array(80 + count.length + txs.reduce((n, t) => n + t.size, 0));
+  out.set(serializeHeader(header));
+  out.set(count, 80);
+  let at = 80 + count.length;
+  for (const t of txs) {
+    out.set(t.bytes, at);
+    at += t.size;
+  }
+  return out;
+}
+
+/**
+ * The BIP141 witness commitment of a block's transactions: double SHA-256 of the witness merkle root
+ * (the coinbase's wtxid taken as zero) and the 32-byte zero witness reserved value.
+ *
+ * @param txs The block's transactions, the coinbase first.
+ * @param reserved The witness reserved value in the coinbase's witness; 32 zero bytes by default.
+ * @returns 32 bytes.
+ *
+ * @example
+ * ```ts
+ * import { decodeTx, fromHex, GENESIS_COINBASE_HEX, witnessCommitment } from "@blvm/node";
+ * console.log(witnessCommitment([decodeTx(fromHex(GENESIS_COINBASE_HEX))]).length); // 32
+ * ```
+ */
+export function witnessCommitment(
+  txs: readonly Pick<Tx, "wtxid">[],
+  reserved: Uint8Array = new Uint8Array(32),
+): Uint8Array {
+  const root = merkleRoot([NULL_TXID, ...txs.slice(1).map((t) => t.wtxid)]);
+  const buf = new Uint8Array(64);
+  buf.set(fromHex(root).reverse());
+  buf.set(reserved, 32);
+  return sha256d(buf);
+}
+
+/** The output script prefix of a witness commitment: OP_RETURN, push 36, `aa21a9ed`. */
+export const WITNESS_COMMITMENT_PREFIX: Uint8Array = Uint8Array.of(0x6a, 0x24, 0xaa, 0x21, 0xa9, 0xed);
+
+/**
+ * Build the dev node's coinbase: version 2, one input spending the null outpoint whose script starts
+ * with the BIP34 height (as Bitcoin Core's `CScript() << height`), then an extra nonce and the tag
+ * `/blvm-dev/`; the payout; and, when `commitment` is given, the BIP141 witness commitment output
+ * with the zero witness reserved value in the input's witness.
+ *
+ * @param height The block's height.
+ * @param valueSats Subsidy plus fees.
+ * @param script The payout's output script.
+ * @param extraNonce Makes otherwise identical blocks differ.
+ * @param commitment The witness commitment ({@link witnessCommitment}), or `undefined` for none.
+ * @returns The coinbase.
+ *
+ * @example
+ * ```ts
+ * import { buildCoinbase, fromHex } from "@blvm/node";
+ * const cb = buildCoinbase(1, 5_000_000_000, fromHex("51"), 0);
+ * console.log(cb.coinbase, cb.inputs[0].script_sig[0] === 0x51); // true true
+ * ```
+ */
+export function buildCoinbase(
+  height: number,
+  valueSats: number,
+  script: Uint8Array,
+  extraNonce: number,
+  commitment?: Uint8Array,
+): Tx {
+  const tag = new TextEncoder().encode("/blvm-dev/");
+  const nonce = new Uint8Array(4);
+  new DataView(nonce.buffer).setUint32(0, extraNonce >>> 0, true);
+  const outputs = [{ amount: BigInt(valueSats), script }];
+  if (commitment) {
+    const s = new Uint8Array(38);
+    s.set(WITNESS_COMMITMENT_PREFIX);
+    s.set(commitment, 6);
+    outputs.push({ amount: 0n, script: s });
+  }
+  const raw: RawTx = {
+    version: 2,
+    segwitFlag: commitment !== undefined,
+    inputs: [{
+      txid: new Uint8Array(32),
+      index: 0xffffffff,
+      finalScriptSig: btc.Script.encode([height, nonce, tag]),
+      sequence: 0xffffffff,
+    }],
+    outputs,
+    witnesses: commitment ? [[new Uint8Array(32)]] : undefined,
+    lockTime: 0,
+  };
+  return fromRaw(raw);
+}
+
+/**
+ * The script `CScript() << height` produces, which BIP34 requires at the start of a coinbase's
+ * input script.
+ *
+ * @param height Block height.
+ * @returns The script bytes.
+ *
+ * @example
+ * ```ts
+ * import { bip34Prefix, toHex } from "@blvm/node";
+ * console.log(toHex(bip34Prefix(5)), toHex(bip34Prefix(200))); // "55" "02c800"
+ * ```
+ */
+export function bip34Prefix(height: number): Uint8Array {
+  return btc.Script.encode([height]);
+}
+
+function fromRaw(raw: RawTx, given?: Uint8Array): Tx {
+  const bytes = given ?? btc.RawTx.encode(raw);
+  const hasWitness = raw.segwitFlag;
+  const stripped = hasWitness ? btc.RawTx.encode({ ...raw, segwitFlag: false, witnesses: undefined }) : bytes;
+  const txid = toHex(sha256d(stripped).reverse());
+  const weight = 3 * stripped.length + bytes.length;
+  const inputs = raw.inputs.map((i, n) => ({
+    txid: toHex(i.txid),
+    vout: i.index,
+    script_sig: i.finalScriptSig,
+    sequence: i.sequence,
+    witness: raw.witnesses?.[n] ?? [],
+  }));
+  return {
+    txid,
+    wtxid: hasWitness ? toHex(sha256d(bytes).reverse()) : txid,
+    bytes,
+    size: bytes.length,
+    weight,
+    vsize: Math.ceil(weight / 4),
+    version: raw.version,
+    lock_time: raw.lockTime,
+    inputs,
+    outputs: raw.outputs.map((o) => ({ value: Number(o.amount), script: o.script })),
+    coinbase: inputs.length === 1 && inputs[0].txid === NULL_TXID && inputs[0].vout === 0xffffffff,
+  };
+}

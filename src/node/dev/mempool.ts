@@ -1,0 +1,334 @@
+/**
+ * The dev node's mempool: which transactions it accepts and why it refuses the rest, the fee-rate
+ * order, chains of unconfirmed transactions, and what leaves when a block confirms or conflicts.
+ *
+ * Acceptance checks, in order (each failure is a {@link TxRejectedError} naming the rule):
+ * structure and standard weight → not already in the mempool or the chain → lock time final for the
+ * next block → every input an unspent output of the chain or of a mempool transaction, not spent by
+ * another mempool transaction → coinbase maturity and input ≥ output → fee rate at least the minimum
+ * → room in the mempool (a full mempool evicts its lowest fee-rate leaf for a better-paying
+ * transaction) → signatures. There is no replace-by-fee: a conflicting spend is refused.
+ *
+ * @module
+ */
+import type { Tx } from "./codec.ts";
+import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError, verifySignatures } from "./rules.ts";
+import type { NodeStore } from "./store.ts";
+
+/** A mempool transaction. */
+export interface PoolEntry {
+  /** The transaction. */
+  tx: Tx;
+  /** Fee, satoshis. */
+  fee: number;
+  /** `fee / vsize`, sat/vB. */
+  feeRate: number;
+  /** Arrival, seconds since the epoch. */
+  time: number;
+  /** Arrival order, to break fee-rate ties. */
+  seq: number;
+  /** Mempool transactions it spends outputs of. */
+  parents: Set<string>;
+  /** Mempool transactions spending its outputs. */
+  children: Set<string>;
+}
+
+/** Why a transaction left the mempool (the `reason` of `MempoolTransactionRemoved`). */
+export type RemovalReason = "mined" | "conflict" | "expired" | "replaced" | "evicted" | "reorg" | "manual";
+
+/** A transaction removed, with why. */
+export interface Removal {
+  /** The entry removed. */
+  entry: PoolEntry;
+  /** Why. */
+  reason: RemovalReason;
+}
+
+/** What the mempool needs to know about the chain. */
+export interface ChainView {
+  /** An unspent main-chain output. */
+  coin(txid: string, vout: number): Coin | undefined;
+  /** A main-chain transaction's output count, if it is in the chain. */
+  outputsOf(txid: string): number | undefined;
+  /** The tip's height. */
+  height(): number;
+  /** The tip's median time past. */
+  medianTime(): number;
+}
+
+/** Mempool policy. */
+export interface MempoolPolicy {
+  /** Minimum fee rate, sat/vB. */
+  minFeeRate: number;
+  /** Most transactions held. */
+  maxTxs: number;
+}
+
+const key = (txid: string, vout: number) => `${txid}:${vout}`;
+
+/**
+ * The mempool. It persists every change to the store.
+ *
+ * @example
+ * ```ts ignore
+ * const pool = new Mempool(store, chainView, { minFeeRate: 1, maxTxs: 20_000 });
+ * const { entry } = pool.accept(decodeTx(bytes), Math.floor(Date.now() / 1000));
+ * ```
+ */
+export class Mempool {
+  readonly #store: NodeStore;
+  readonly #chain: ChainView;
+  readonly #policy: MempoolPolicy;
+  readonly #entries = new Map<string, PoolEntry>();
+  /** Outpoint → the mempool transaction spending it. */
+  readonly #spends = new Map<string, string>();
+  /** Wtxids whose signatures were verified, so a block need not verify them again. */
+  readonly #verified = new Set<string>();
+  #seq = 0;
+  #vsize = 0;
+  #fees = 0;
+
+  /**
+   * Create an empty mempool.
+   *
+   * @param store Where to persist it.
+   * @param chain The chain it sits on.
+   * @param policy Its policy.
+   */
+  constructor(store: NodeStore, chain: ChainView, policy: MempoolPolicy) {
+    this.#store = store;
+    this.#chain = chain;
+    this.#policy = policy;
+  }
+
+  /** Number of transactions. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Sum of virtual sizes. */
+  get vsize(): number {
+    return this.#vsize;
+  }
+
+  /** Sum of fees. */
+  get fees(): number {
+    return this.#fees;
+  }
+
+  /** One entry. */
+  get(txid: string): PoolEntry | undefined {
+    return this.#entries.get(txid);
+  }
+
+  /** Every entry, in arrival order. */
+  entries(): IterableIterator<PoolEntry> {
+    return this.#entries.values();
+  }
+
+  /** Whether `wtxid`'s signatures were verified on acceptance. */
+  verified(wtxid: string): boolean {
+    return this.#verified.has(wtxid);
+  }
+
+  /** The mempool transaction spending an outpoint. */
+  spender(txid: string, vout: number): string | undefined {
+    return this.#spends.get(key(txid, vout));
+  }
+
+  /**
+   * The lowest fee rate accepted now: the policy minimum, or, when the mempool is full, just above
+   * the lowest fee rate it holds.
+   */
+  minFeeRate(): number {
+    if (this.#entries.size < this.#policy.maxTxs) return this.#policy.minFeeRate;
+    const lowest = this.#lowestLeaf();
+    return lowest ? Math.max(this.#policy.minFeeRate, lowest.feeRate) : this.#policy.minFeeRate;
+  }
+
+  /**
+   * Accept a transaction or say why not.
+   *
+   * @param tx The decoded transaction.
+   * @param time Arrival time, seconds.
+   * @param seq Arrival order to keep (a reloaded transaction keeps its own); default the next.
+   * @returns The new entry and the transactions evicted to make room.
+   * @throws {TxRejectedError} for the first rule broken.
+   */
+  accept(tx: Tx, time: number, seq?: number): { entry: PoolEntry; evicted: Removal[] } {
+    const reject = (code: TxRejectedError["code"], why: string): never => {
+      throw new TxRejectedError(code, tx.txid, why);
+    };
+    checkTxStructure(tx, true);
+    if (this.#entries.has(tx.txid)) reject("already-known", `transaction ${tx.txid} is already in the mempool`);
+    if (this.#chain.outputsOf(tx.txid) !== undefined) {
+      reject("already-mined", `transaction ${tx.txid} is already in a main-chain block`);
+    }
+    const height = this.#chain.height() + 1;
+    checkFinal(tx, height, this.#chain.medianTime());
+    const parents = new Set<string>();
+    const coins = tx.inputs.map((input, i) => {
+      const k = key(input.txid, input.vout);
+      const other = this.#spends.get(k);
+      if (other) reject("mempool-conflict", `input ${i} spends ${k}, which mempool transaction ${other} already spends`);
+      const coin = this.#chain.coin(input.txid, input.vout);
+      if (coin) return coin;
+      const parent = this.#entries.get(input.txid);
+      const out = parent?.tx.outputs[input.vout];
+      if (out) {
+        parents.add(input.txid);
+        return { value: out.value, script: out.script, height, coinbase: false };
+      }
+      const outputs = parent?.tx.outputs.length ?? this.#chain.outputsOf(input.txid);
+      if (outputs !== undefined && input.vout < outputs) {
+        return reject("spent-inputs", `input ${i} spends ${k}, which is already spent in the chain`);
+      }
+      return reject(
+        "missing-inputs",
+        outputs === undefined
+          ? `input ${i} spends ${k}: no transaction ${input.txid} in the chain or the mempool`
+          : `input ${i} spends ${k}: transaction ${input.txid} has only ${outputs} outputs`,
+      );
+    });
+    const fee = checkInputs(tx, coins, height, false);
+    const feeRate = fee / tx.vsize;
+    if (feeRate < this.#policy.minFeeRate) {
+      reject(
+        "fee-too-low",
+        `transaction ${tx.txid} pays ${fee} sats for ${tx.vsize} vB (${round(feeRate)} sat/vB), below the minimum ` +
+          `${this.#policy.minFeeRate} sat/vB`,
+      );
+    }
+    let victim: PoolEntry | undefined;
+    if (this.#entries.size >= this.#policy.maxTxs) {
+      victim = this.#lowestLeaf();
+      if (!victim || feeRate <= victim.feeRate) {
+        reject(
+          "mempool-full",
+          `the mempool holds its limit of ${this.#policy.maxTxs} transactions, none paying less than ` +
+            `${round(feeRate)} sat/vB`,
+        );
+      }
+    }
+    verifySignatures(tx, coins);
+    const entry: PoolEntry = { tx, fee, feeRate, time, seq: seq ?? this.#seq, parents, children: new Set() };
+    this.#seq = Math.max(this.#seq, entry.seq) + 1;
+    const evicted: Removal[] = [];
+    this.#store.atomically(() => {
+      if (victim) evicted.push(...this.remove(victim.tx.txid, "evicted"));
+      this.#store.addMempool(tx.txid, tx.bytes, time, entry.seq);
+    });
+    this.#entries.set(tx.txid, entry);
+    this.#verified.add(tx.wtxid);
+    this.#vsize += tx.vsize;
+    this.#fees += fee;
+    for (const input of tx.inputs) this.#spends.set(key(input.txid, input.vout), tx.txid);
+    for (const p of parents) this.#entries.get(p)!.children.add(tx.txid);
+    return { entry, evicted };
+  }
+
+  /**
+   * Remove a transaction and everything spending its outputs (descendants first, then it).
+   *
+   * @param txid The transaction.
+   * @param reason Why it leaves; its descendants leave for the same reason.
+   * @returns What was removed, descendants first.
+   */
+  remove(txid: string, reason: RemovalReason): Removal[] {
+    const entry = this.#entries.get(txid);
+    if (!entry) return [];
+    const out: Removal[] = [];
+    for (const child of [...entry.children]) out.push(...this.remove(child, reason));
+    this.#store.removeMempool(txid);
+    this.#entries.delete(txid);
+    this.#verified.delete(entry.tx.wtxid);
+    this.#vsize -= entry.tx.vsize;
+    this.#fees -= entry.fee;
+    for (const input of entry.tx.inputs) this.#spends.delete(key(input.txid, input.vout));
+    for (const p of entry.parents) this.#entries.get(p)?.children.delete(txid);
+    out.push({ entry, reason });
+    return out;
+  }
+
+  /**
+   * Take out what a newly connected block confirmed (`mined`) and whatever spends the same outputs
+   * (`conflict`, with descendants). Children of confirmed transactions stay, now spending chain
+   * outputs.
+   *
+   * @param txs The block's transactions.
+   * @returns What was removed.
+   */
+  removeForBlock(txs: readonly Tx[]): Removal[] {
+    const out: Removal[] = [];
+    this.#store.atomically(() => {
+      for (const tx of txs) {
+        const mined = this.#entries.get(tx.txid);
+        if (mined) {
+          for (const child of mined.children) this.#entries.get(child)?.parents.delete(tx.txid);
+          mined.children.clear();
+          out.push(...this.remove(tx.txid, "mined"));
+        }
+        for (const input of tx.inputs) {
+          const other = this.#spends.get(key(input.txid, input.vout));
+          if (other && other !== tx.txid) out.push(...this.remove(other, "conflict"));
+        }
+      }
+    });
+    return out;
+  }
+
+  /**
+   * Entries by fee rate, highest first (arrival order on ties).
+   *
+   * @returns A new array.
+   */
+  byFeeRate(): PoolEntry[] {
+    return [...this.#entries.values()].sort((a, b) => b.feeRate - a.feeRate || a.seq - b.seq);
+  }
+
+  /**
+   * What a block should take: highest fee rate first, a transaction only after all its mempool
+   * parents, as many as fit in `maxWeight`.
+   *
+   * @param maxWeight Weight left for transactions.
+   * @returns Entries in a valid block order.
+   */
+  select(maxWeight: number): PoolEntry[] {
+    const chosen: PoolEntry[] = [];
+    const taken = new Set<string>();
+    let weight = 0;
+    let pending = this.byFeeRate();
+    for (let progress = true; progress && pending.length > 0;) {
+      progress = false;
+      const next: PoolEntry[] = [];
+      for (const e of pending) {
+        if (weight + e.tx.weight > maxWeight) continue;
+        if ([...e.parents].some((p) => !taken.has(p))) {
+          next.push(e);
+          continue;
+        }
+        chosen.push(e);
+        taken.add(e.tx.txid);
+        weight += e.tx.weight;
+        progress = true;
+      }
+      pending = next;
+    }
+    return chosen;
+  }
+
+  /** The entry with the lowest fee rate that nothing depends on. */
+  #lowestLeaf(): PoolEntry | undefined {
+    let low: PoolEntry | undefined;
+    for (const e of this.#entries.values()) {
+      if (e.children.size === 0 && (!low || e.feeRate < low.feeRate || (e.feeRate === low.feeRate && e.seq > low.seq))) {
+        low = e;
+      }
+    }
+    return low;
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

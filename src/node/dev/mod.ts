@@ -1,0 +1,24 @@
+/**
+ * The embedded regtest dev node and its parts.
+ *
+ * @example
+ * ```ts
+ * import { DevNode } from "@blvm/node";
+ * const node = DevNode.open();
+ * console.log((await node.getTip()).height); // 0
+ * await node.close();
+ * ```
+ *
+ * @module
+ */
+export * from "./chainstate.ts";
+export * from "./codec.ts";
+export * from "./controls.ts";
+export * from "./fees.ts";
+export * from "./mempool.ts";
+export * from "./miner.ts";
+export * from "./node.ts";
+export * from "./params.ts";
+export * from "./rules.ts";
+export * from "./store.ts";
+export * from "./wallet.ts";
