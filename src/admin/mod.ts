@@ -13,3 +13,4 @@
  */
 export * from "./client.ts";
 export * from "./server.ts";
+export * from "./node_commands.ts";

@@ -3,7 +3,8 @@
  * operator CLI sends requests. It speaks the module wire protocol's `request` and `response` messages.
  *
  * Methods: `list`, `inspect {name}`, `load {name}`, `unload {name}`, `reload {name, approve?}`,
- * `call {name, method, params?, timeout_ms?}` and `stop {reason?}`.
+ * `call {name, method, params?, timeout_ms?}`, `stop {reason?}`, and the dev node's `node.*`
+ * commands (see `node_commands.ts`).
  *
  * @module
  */
@@ -13,6 +14,8 @@ import { ErrorCode } from "../protocol/errors.ts";
 import type { Message, WireError } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
 import type { ModuleManager } from "../manager/manager.ts";
+import type { DevNode } from "../node/dev/node.ts";
+import { dispatchNode, NODE_METHODS } from "./node_commands.ts";
 
 /** The admin socket's file name inside the runtime directory. */
 export const ADMIN_SOCKET = "admin.sock";
@@ -37,6 +40,7 @@ export interface AdminServer {
  * @param manager The module manager.
  * @param path The socket path.
  * @param onStop Called for the `stop` method (after its response is sent), with the reason.
+ * @param node The dev node the `node.*` methods act on, if the host runs one.
  * @returns The server.
  * @throws {Error} if another host already answers on `path`.
  *
@@ -49,6 +53,7 @@ export async function serveAdmin(
   manager: ModuleManager,
   path: string,
   onStop: (reason: string) => void,
+  node?: DevNode,
 ): Promise<AdminServer> {
   const log = getLogger(["blvm", "admin"]);
   // A live socket means another host runs with this runtime directory: never steal it.
@@ -64,7 +69,7 @@ export async function serveAdmin(
   (async () => {
     for await (const conn of listener) {
       const c: Connection = new Connection(conn, {
-        onMessage: (m) => void answer(manager, c, m, log, onStop),
+        onMessage: (m) => void answer(manager, node, c, m, log, onStop),
         onClose: () => conns.delete(c),
       });
       conns.add(c);
@@ -85,6 +90,7 @@ export async function serveAdmin(
 
 async function answer(
   manager: ModuleManager,
+  node: DevNode | undefined,
   c: Connection,
   m: Message,
   log: Logger,
@@ -93,7 +99,9 @@ async function answer(
   if (m.kind !== "request") return;
   const p = (m.params ?? {}) as Record<string, unknown>;
   try {
-    const result = await dispatch(manager, m.method, p);
+    const result = m.method.startsWith("node.")
+      ? await dispatchNode(node, m.method, p)
+      : await dispatch(manager, m.method, p);
     c.send({ kind: "response", id: m.id, ok: true, result: result ?? null });
     if (m.method === "stop") {
       await c.drained();
@@ -137,9 +145,12 @@ function dispatch(manager: ModuleManager, method: string, p: Record<string, unkn
     case "stop":
       return { stopping: true };
     default:
-      throw Object.assign(new Error(`Unknown admin method '${method}'; one of ${ADMIN_METHODS.join(", ")}`), {
-        code: ErrorCode.MethodNotFound,
-      });
+      throw Object.assign(
+        new Error(`Unknown admin method '${method}'; one of ${[...ADMIN_METHODS, ...NODE_METHODS].join(", ")}`),
+        {
+          code: ErrorCode.MethodNotFound,
+        },
+      );
   }
 }
 

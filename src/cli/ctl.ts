@@ -9,6 +9,10 @@
  * deno task ctl reload NAME [--approve]   re-read a module and restart it (--approve: accept wider permissions)
  * deno task ctl call NAME METHOD [JSON]   call a method the module registered (starts a lazy module)
  * deno task ctl stop [REASON]             stop the host
+ * deno task ctl node status               dev node: tip, mempool, fee estimate, wallet
+ * deno task ctl node generate N [--address A]      mine N blocks
+ * deno task ctl node send ADDRESS SATS [--fee-rate R]  pay from the dev wallet
+ * deno task ctl node mempool | block HASH|HEIGHT | tx TXID | reorg DEPTH [--blocks M] | address | flush
  * options: --json   machine-readable output
  *          --config FILE | --socket PATH  which host (default: runtime_dir of ./blvm.toml)
  * ```
@@ -25,6 +29,7 @@ import type { ModuleDetail, ModuleStatus } from "../manager/managed.ts";
 import { loadNodeConfig } from "../manager/node_config.ts";
 import { RemoteError } from "../protocol/errors.ts";
 import { inspectText, listTable, toJson } from "./format.ts";
+import { nodeText } from "./node_format.ts";
 
 const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | --socket PATH]
   list                      modules with state, pid, uptime, restarts and memory
@@ -33,7 +38,16 @@ const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | -
   unload NAME               stop module NAME and remove it
   reload NAME [--approve]   re-read NAME and restart it; --approve accepts wider permissions
   call NAME METHOD [JSON]   call METHOD of module NAME with JSON params (starts a lazy module)
-  stop [REASON]             stop the host`;
+  stop [REASON]             stop the host
+  node status               dev node: tip, mempool, fee estimate, wallet balance
+  node generate N           mine N blocks (--address A: pay the coinbases to A)
+  node send ADDRESS SATS    pay SATS from the dev wallet (--fee-rate R sat/vB; default the estimate)
+  node mempool              mempool transactions, highest fee rate first
+  node block HASH|HEIGHT    a main-chain block
+  node tx TXID              a transaction in the chain or the mempool
+  node reorg DEPTH          replace the last DEPTH blocks with a new branch (--blocks M, default DEPTH+1)
+  node address              a new dev wallet address
+  node flush                write the dev node's state through to its file`;
 
 function usage(message: string): never {
   console.error(`error: ${message}\n\n${USAGE}`);
@@ -48,6 +62,9 @@ try {
     options: {
       json: { type: "boolean", default: false },
       approve: { type: "boolean", default: false },
+      address: { type: "string" },
+      "fee-rate": { type: "string" },
+      blocks: { type: "string" },
       config: { type: "string" },
       socket: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -70,6 +87,18 @@ const arity: Record<string, [number, number]> = {
   reload: [1, 1],
   call: [2, 3],
   stop: [0, 1],
+  node: [1, 3],
+};
+const NODE_ARITY: Record<string, [number, string[]]> = {
+  status: [0, []],
+  generate: [1, ["count"]],
+  send: [2, ["address", "amount_sats"]],
+  mempool: [0, []],
+  block: [1, []],
+  tx: [1, ["txid"]],
+  reorg: [1, ["depth"]],
+  address: [0, []],
+  flush: [0, []],
 };
 if (!(command in arity)) usage(`unknown command '${command}'`);
 const [min, max] = arity[command];
@@ -88,7 +117,31 @@ else if (command === "call") {
   }
   params = { name: rest[0], method: rest[1], params: p };
 } else if (command === "stop") params = rest[0] ? { reason: rest[0] } : {};
+else if (command === "node") params = nodeParams(rest);
 else if (rest[0]) params = { name: rest[0] };
+
+/** `ctl node SUB ARGS`: the admin method's params, numbers parsed, options applied. */
+function nodeParams([sub, ...args]: string[]): Record<string, unknown> {
+  const spec = NODE_ARITY[sub];
+  if (!spec) usage(`unknown node command '${sub}'; one of ${Object.keys(NODE_ARITY).join(", ")}`);
+  if (args.length !== spec[0]) usage(`'node ${sub}' takes ${spec[0]} argument(s)`);
+  const number = (name: string, v: string) => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) usage(`${name} must be a number, got '${v}'`);
+    return n;
+  };
+  const p: Record<string, unknown> = {};
+  if (sub === "block") {
+    if (/^\d+$/.test(args[0])) p.height = Number(args[0]);
+    else p.hash = args[0];
+  } else {spec[1].forEach((name, i) =>
+      p[name] = ["count", "amount_sats", "depth"].includes(name) ? number(name, args[i]) : args[i]
+    );}
+  if (opt.address !== undefined) p.address = opt.address;
+  if (opt["fee-rate"] !== undefined) p.fee_rate = number("--fee-rate", opt["fee-rate"]);
+  if (opt.blocks !== undefined) p.blocks = number("--blocks", opt.blocks);
+  return p;
+}
 
 let socket = opt.socket ? resolve(opt.socket) : undefined;
 if (!socket) {
@@ -110,7 +163,7 @@ function report(e: unknown, exitCode: number): never {
 const admin = await connectAdmin(socket).catch((e) => report(e, 3));
 let result: unknown;
 try {
-  result = await admin.call(command, params);
+  result = await admin.call(command === "node" ? `node.${rest[0]}` : command, params);
 } catch (e) {
   report(e, 1);
 } finally {
@@ -125,4 +178,5 @@ else if (command === "reload") {
   console.log(`${rest[0]}: ${r.old_version ?? "-"} → ${r.new_version}${r.success ? "" : " (did not start)"}`);
   if (!r.success) Deno.exit(1);
 } else if (command === "call") console.log(toJson(result, 2));
+else if (command === "node") console.log(nodeText(rest[0], result));
 else console.log(command === "stop" ? "Host is stopping." : `${command} ${rest[0]}: done`);

@@ -1,11 +1,13 @@
 /**
  * `deno task start`: runs the host with the modules of the modules directory (see `blvm.toml`),
- * against the in-memory regtest chain, mining a block at a fixed interval so modules have something
- * to follow. The operator controls the running host with `deno task ctl` over the admin socket.
+ * against the embedded regtest dev node, with demo traffic (blocks and wallet payments) so modules
+ * have a living chain to follow. The operator controls the running host and the dev node with
+ * `deno task ctl` over the admin socket.
  *
  * ```
  * deno run -A src/cli/main.ts [--config FILE] [--modules-dir DIR] [--data-dir DIR] [--runtime-dir DIR]
- *                             [--block-interval SECONDS] [--run-for SECONDS] [--no-watch]
+ *                             [--node-dir DIR] [--block-interval SECONDS] [--tx-interval SECONDS]
+ *                             [--no-demo] [--run-for SECONDS] [--no-watch]
  *                             [--log-level LEVEL] [--log-format logfmt|json]
  * ```
  *
@@ -21,7 +23,8 @@ import { hostLogger, setupLogging } from "../host/log.ts";
 import { ConfigFileError } from "../manager/config_error.ts";
 import { ModuleManager } from "../manager/manager.ts";
 import { loadNodeConfig, type NodeConfig } from "../manager/node_config.ts";
-import { MemoryBackend } from "../node/memory.ts";
+import { DevNode } from "../node/dev/node.ts";
+import { startDemoTraffic } from "../node/dev/traffic.ts";
 
 const USAGE = `Usage: deno task start [options]
   --config FILE            node configuration (default ./blvm.toml if it exists)
@@ -29,7 +32,10 @@ const USAGE = `Usage: deno task start [options]
   --data-dir DIR           overrides [modules].data_dir (default ./data/modules)
   --runtime-dir DIR        overrides [modules].runtime_dir: sockets, admin.sock (default ./data/run)
   --no-watch               do not hot-reload modules whose files change
-  --block-interval SECS    mine a regtest block every SECS seconds (default 5; 0 = never)
+  --node-dir DIR           overrides [node].data_dir: the dev node's chain, mempool and wallet (default ./data/node)
+  --block-interval SECS    demo traffic: mine a block every SECS seconds (default 10; 0 = never)
+  --tx-interval SECS       demo traffic: a wallet payment every SECS seconds (default 2; 0 = never)
+  --no-demo                no demo traffic (the chain moves only by 'ctl node' commands and modules)
   --run-for SECS           stop after SECS seconds (default: until SIGINT/SIGTERM or 'ctl stop')
   --log-level LEVEL        trace, debug, info, warning, error (default info)
   --log-format FORMAT      logfmt or json (default logfmt)`;
@@ -56,7 +62,10 @@ try {
       "data-dir": { type: "string" },
       "runtime-dir": { type: "string" },
       "no-watch": { type: "boolean", default: false },
+      "node-dir": { type: "string" },
       "block-interval": { type: "string" },
+      "tx-interval": { type: "string" },
+      "no-demo": { type: "boolean", default: false },
       "run-for": { type: "string" },
       "log-level": { type: "string", default: "info" },
       "log-format": { type: "string", default: "logfmt" },
@@ -77,7 +86,6 @@ const format = args["log-format"] === "json"
   : args["log-format"] === "logfmt"
   ? "logfmt"
   : fail("--log-format must be logfmt or json");
-const interval = seconds("block-interval", args["block-interval"], 5);
 const runFor = seconds("run-for", args["run-for"], 0);
 
 let config: NodeConfig;
@@ -92,12 +100,30 @@ if (args["modules-dir"]) cfg.modules_dir = resolve(args["modules-dir"]);
 if (args["data-dir"]) cfg.data_dir = resolve(args["data-dir"]);
 if (args["runtime-dir"]) cfg.runtime_dir = resolve(args["runtime-dir"]);
 if (args["no-watch"]) cfg.watch = false;
+const nodeCfg = config.node;
+if (args["node-dir"]) nodeCfg.data_dir = resolve(args["node-dir"]);
+const demo = nodeCfg.demo;
+demo.block_interval = seconds("block-interval", args["block-interval"], demo.block_interval);
+demo.tx_interval = seconds("tx-interval", args["tx-interval"], demo.tx_interval);
+if (args["no-demo"]) demo.enabled = false;
 
 await setupLogging({ level, format });
 const log = hostLogger();
 
-const backend = new MemoryBackend();
-const timer = interval > 0 ? setInterval(() => backend.mine(1), interval * 1000) : undefined;
+let backend: DevNode;
+try {
+  backend = DevNode.open({
+    dataDir: nodeCfg.data_dir,
+    coinbaseAddress: nodeCfg.coinbase_address,
+    minFeeRate: nodeCfg.min_fee_rate,
+    maxMempoolTxs: nodeCfg.max_mempool_txs,
+    mempoolThreshold: nodeCfg.mempool_threshold,
+  });
+} catch (e) {
+  log.error("Cannot open the dev node in {dir}: {error}", { dir: nodeCfg.data_dir, error: (e as Error).message });
+  Deno.exit(1);
+}
+let stopDemo: (() => void) | undefined;
 let stopping = false;
 let exitCode = 0;
 const manager = await ModuleManager.create({
@@ -111,14 +137,16 @@ const manager = await ModuleManager.create({
 });
 let admin: AdminServer | undefined;
 try {
-  admin = await serveAdmin(manager, `${manager.host.runtimeDir}/${ADMIN_SOCKET}`, (why) => stop(why));
+  admin = await serveAdmin(manager, `${manager.host.runtimeDir}/${ADMIN_SOCKET}`, (why) => stop(why), backend);
 } catch (e) {
   log.error("{error}", { error: (e as Error).message });
   await manager.shutdown("start-up failed");
+  await backend.close();
   Deno.exit(1);
 }
-log.info("Host started: config {config}, regtest tip {height}, admin socket {admin}", {
+log.info("Host started: config {config}, dev node {node} at regtest height {height}, admin socket {admin}", {
   config: config.file ?? "(defaults)",
+  node: nodeCfg.data_dir,
   height: (await backend.getTip()).height,
   admin: admin.path,
 });
@@ -126,10 +154,11 @@ log.info("Host started: config {config}, regtest tip {height}, admin socket {adm
 async function stop(reason: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  clearInterval(timer);
+  stopDemo?.();
   log.info("Stopping: {reason}", { reason });
   await admin?.close();
   await manager.shutdown(reason);
+  await backend.close();
   Deno.exit(exitCode);
 }
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
@@ -144,5 +173,17 @@ try {
 }
 const running = manager.list().filter((m) => m.state === "running").length;
 log.info("{count} of {total} modules running", { count: running, total: manager.list().length });
+if (demo.enabled && !stopping) {
+  stopDemo = startDemoTraffic(backend, {
+    blockInterval: demo.block_interval,
+    txInterval: demo.tx_interval,
+    minFeeRate: demo.min_fee_rate,
+    maxFeeRate: demo.max_fee_rate,
+  });
+  log.info("Demo traffic: a block every {blocks} s, a payment every {txs} s (0 = none)", {
+    blocks: demo.block_interval,
+    txs: demo.tx_interval,
+  });
+}
 
 if (runFor > 0) setTimeout(() => stop(`ran for ${runFor} s`), runFor * 1000);

@@ -76,7 +76,8 @@ type BackendMethod =
   | "get_network_stats"
   | "get_network_peers"
   | "get_block_template"
-  | "submit_block";
+  | "submit_block"
+  | "submit_transaction";
 
 type Spec = Record<string, ParamReader<unknown>>;
 type Parsed<S extends Spec> = { [K in keyof S]: S[K] extends ParamReader<infer T> ? T : never };
@@ -87,6 +88,8 @@ interface Def<R> {
 
 /** Longest `hex` that `submit_block` takes: 4 MB of hex characters. */
 const MAX_BLOCK_HEX_CHARS = 4_000_000;
+/** Longest `hex` that `submit_transaction` takes: a 400,000-weight transaction is at most 400 kB. */
+const MAX_TX_HEX_CHARS = 800_000;
 
 const blockHash = hash32("block hash");
 const txid = hash32("txid");
@@ -161,6 +164,10 @@ export function createNodeApiHandlers(backend: NodeBackend): ApiHandlers {
     get_network_peers: def(none, () => backend.getPeers()),
     get_block_template: def(none, () => backend.getBlockTemplate()),
     submit_block: def({ hex: hexData(MAX_BLOCK_HEX_CHARS, "serialized block") }, ({ hex }) => backend.submitBlock(hex)),
+    submit_transaction: def(
+      { hex: hexData(MAX_TX_HEX_CHARS, "serialized transaction") },
+      ({ hex }) => backend.submitTransaction(hex),
+    ),
   };
 
   async function hashAt(height: number): Promise<string> {

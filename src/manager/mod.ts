@@ -12,6 +12,7 @@
  * @module
  */
 export * from "./activation.ts";
+export * from "./backend_config.ts";
 export * from "./config_error.ts";
 export * from "./discovery.ts";
 export * from "./errors.ts";

@@ -44,6 +44,7 @@ import {
   sysNameSchema,
 } from "./rules.ts";
 import type { RestartPolicy } from "./restart.ts";
+import { type BackendConfig, parseBackendConfig } from "./backend_config.ts";
 
 // One declaration shared with the restart logic, so that `export *` of both files does not clash.
 export type { RestartPolicy };
@@ -130,6 +131,8 @@ export interface NodeConfig {
   file?: string;
   /** The `[modules]` section. */
   modules: NodeModulesConfig;
+  /** The `[node]` section: the node backend. */
+  node: BackendConfig;
   /** The whole parsed file, including sections not checked here. */
   raw: Record<string, unknown>;
 }
@@ -316,11 +319,19 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
     const o = checkModuleTable(name, value, label, restart, issues);
     if (o) modules[name] = o;
   }
+  let node: BackendConfig | undefined;
+  try {
+    node = parseBackendConfig(data.node, label, baseDir);
+  } catch (e) {
+    if (!(e instanceof ConfigFileError)) throw e;
+    issues.push(...e.issues);
+  }
   if (!r.success || issues.length) throw new ConfigFileError(label, issues);
   const s = r.data;
   return {
     file,
     raw: data,
+    node: node!,
     modules: {
       ...s,
       modules_dir: resolve(baseDir, s.modules_dir),

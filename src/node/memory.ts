@@ -47,7 +47,6 @@ import {
 } from "./header.ts";
 import { REGTEST_BITS } from "./dev/params.ts";
 
-
 /** BIP141 block weight limit. */
 const MAX_BLOCK_WEIGHT = 4_000_000;
 /** Bitcoin Core's standardness limit on one transaction's weight. */

@@ -17,6 +17,7 @@ import type {
   OutPoint,
   Peer,
   SubmitBlockResult,
+  SubmitTransactionResult,
   SyncStatus,
   Transaction,
   Utxo,
@@ -154,6 +155,11 @@ export interface NodeApiMethods {
   get_block_template: { params: Record<string, never>; result: BlockTemplate };
   /** Submit a serialized block (hex). */
   submit_block: { params: { hex: string }; result: SubmitBlockResult };
+  /**
+   * Submit a serialized transaction (hex) to the mempool. A refusal is a result, not an error:
+   * `status: "rejected"` with `reject_code` and `reason`.
+   */
+  submit_transaction: { params: { hex: string }; result: SubmitTransactionResult };
 
   /** Every module the host knows, with state and registered API. */
   discover_modules: { params: Record<string, never>; result: ModuleInfo[] };
@@ -216,6 +222,7 @@ export const METHOD_CAPABILITY: Readonly<Record<NodeApiMethod, string>> = {
   get_network_peers: "read_network",
   get_block_template: "read_blockchain",
   submit_block: "submit_block",
+  submit_transaction: "send_transactions",
   discover_modules: "discover_modules",
   get_module_info: "discover_modules",
   is_module_available: "discover_modules",

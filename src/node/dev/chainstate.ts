@@ -134,7 +134,14 @@ export class ChainState {
       const raw = encodeBlock(REGTEST_GENESIS, [decodeTx(fromHex(GENESIS_COINBASE_HEX))]);
       store.atomically(() => {
         store.setMeta("network", "regtest");
-        store.putBlock({ hash, prev_hash: REGTEST_GENESIS.prev_hash, height: 0, header: raw.slice(0, 80), status: "valid", seq: 0 }, raw);
+        store.putBlock({
+          hash,
+          prev_hash: REGTEST_GENESIS.prev_hash,
+          height: 0,
+          header: raw.slice(0, 80),
+          status: "valid",
+          seq: 0,
+        }, raw);
         store.connect(hash, 0, '{"coins":[],"rates":[]}', [], [], []);
       });
       return ChainState.load(store);
@@ -224,7 +231,9 @@ export class ChainState {
     if (!parent) reject("prev-blk-not-found", `the parent ${h.prev_hash} is not known`);
     if (parent!.status === "invalid") reject("bad-prevblk", `the parent ${h.prev_hash} is invalid`);
     if (h.bits !== REGTEST_BITS) reject("bad-diffbits", `bits 0x${h.bits.toString(16)} is not regtest's 0x207fffff`);
-    if (!meetsTarget(hash, h.bits)) reject("high-hash", `the hash does not meet the target of bits 0x${h.bits.toString(16)}`);
+    if (!meetsTarget(hash, h.bits)) {
+      reject("high-hash", `the hash does not meet the target of bits 0x${h.bits.toString(16)}`);
+    }
     const mtp = this.medianTime(parent);
     if (h.time <= mtp) reject("time-too-old", `block time ${h.time} is not after the median time past ${mtp}`);
     if (h.time > now + CONSENSUS.maxFutureSeconds) reject("time-too-new", `block time ${h.time} is over 2 hours ahead`);
@@ -423,11 +432,17 @@ export class ChainState {
     }
     const claimed = cb.outputs.reduce((s, o) => s + o.value, 0);
     const allowed = blockSubsidy(height) + fees;
-    if (claimed > allowed) reject("bad-cb-amount", `the coinbase claims ${claimed} sats, above subsidy plus fees ${allowed}`);
-    const undo = JSON.stringify({
-      coins: spent.map((s) => [s.txid, s.vout, s.coin.value, toHex(s.coin.script), s.coin.height, s.coin.coinbase ? 1 : 0]),
-      rates,
-    } satisfies Undo);
+    if (claimed > allowed) {
+      reject("bad-cb-amount", `the coinbase claims ${claimed} sats, above subsidy plus fees ${allowed}`);
+    }
+    const undo = JSON.stringify(
+      {
+        coins: spent.map((
+          s,
+        ) => [s.txid, s.vout, s.coin.value, toHex(s.coin.script), s.coin.height, s.coin.coinbase ? 1 : 0]),
+        rates,
+      } satisfies Undo,
+    );
     this.#store.atomically(() =>
       this.#store.connect(
         hash,

@@ -5,25 +5,11 @@
  * @module
  */
 import type { BlockHeader, MempoolEntry } from "../../protocol/chain.ts";
-import type { ChainState, IndexEntry } from "./chainstate.ts";
-import type { Mempool, PoolEntry } from "./mempool.ts";
+import type { NodeEngine } from "./engine.ts";
 import { CONSENSUS } from "./params.ts";
 import { headerView, poolView } from "./views.ts";
 import type { Coin } from "./rules.ts";
 import { addressScript, type DevWallet, type WalletCoin } from "./wallet.ts";
-
-/** What the controls need from the node; the node builds this. */
-export interface ControlDeps {
-  chain: ChainState;
-  pool: Mempool;
-  wallet: DevWallet;
-  mine(count: number, withMempool: boolean, payout?: Uint8Array): IndexEntry[];
-  accept(bytes: Uint8Array): PoolEntry;
-  rewind(fork: IndexEntry): IndexEntry[];
-  finishReorg(before: IndexEntry, disconnected: number): void;
-  feeEstimate(): number;
-  dataDir: string | null;
-}
 
 /** The wallet's money, in satoshis. */
 export interface WalletBalance {
@@ -99,15 +85,21 @@ export interface SendResult {
  * ```
  */
 export class DevControls {
-  readonly #d: ControlDeps;
+  readonly #e: NodeEngine;
+  readonly #wallet: DevWallet;
+  readonly #dataDir: string | null;
 
   /**
    * Built by the node.
    *
-   * @param deps The node's internals.
+   * @param engine The node's engine.
+   * @param wallet Its wallet.
+   * @param dataDir Its data dir, for status.
    */
-  constructor(deps: ControlDeps) {
-    this.#d = deps;
+  constructor(engine: NodeEngine, wallet: DevWallet, dataDir: string | null) {
+    this.#e = engine;
+    this.#wallet = wallet;
+    this.#dataDir = dataDir;
   }
 
   /**
@@ -122,7 +114,7 @@ export class DevControls {
   generate(count: number, opts: { address?: string; withMempool?: boolean } = {}): BlockHeader[] {
     intIn("count", count, 1, 10_000);
     const payout = opts.address === undefined ? undefined : addressScript(opts.address);
-    return this.#d.mine(count, opts.withMempool ?? true, payout).map(headerView);
+    return this.#e.mine(count, opts.withMempool ?? true, payout).map(headerView);
   }
 
   /**
@@ -136,9 +128,9 @@ export class DevControls {
    *   mempool refuses it.
    */
   send(address: string, amount: number, feeRate?: number): SendResult {
-    const rate = feeRate ?? Math.max(1, this.#d.feeEstimate());
-    const bytes = this.#d.wallet.send(address, amount, rate, this.coins());
-    const e = this.#d.accept(bytes);
+    const rate = feeRate ?? this.#e.nextBlockFee();
+    const bytes = this.#wallet.send(address, amount, rate, this.coins());
+    const e = this.#e.acceptTx(bytes);
     return { txid: e.tx.txid, fee_sats: e.fee, fee_rate: e.feeRate, vsize: e.tx.vsize };
   }
 
@@ -155,16 +147,16 @@ export class DevControls {
    * @throws {RangeError} for a bad depth or block count.
    */
   reorg(depth: number, opts: { blocks?: number; withMempool?: boolean } = {}): ReorgSummary {
-    const { chain, pool } = this.#d;
+    const { chain, pool } = this.#e;
     const before = chain.tip();
     intIn("depth", depth, 1, before.height);
     const blocks = opts.blocks ?? depth + 1;
     intIn("blocks", blocks, 1, 10_000);
     const fork = chain.at(before.height - depth)!;
     chain.invalidate(chain.at(fork.height + 1)!.hash);
-    const disconnected = this.#d.rewind(fork);
-    this.#d.mine(blocks, opts.withMempool ?? false);
-    this.#d.finishReorg(before, disconnected.length);
+    const disconnected = this.#e.rewind(fork);
+    this.#e.mine(blocks, opts.withMempool ?? false);
+    this.#e.finishReorg(before, disconnected.length);
     const after = chain.tip();
     return {
       old_tip: before.hash,
@@ -178,7 +170,7 @@ export class DevControls {
 
   /** Mempool entries, highest fee rate first. */
   mempool(): MempoolEntry[] {
-    return this.#d.pool.byFeeRate().map(poolView);
+    return this.#e.pool.byFeeRate().map(poolView);
   }
 
   /**
@@ -188,7 +180,8 @@ export class DevControls {
    * @returns The coins; `confirmed` is false for mempool outputs.
    */
   coins(): (WalletCoin & { confirmed: boolean })[] {
-    const { chain, pool, wallet } = this.#d;
+    const { chain, pool } = this.#e;
+    const wallet = this.#wallet;
     const out: (WalletCoin & { confirmed: boolean })[] = [];
     for (const [k, c] of chain.coins()) {
       if (!wallet.owns(c.script) || this.#immature(c)) continue;
@@ -208,8 +201,8 @@ export class DevControls {
   /** The wallet's balance. */
   balance(): WalletBalance {
     const b: WalletBalance = { spendable: 0, confirmed: 0, immature: 0, unconfirmed: 0 };
-    for (const [, c] of this.#d.chain.coins()) {
-      if (this.#d.wallet.owns(c.script) && this.#immature(c)) b.immature += c.value;
+    for (const [, c] of this.#e.chain.coins()) {
+      if (this.#wallet.owns(c.script) && this.#immature(c)) b.immature += c.value;
     }
     for (const c of this.coins()) {
       if (c.confirmed) b.confirmed += c.value;
@@ -220,12 +213,13 @@ export class DevControls {
   }
 
   #immature(c: Coin): boolean {
-    return c.coinbase && this.#d.chain.tip().height + 1 - c.height < CONSENSUS.coinbaseMaturity;
+    return c.coinbase && this.#e.chain.tip().height + 1 - c.height < CONSENSUS.coinbaseMaturity;
   }
 
   /** Chain, mempool and wallet at a glance. */
   status(): DevNodeStatus {
-    const { chain, pool, wallet } = this.#d;
+    const { chain, pool } = this.#e;
+    const wallet = this.#wallet;
     const tip = chain.tip();
     return {
       network: "regtest",
@@ -233,9 +227,9 @@ export class DevControls {
       tip_hash: tip.hash,
       tip_time: tip.header.time,
       mempool: { transactions: pool.size, vsize: pool.vsize, fees_sats: pool.fees, min_fee_rate: pool.minFeeRate() },
-      fee_estimate: this.#d.feeEstimate(),
+      fee_estimate: this.#e.nextBlockFee(),
       wallet: { address: wallet.address(), keys: wallet.size, ...this.balance() },
-      data_dir: this.#d.dataDir,
+      data_dir: this.#dataDir,
     };
   }
 }

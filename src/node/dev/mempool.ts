@@ -170,7 +170,9 @@ export class Mempool {
     const coins = tx.inputs.map((input, i) => {
       const k = key(input.txid, input.vout);
       const other = this.#spends.get(k);
-      if (other) reject("mempool-conflict", `input ${i} spends ${k}, which mempool transaction ${other} already spends`);
+      if (other) {
+        reject("mempool-conflict", `input ${i} spends ${k}, which mempool transaction ${other} already spends`);
+      }
       const coin = this.#chain.coin(input.txid, input.vout);
       if (coin) return coin;
       const parent = this.#entries.get(input.txid);
@@ -321,7 +323,9 @@ export class Mempool {
   #lowestLeaf(): PoolEntry | undefined {
     let low: PoolEntry | undefined;
     for (const e of this.#entries.values()) {
-      if (e.children.size === 0 && (!low || e.feeRate < low.feeRate || (e.feeRate === low.feeRate && e.seq > low.seq))) {
+      if (
+        e.children.size === 0 && (!low || e.feeRate < low.feeRate || (e.feeRate === low.feeRate && e.seq > low.seq))
+      ) {
         low = e;
       }
     }

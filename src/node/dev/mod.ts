@@ -22,3 +22,4 @@ export * from "./params.ts";
 export * from "./rules.ts";
 export * from "./store.ts";
 export * from "./wallet.ts";
+export * from "./traffic.ts";

@@ -39,18 +39,18 @@ import type {
   Utxo,
 } from "../../protocol/chain.ts";
 import type { BackendEvent, FlushResult, NodeBackend } from "../backend.ts";
-import { fromHex, sha256d, toHex } from "../header.ts";
-import { BlockRejectedError, ChainState, type Connected, type IndexEntry } from "./chainstate.ts";
-import { decodeBlock, decodeTx, MalformedDataError, type Tx } from "./codec.ts";
-import { estimateFeeRate } from "./fees.ts";
-import { Mempool, type Removal } from "./mempool.ts";
-import { COINBASE_RESERVE_WEIGHT, mineBlock } from "./miner.ts";
+import { fromHex, toHex } from "../header.ts";
+import { ChainState, type IndexEntry } from "./chainstate.ts";
+import { decodeBlock, decodeTx } from "./codec.ts";
+import { DevControls } from "./controls.ts";
+import { NodeEngine } from "./engine.ts";
+import { Mempool } from "./mempool.ts";
+import { COINBASE_RESERVE_WEIGHT } from "./miner.ts";
 import { blockSubsidy, CONSENSUS, POLICY } from "./params.ts";
 import { TxRejectedError } from "./rules.ts";
 import { NodeStore } from "./store.ts";
 import { blockView, headerView, poolView, txView, utxoView } from "./views.ts";
 import { addressScript, DevWallet } from "./wallet.ts";
-import { DevControls } from "./controls.ts";
 
 /** How to open a {@link DevNode}. */
 export interface DevNodeOptions {
@@ -96,60 +96,39 @@ export class DevNode implements NodeBackend {
   /** Where the node keeps its state, or `null` in memory. */
   readonly dataDir: string | null;
   readonly #store: NodeStore;
+  readonly #engine: NodeEngine;
   readonly #chain: ChainState;
   readonly #pool: Mempool;
-  readonly #listeners = new Set<(e: BackendEvent) => void>();
-  readonly #opts: Required<Omit<DevNodeOptions, "dataDir" | "coinbaseAddress">>;
-  readonly #payout: Uint8Array;
-  readonly #log = getLogger(["blvm", "devnode"]);
-  #fee = { estimate: 0, min: 0 };
-  #overThreshold = false;
-  #recent?: { tip: string; rates: number[] };
-  #template?: { tip: string; version: number };
-  #poolVersion = 0;
   #closed = false;
 
   private constructor(store: NodeStore, opts: DevNodeOptions) {
     this.dataDir = opts.dataDir ?? null;
-    this.#opts = {
-      minFeeRate: opts.minFeeRate ?? POLICY.minFeeRate,
-      maxMempoolTxs: opts.maxMempoolTxs ?? 50_000,
-      mempoolThreshold: opts.mempoolThreshold ?? 40_000,
-      blockMaxWeight: opts.blockMaxWeight ?? CONSENSUS.maxBlockWeight,
-      feeHistoryBlocks: opts.feeHistoryBlocks ?? 6,
-      clock: opts.clock ?? (() => Math.floor(Date.now() / 1000)),
-    };
     this.#store = store;
     this.#chain = ChainState.load(store);
     this.wallet = DevWallet.load(store);
-    this.#payout = opts.coinbaseAddress ? addressScript(opts.coinbaseAddress) : this.wallet.script();
+    const log = getLogger(["blvm", "devnode"]);
     this.#pool = new Mempool(store, {
       coin: (txid, vout) => this.#chain.coin(txid, vout),
       outputsOf: (txid) => this.#chain.location(txid)?.outputs,
       height: () => this.#chain.tip().height,
       medianTime: () => this.#chain.medianTime(),
-    }, { minFeeRate: this.#opts.minFeeRate, maxTxs: this.#opts.maxMempoolTxs });
+    }, { minFeeRate: opts.minFeeRate ?? POLICY.minFeeRate, maxTxs: opts.maxMempoolTxs ?? 50_000 });
     for (const row of store.mempool()) {
       try {
         this.#pool.accept(decodeTx(row.raw), row.time, row.seq);
       } catch (e) {
         store.removeMempool(row.txid);
-        this.#log.warn("Dropped stored mempool transaction {txid}: {error}", { txid: row.txid, error: String(e) });
+        log.warn("Dropped stored mempool transaction {txid}: {error}", { txid: row.txid, error: String(e) });
       }
     }
-    this.#fee = { estimate: this.#nextBlockFee(), min: this.#pool.minFeeRate() };
-    this.#overThreshold = this.#pool.size > this.#opts.mempoolThreshold;
-    this.dev = new DevControls({
-      chain: this.#chain,
-      pool: this.#pool,
-      wallet: this.wallet,
-      mine: (count, withMempool, payout) => this.#mine(count, withMempool, payout),
-      accept: (bytes) => this.#acceptTx(bytes),
-      rewind: (fork) => this.#rewind(fork),
-      finishReorg: (before, disconnected) => this.#finishReorg(before, disconnected),
-      feeEstimate: () => this.#nextBlockFee(),
-      dataDir: this.dataDir,
+    this.#engine = new NodeEngine(store, this.#chain, this.#pool, {
+      mempoolThreshold: opts.mempoolThreshold ?? 40_000,
+      blockMaxWeight: opts.blockMaxWeight ?? CONSENSUS.maxBlockWeight,
+      feeHistoryBlocks: opts.feeHistoryBlocks ?? 6,
+      clock: opts.clock ?? (() => Math.floor(Date.now() / 1000)),
+      payout: opts.coinbaseAddress ? addressScript(opts.coinbaseAddress) : this.wallet.script(),
     });
+    this.dev = new DevControls(this.#engine, this.wallet, this.dataDir);
   }
 
   /**
@@ -190,7 +169,14 @@ export class DevNode implements NodeBackend {
   /** Always synced: the dev node has no peers and is the only source of its chain. */
   getSyncStatus(): Promise<SyncStatus> {
     const height = this.#chain.tip().height;
-    return Promise.resolve({ phase: "synced", is_synced: true, progress: 1, height, header_height: height, error: null });
+    return Promise.resolve({
+      phase: "synced",
+      is_synced: true,
+      progress: 1,
+      height,
+      header_height: height,
+      error: null,
+    });
   }
 
   /** A main-chain header (any-case hash). */
@@ -255,7 +241,7 @@ export class DevNode implements NodeBackend {
         new RangeError(`Cannot estimate a fee: 'targetBlocks' must be an integer from 1 to 1008, got ${targetBlocks}`),
       );
     }
-    return Promise.resolve(this.#estimate(targetBlocks));
+    return Promise.resolve(this.#engine.estimate(targetBlocks));
   }
 
   /** No peers: the dev node does not take part in a peer-to-peer network. */
@@ -277,8 +263,8 @@ export class DevNode implements NodeBackend {
   /** The block the node would mine now. Publishes `BlockTemplateUpdated` when it differs from the last. */
   getBlockTemplate(): Promise<BlockTemplate> {
     const tip = this.#chain.tip();
-    const chosen = this.#select();
-    this.#templateBuilt(chosen.length);
+    const chosen = this.#engine.select();
+    this.#engine.templateBuilt(chosen.length);
     const fees = chosen.reduce((n, e) => n + e.fee, 0);
     const minTime = this.#chain.medianTime() + 1;
     return Promise.resolve({
@@ -287,9 +273,14 @@ export class DevNode implements NodeBackend {
       height: tip.height + 1,
       bits: tip.header.bits,
       min_time: minTime,
-      cur_time: Math.max(this.#opts.clock(), minTime),
+      cur_time: Math.max(this.#engine.clock(), minTime),
       coinbase_value_sats: blockSubsidy(tip.height + 1) + fees,
-      transactions: chosen.map((e) => ({ txid: e.tx.txid, hex: toHex(e.tx.bytes), fee_sats: e.fee, weight: e.tx.weight })),
+      transactions: chosen.map((e) => ({
+        txid: e.tx.txid,
+        hex: toHex(e.tx.bytes),
+        fee_sats: e.fee,
+        weight: e.tx.weight,
+      })),
     });
   }
 
@@ -300,12 +291,12 @@ export class DevNode implements NodeBackend {
     } catch {
       return Promise.resolve({ status: "rejected", hash: null, reason: "the block is not even-length hex" });
     }
-    return Promise.resolve(this.#processBlock(bytes, false));
+    return Promise.resolve(this.#engine.processBlock(bytes, false));
   }
 
   submitTransaction(hex: string): Promise<SubmitTransactionResult> {
     try {
-      const entry = this.#acceptTx(fromHex(hex));
+      const entry = this.#engine.acceptTx(fromHex(hex));
       return Promise.resolve({ status: "accepted", txid: entry.tx.txid, reject_code: null, reason: null });
     } catch (e) {
       if (e instanceof SyntaxError) {
@@ -333,297 +324,18 @@ export class DevNode implements NodeBackend {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#listeners.clear();
+      this.#engine.clearListeners();
       this.#store.close();
     }
     return Promise.resolve();
   }
 
   onEvent(listener: (event: BackendEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#engine.onEvent(listener);
   }
 
   #mainEntry(hash: string): IndexEntry | undefined {
     const e = this.#chain.entry(hash.toLowerCase());
     return e && this.#chain.onMain(e.hash) ? e : undefined;
-  }
-
-  #select() {
-    return this.#pool.select(this.#opts.blockMaxWeight - COINBASE_RESERVE_WEIGHT);
-  }
-
-  #templateBuilt(txCount: number): void {
-    const tip = this.#chain.tip();
-    if (this.#template?.tip === tip.hash && this.#template.version === this.#poolVersion) return;
-    this.#template = { tip: tip.hash, version: this.#poolVersion };
-    this.#emit({ type: "BlockTemplateUpdated", payload: { prev_hash: tip.hash, height: tip.height + 1, tx_count: txCount } });
-  }
-
-  /** Decode, check and accept a transaction, publishing its events. */
-  #acceptTx(bytes: Uint8Array): ReturnType<Mempool["accept"]>["entry"] {
-    let tx: Tx;
-    try {
-      tx = decodeTx(bytes);
-    } catch (e) {
-      if (e instanceof MalformedDataError) throw new TxRejectedError("malformed", null, e.message);
-      throw e;
-    }
-    const { entry, evicted } = this.#pool.accept(tx, this.#opts.clock());
-    this.#poolVersion++;
-    this.#announceRemovals(evicted);
-    const payload = { tx_hash: tx.txid };
-    this.#emit({ type: "NewTransaction", payload });
-    this.#emit({
-      type: "MempoolTransactionAdded",
-      payload: { ...payload, fee_rate: entry.feeRate, vsize: tx.vsize, fee_sats: entry.fee, mempool_size: this.#pool.size },
-    });
-    this.#poolChanged();
-    return entry;
-  }
-
-  /** Check and, if it is the best chain, connect a block. */
-  #processBlock(bytes: Uint8Array, mined: boolean): SubmitBlockResult {
-    let block;
-    try {
-      block = decodeBlock(bytes);
-    } catch (e) {
-      const hash = bytes.length >= 80 ? toHex(sha256d(bytes.subarray(0, 80)).reverse()) : null;
-      return { status: "rejected", hash, reason: `malformed: ${(e as Error).message}` };
-    }
-    const known = this.#chain.entry(block.hash);
-    if (known) {
-      return known.status === "invalid"
-        ? { status: "rejected", hash: block.hash, reason: "duplicate-invalid: the block is known to be invalid" }
-        : { status: "duplicate", hash: block.hash, reason: null };
-    }
-    let entry: IndexEntry;
-    try {
-      entry = this.#chain.accept(block, bytes, this.#opts.clock());
-    } catch (e) {
-      if (!(e instanceof BlockRejectedError)) throw e;
-      const height = (this.#chain.entry(block.header.prev_hash)?.height ?? -1) + 1;
-      this.#validated(block.hash, height, performance.now(), e.message);
-      return { status: "rejected", hash: block.hash, reason: e.message };
-    }
-    const tip = this.#chain.tip();
-    if (entry.header.prev_hash === tip.hash) {
-      const error = this.#connect(entry, mined);
-      return error ? { status: "rejected", hash: entry.hash, reason: error } : { status: "accepted", hash: entry.hash, reason: null };
-    }
-    if (entry.work <= tip.work) {
-      return { status: "inconclusive", hash: entry.hash, reason: "stored on a side branch with no more work than the tip" };
-    }
-    this.#reorgToBest();
-    const failed = this.#chain.entry(entry.hash)!.status === "invalid";
-    return failed
-      ? { status: "rejected", hash: entry.hash, reason: "the branch failed validation; see BlockValidationCompleted" }
-      : { status: "accepted", hash: entry.hash, reason: null };
-  }
-
-  /** Validate and connect a child of the tip; the error message if it failed. */
-  #connect(entry: IndexEntry, mined: boolean): string | undefined {
-    const t0 = performance.now();
-    this.#emit({ type: "BlockValidationStarted", payload: { block_hash: entry.hash, height: entry.height } });
-    let connected: Connected;
-    try {
-      connected = this.#chain.connect(entry, (w) => this.#pool.verified(w));
-    } catch (e) {
-      if (!(e instanceof BlockRejectedError)) throw e;
-      this.#validated(entry.hash, entry.height, t0, e.message, false);
-      return e.message;
-    }
-    this.#validated(entry.hash, entry.height, t0, null, false);
-    const { hash, height, header } = connected.entry;
-    this.#emit({ type: "NewBlock", payload: { hash, height, prev_hash: header.prev_hash, time: header.time } });
-    this.#announceRemovals(this.#pool.removeForBlock(connected.txs));
-    this.#poolVersion++;
-    if (mined) this.#emit({ type: "BlockMined", payload: { block_hash: hash, height, miner_id: "devnode" } });
-    this.#poolChanged();
-    return undefined;
-  }
-
-  #validated(hash: string, height: number, t0: number, error: string | null, started = true): void {
-    if (started) this.#emit({ type: "BlockValidationStarted", payload: { block_hash: hash, height } });
-    this.#emit({
-      type: "BlockValidationCompleted",
-      payload: {
-        block_hash: hash,
-        height,
-        success: error === null,
-        validation_time_ms: Math.round(performance.now() - t0),
-        error,
-      },
-    });
-  }
-
-  /** Mine `count` blocks on the tip. */
-  #mine(count: number, withMempool: boolean, payout?: Uint8Array): IndexEntry[] {
-    const out: IndexEntry[] = [];
-    for (let i = 0; i < count; i++) {
-      const tip = this.#chain.tip();
-      const chosen = withMempool ? this.#select() : [];
-      this.#templateBuilt(chosen.length);
-      const extraNonce = Number(this.#store.meta("extra_nonce") ?? "0");
-      this.#store.setMeta("extra_nonce", String(extraNonce + 1));
-      const block = mineBlock({
-        prevHash: tip.hash,
-        height: tip.height + 1,
-        time: Math.max(this.#opts.clock(), this.#chain.medianTime() + 1),
-        txs: chosen.map((e) => e.tx),
-        fees: chosen.reduce((n, e) => n + e.fee, 0),
-        payout: payout ?? this.#payout,
-        extraNonce,
-      });
-      const r = this.#processBlock(block.bytes, true);
-      if (r.status !== "accepted") throw new Error(`The dev node rejected its own block ${block.hash}: ${r.reason}`);
-      out.push(this.#chain.tip());
-    }
-    return out;
-  }
-
-  /** Disconnect blocks down to `fork`, returning their transactions to the mempool. */
-  #rewind(fork: IndexEntry): IndexEntry[] {
-    const disconnected: IndexEntry[] = [];
-    const returned: Tx[][] = [];
-    while (this.#chain.tip().hash !== fork.hash) {
-      const { entry, txs } = this.#chain.disconnectTip();
-      disconnected.push(entry);
-      returned.unshift(txs.slice(1));
-      this.#emit({ type: "BlockDisconnected", payload: { hash: entry.hash, height: entry.height } });
-    }
-    for (const tx of returned.flat()) {
-      try {
-        const { entry } = this.#pool.accept(tx, this.#opts.clock());
-        this.#emit({
-          type: "MempoolTransactionAdded",
-          payload: { tx_hash: tx.txid, fee_rate: entry.feeRate, vsize: tx.vsize, fee_sats: entry.fee, mempool_size: this.#pool.size },
-        });
-      } catch (e) {
-        if (!(e instanceof TxRejectedError)) throw e;
-        this.#log.info("Disconnected transaction {txid} did not return to the mempool: {error}", {
-          txid: tx.txid,
-          error: e.message,
-        });
-      }
-    }
-    this.#announceRemovals(this.#dropInvalid());
-    this.#poolVersion++;
-    return disconnected;
-  }
-
-  /** After a rewind: mempool transactions whose inputs are gone or immature now. */
-  #dropInvalid(): Removal[] {
-    const out: Removal[] = [];
-    const spendHeight = this.#chain.tip().height + 1;
-    for (const e of [...this.#pool.entries()]) {
-      if (!this.#pool.get(e.tx.txid)) continue;
-      const ok = e.tx.inputs.every((i) => {
-        if (e.parents.has(i.txid)) return true;
-        const c = this.#chain.coin(i.txid, i.vout);
-        return c !== undefined && (!c.coinbase || spendHeight - c.height >= CONSENSUS.coinbaseMaturity);
-      });
-      if (!ok) out.push(...this.#pool.remove(e.tx.txid, "reorg"));
-    }
-    return out;
-  }
-
-  /** Switch to the valid branch with the most work. */
-  #reorgToBest(): void {
-    const before = this.#chain.tip();
-    const best = this.#chain.best();
-    if (best.hash === before.hash) return;
-    const disconnected = this.#rewind(this.#chain.fork(best));
-    for (const e of this.#chain.branch(best)) {
-      if (this.#connect(e, false) !== undefined) return this.#reorgToBest();
-    }
-    this.#finishReorg(before, disconnected.length);
-  }
-
-  #finishReorg(before: IndexEntry, disconnected: number): void {
-    const after = this.#chain.tip();
-    if (after.hash === before.hash) return;
-    const fork = this.#chain.fork(before);
-    this.#emit({
-      type: "ChainReorg",
-      payload: {
-        old_tip: before.hash,
-        new_tip: after.hash,
-        fork_height: fork.height,
-        disconnected,
-        connected: after.height - fork.height,
-      },
-    });
-    this.#poolChanged();
-  }
-
-  #announceRemovals(removed: readonly Removal[]): void {
-    let size = this.#pool.size + removed.length;
-    for (const r of removed) {
-      this.#emit({
-        type: "MempoolTransactionRemoved",
-        payload: { tx_hash: r.entry.tx.txid, reason: r.reason, mempool_size: --size },
-      });
-    }
-  }
-
-  /** Threshold and fee-rate events after the mempool or the tip changed. */
-  #poolChanged(): void {
-    const size = this.#pool.size;
-    const over = size > this.#opts.mempoolThreshold;
-    if (over && !this.#overThreshold) {
-      this.#emit({ type: "MempoolThresholdExceeded", payload: { current_size: size, threshold: this.#opts.mempoolThreshold } });
-    }
-    this.#overThreshold = over;
-    const min = this.#pool.minFeeRate();
-    if (min !== this.#fee.min) {
-      this.#emit({ type: "FeeRateChanged", payload: { old_fee_rate: this.#fee.min, new_fee_rate: min, mempool_size: size } });
-      this.#fee.min = min;
-    }
-    const estimate = this.#nextBlockFee();
-    if (estimate !== this.#fee.estimate) {
-      this.#emit({
-        type: "FeeRateChanged",
-        payload: { old_fee_rate: this.#fee.estimate, new_fee_rate: estimate, mempool_size: size, target_blocks: 1 },
-      });
-      this.#fee.estimate = estimate;
-    }
-  }
-
-  #nextBlockFee(): number {
-    return this.#estimate(1).fee_rate;
-  }
-
-  #estimate(target: number): FeeEstimate {
-    const blockVsize = (this.#opts.blockMaxWeight - COINBASE_RESERVE_WEIGHT) / 4;
-    const backlog = this.#pool.vsize > target * blockVsize;
-    return estimateFeeRate(target, {
-      pool: backlog ? this.#pool.byFeeRate().map((e) => ({ feeRate: e.feeRate, vsize: e.tx.vsize })) : [],
-      recent: this.#recentRates(),
-      minFeeRate: this.#pool.minFeeRate(),
-      blockVsize,
-    });
-  }
-
-  #recentRates(): number[] {
-    const tip = this.#chain.tip();
-    if (this.#recent?.tip !== tip.hash) {
-      const rates: number[] = [];
-      for (let h = tip.height; h > tip.height - this.#opts.feeHistoryBlocks && h > 0; h--) {
-        rates.push(...this.#chain.feeRates(this.#chain.at(h)!.hash));
-      }
-      this.#recent = { tip: tip.hash, rates };
-    }
-    return this.#recent.rates;
-  }
-
-  #emit(event: BackendEvent): void {
-    for (const l of [...this.#listeners]) {
-      try {
-        l(event);
-      } catch (e) {
-        this.#log.error("An event listener threw on {type}: {error}", { type: event.type, error: String(e) });
-      }
-    }
   }
 }

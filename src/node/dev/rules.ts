@@ -241,7 +241,9 @@ export function verifySignatures(tx: Tx, coins: readonly Coin[]): void {
       if (input.witness.length !== 2) bad(i, `a P2WPKH witness has 2 items, this one ${input.witness.length}`);
       const [sig, pub] = input.witness;
       if (pub.length !== 33) bad(i, "the public key is not a 33-byte compressed key");
-      if (!equal(ripemd160(sha256(pub)), s.subarray(2))) bad(i, "the public key does not hash to the output's key hash");
+      if (!equal(ripemd160(sha256(pub)), s.subarray(2))) {
+        bad(i, "the public key does not hash to the output's key hash");
+      }
       if (sig.length < 9) bad(i, "the signature is too short");
       const hashType = sig[sig.length - 1];
       if (![1, 2, 3, 0x81, 0x82, 0x83].includes(hashType)) bad(i, `sighash type 0x${hashType.toString(16)} is invalid`);

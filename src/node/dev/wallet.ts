@@ -144,7 +144,9 @@ export class DevWallet {
     if (!Number.isSafeInteger(amount) || amount <= 0) {
       throw new WalletError(`the amount must be a positive whole number of sats, got ${amount}`);
     }
-    if (!(feeRate > 0) || !Number.isFinite(feeRate)) throw new WalletError(`the fee rate must be positive, got ${feeRate}`);
+    if (!(feeRate > 0) || !Number.isFinite(feeRate)) {
+      throw new WalletError(`the fee rate must be positive, got ${feeRate}`);
+    }
     const available = coins.reduce((n, c) => n + c.value, 0);
     const inputs = coins.map((c) => ({
       txid: c.txid,

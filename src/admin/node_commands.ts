@@ -1,0 +1,143 @@
+/**
+ * The admin socket's `node.*` methods: the operator's commands for the embedded dev node.
+ *
+ * | method | params | result |
+ * | --- | --- | --- |
+ * | `node.status` | | chain, mempool, fee estimate, wallet |
+ * | `node.generate` | `count`, `address?` | the new headers |
+ * | `node.send` | `address`, `amount_sats`, `fee_rate?` | txid, fee, fee rate, vsize |
+ * | `node.mempool` | | totals and entries, highest fee rate first |
+ * | `node.block` | `hash` or `height` | the block |
+ * | `node.tx` | `txid` | the transaction |
+ * | `node.reorg` | `depth`, `blocks?` | old and new tip, fork height, counts |
+ * | `node.address` | | a new wallet address |
+ * | `node.flush` | | pages written |
+ *
+ * @module
+ */
+import { ErrorCode, RemoteError } from "../protocol/errors.ts";
+import type { DevNode } from "../node/dev/node.ts";
+import { TxRejectedError } from "../node/dev/rules.ts";
+import { WalletError } from "../node/dev/wallet.ts";
+
+/** Every `node.*` admin method. */
+export const NODE_METHODS = [
+  "node.status",
+  "node.generate",
+  "node.send",
+  "node.mempool",
+  "node.block",
+  "node.tx",
+  "node.reorg",
+  "node.address",
+  "node.flush",
+] as const;
+
+/**
+ * Run one `node.*` method.
+ *
+ * @param node The dev node, or `undefined` if the host runs without one.
+ * @param method The method.
+ * @param p Its params.
+ * @returns The result.
+ * @throws {RemoteError} `INVALID_PARAMS` for bad params or a refused send (with `data.reject_code`),
+ *   `NOT_FOUND` for an unknown block or transaction, `UNAVAILABLE` without a dev node,
+ *   `METHOD_NOT_FOUND` for an unknown `node.*` method.
+ *
+ * @example
+ * ```ts
+ * import { DevNode } from "@blvm/node";
+ * import { dispatchNode } from "./node_commands.ts";
+ * const node = DevNode.open();
+ * console.log((await dispatchNode(node, "node.status", {}) as { height: number }).height); // 0
+ * await node.close();
+ * ```
+ */
+export async function dispatchNode(
+  node: DevNode | undefined,
+  method: string,
+  p: Record<string, unknown>,
+): Promise<unknown> {
+  if (!node) throw new RemoteError(ErrorCode.Unavailable, "This host runs without the embedded dev node");
+  try {
+    return await run(node, method, p);
+  } catch (e) {
+    if (e instanceof RemoteError) throw e;
+    if (e instanceof TxRejectedError) {
+      throw new RemoteError(ErrorCode.InvalidParams, `The mempool refused the transaction: ${e.message}`, {
+        reject_code: e.code,
+        txid: e.txid,
+      });
+    }
+    if (e instanceof RangeError || e instanceof WalletError) throw new RemoteError(ErrorCode.InvalidParams, e.message);
+    throw e;
+  }
+}
+
+async function run(node: DevNode, method: string, p: Record<string, unknown>): Promise<unknown> {
+  switch (method as typeof NODE_METHODS[number]) {
+    case "node.status":
+      return node.dev.status();
+    case "node.generate":
+      return node.dev.generate(num(p, "count"), { address: optStr(p, "address") });
+    case "node.send":
+      return node.dev.send(str(p, "address"), num(p, "amount_sats"), optNum(p, "fee_rate"));
+    case "node.mempool":
+      return { info: await node.getMempoolInfo(), entries: node.dev.mempool() };
+    case "node.block": {
+      const hash = p.height !== undefined ? await node.getBlockHash(num(p, "height")) : str(p, "hash");
+      const block = hash && await node.getBlock(hash);
+      if (!block) {
+        throw new RemoteError(
+          ErrorCode.NotFound,
+          `No main-chain block ${p.height !== undefined ? `at height ${p.height}` : hash}`,
+        );
+      }
+      return block;
+    }
+    case "node.tx": {
+      const txid = str(p, "txid");
+      const tx = await node.getTransaction(txid);
+      if (!tx) throw new RemoteError(ErrorCode.NotFound, `No transaction ${txid} in the chain or the mempool`);
+      return tx;
+    }
+    case "node.reorg":
+      return node.dev.reorg(num(p, "depth"), { blocks: optNum(p, "blocks") });
+    case "node.address":
+      return { address: node.wallet.newAddress() };
+    case "node.flush":
+      return await node.flush();
+    default:
+      throw new RemoteError(
+        ErrorCode.MethodNotFound,
+        `Unknown node method '${method}'; one of ${NODE_METHODS.join(", ")}`,
+      );
+  }
+}
+
+function str(p: Record<string, unknown>, key: string): string {
+  const v = p[key];
+  if (typeof v !== "string" || v === "") {
+    throw new RemoteError(ErrorCode.InvalidParams, `Parameter '${key}' must be a non-empty string`);
+  }
+  return v;
+}
+
+function optStr(p: Record<string, unknown>, key: string): string | undefined {
+  return p[key] === undefined ? undefined : str(p, key);
+}
+
+function num(p: Record<string, unknown>, key: string): number {
+  const v = p[key];
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new RemoteError(
+      ErrorCode.InvalidParams,
+      `Parameter '${key}' must be a number, got ${JSON.stringify(v) ?? "nothing"}`,
+    );
+  }
+  return v;
+}
+
+function optNum(p: Record<string, unknown>, key: string): number | undefined {
+  return p[key] === undefined ? undefined : num(p, key);
+}
