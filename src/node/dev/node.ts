@@ -45,7 +45,6 @@ import { decodeBlock, decodeTx } from "./codec.ts";
 import { DevControls } from "./controls.ts";
 import { NodeEngine } from "./engine.ts";
 import { Mempool } from "./mempool.ts";
-import { COINBASE_RESERVE_WEIGHT } from "./miner.ts";
 import { blockSubsidy, CONSENSUS, POLICY } from "./params.ts";
 import { TxRejectedError } from "./rules.ts";
 import { NodeStore } from "./store.ts";
