@@ -5,14 +5,14 @@
  * a private Unix socket with length-prefixed MessagePack frames. Modules use the SDK at
  * `@blvm/node/module`; the wire protocol lives at `@blvm/node/protocol`.
  *
- * @example Run one module against the in-memory regtest chain
+ * @example Run one module against the embedded regtest dev node
  * ```ts ignore
- * import { Host, MemoryBackend, setupLogging } from "@blvm/node";
+ * import { Host, DevNode, setupLogging } from "@blvm/node";
  * await setupLogging();
- * const node = new MemoryBackend();
+ * const node = DevNode.open();
  * const host = await Host.create({ backend: node, dataDir: "./data/modules" });
  * await host.startModule({ name: "hello", entry: "./modules/hello/main.ts" });
- * node.mine(1); // publishes NewBlock to subscribers
+ * node.dev.generate(1); // publishes NewBlock to subscribers
  * await host.shutdown();
  * ```
  *

@@ -17,7 +17,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+import { DevNode, Host, type ModuleLogRecord } from "../mod.ts";
 import { spawnRaw, streamRaw } from "./_raw.ts";
 
 const opts = parseArgs({
@@ -58,7 +58,7 @@ async function viaHost(subs: number, n: number): Promise<{ perSec: number; cpuPe
   const allReady = new Promise<void>((r) => ready = r);
   const counts: number[] = [];
   const host = await Host.create({
-    backend: new MemoryBackend(),
+    backend: DevNode.open(),
     dataDir,
     onModuleLog: (r: ModuleLogRecord) => {
       if (r.message === "subscribed" && ++subscribed === subs) ready();

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Host, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+import { DevNode, Host, type ModuleLogRecord } from "../mod.ts";
 import { spawnRaw, streamRaw } from "./_raw.ts";
 
 const opts = parseArgs({
@@ -61,7 +61,7 @@ async function viaHost(mode: "pingpong" | "pipelined" | "stream", n: number): Pr
   const result = new Promise<ModuleLogRecord>((r) => resolve = r);
   const ready = new Promise<void>((r) => subscribed = r);
   const host = await Host.create({
-    backend: new MemoryBackend(),
+    backend: DevNode.open(),
     dataDir,
     // The default 10 000 requests/s per module would cap the pipelined run; the bench measures the IPC path.
     rateLimit: null,

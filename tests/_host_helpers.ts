@@ -1,10 +1,10 @@
 // Shared helpers for tests that run a real host with real module processes.
-import { Host, type HostOptions, MemoryBackend, type ModuleLogRecord } from "../mod.ts";
+import { Host, type HostOptions, DevNode, type ModuleLogRecord } from "../mod.ts";
 
 /** A host on a fresh temp data dir, with every module log record captured. */
 export interface TestHost {
   host: Host;
-  backend: MemoryBackend;
+  backend: DevNode;
   logs: ModuleLogRecord[];
   dataDir: string;
   /** Resolves with the first record (already seen or future) that matches. */
@@ -15,7 +15,7 @@ export interface TestHost {
 export const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
 export async function testHost(options: Partial<HostOptions> = {}): Promise<TestHost> {
-  const backend = new MemoryBackend();
+  const backend = DevNode.open();
   const dataDir = await Deno.makeTempDir({ prefix: "blvm-test-" });
   const logs: ModuleLogRecord[] = [];
   const waiters = new Set<() => void>();
@@ -42,6 +42,7 @@ export async function testHost(options: Partial<HostOptions> = {}): Promise<Test
       ),
     async [Symbol.asyncDispose]() {
       await host.shutdown();
+      await backend.close();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };

@@ -7,8 +7,8 @@
  *
  * @example Start it from your own host
  * ```ts ignore
- * import { Host, MemoryBackend } from "@blvm/node";
- * const host = await Host.create({ backend: new MemoryBackend(), dataDir: "./data" });
+ * import { Host, DevNode } from "@blvm/node";
+ * const host = await Host.create({ backend: DevNode.open(), dataDir: "./data" });
  * await host.startModule({ name: "hello", entry: "./modules/hello/main.ts" });
  * ```
  *

@@ -164,16 +164,9 @@ async function stop(reason: string): Promise<void> {
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 
-try {
-  await manager.start();
-} catch (e) {
-  log.error("{error}", { error: (e as Error).message });
-  exitCode = 1;
-  await stop("start-up failed");
-}
-const running = manager.list().filter((m) => m.state === "running").length;
-log.info("{count} of {total} modules running", { count: running, total: manager.list().length });
-if (demo.enabled && !stopping) {
+// Demo traffic starts before the modules, so that its first 101 blocks (a mature coinbase for the
+// wallet) are already history when they connect.
+if (demo.enabled) {
   stopDemo = startDemoTraffic(backend, {
     blockInterval: demo.block_interval,
     txInterval: demo.tx_interval,
@@ -185,5 +178,14 @@ if (demo.enabled && !stopping) {
     txs: demo.tx_interval,
   });
 }
+try {
+  await manager.start();
+} catch (e) {
+  log.error("{error}", { error: (e as Error).message });
+  exitCode = 1;
+  await stop("start-up failed");
+}
+const running = manager.list().filter((m) => m.state === "running").length;
+log.info("{count} of {total} modules running", { count: running, total: manager.list().length });
 
 if (runFor > 0) setTimeout(() => stop(`ran for ${runFor} s`), runFor * 1000);

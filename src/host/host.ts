@@ -33,8 +33,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
  *
  * @example
  * ```ts ignore
- * import { Host, MemoryBackend } from "@blvm/node";
- * const host = await Host.create({ backend: new MemoryBackend(), dataDir: "./data" });
+ * import { Host, DevNode } from "@blvm/node";
+ * const host = await Host.create({ backend: DevNode.open(), dataDir: "./data" });
  * await host.startModule({ name: "hello", entry: "./modules/hello/main.ts" });
  * host.publish("NewBlock", { height: 1 });
  * await host.shutdown();

@@ -3,8 +3,8 @@
  *
  * @example
  * ```ts ignore
- * import { Host, MemoryBackend } from "@blvm/node";
- * const host = await Host.create({ backend: new MemoryBackend(), dataDir: "./data" });
+ * import { Host, DevNode } from "@blvm/node";
+ * const host = await Host.create({ backend: DevNode.open(), dataDir: "./data" });
  * ```
  *
  * @module

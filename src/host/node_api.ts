@@ -107,8 +107,8 @@ const none = {};
  *
  * @example
  * ```ts
- * import { createNodeApiHandlers, MemoryBackend } from "@blvm/node";
- * const api = createNodeApiHandlers(new MemoryBackend());
+ * import { createNodeApiHandlers, DevNode } from "@blvm/node";
+ * const api = createNodeApiHandlers(DevNode.open());
  * const ctx = { module: "hello", signal: new AbortController().signal };
  * console.log(await api.get_block_height!({}, ctx)); // 0
  * ```

@@ -68,8 +68,8 @@ export interface ReloadResult {
  *
  * @example
  * ```ts ignore
- * import { loadNodeConfig, MemoryBackend, ModuleManager } from "@blvm/node";
- * const manager = await ModuleManager.create({ config: await loadNodeConfig(), backend: new MemoryBackend() });
+ * import { loadNodeConfig, DevNode, ModuleManager } from "@blvm/node";
+ * const manager = await ModuleManager.create({ config: await loadNodeConfig(), backend: DevNode.open() });
  * await manager.start(); // throws if a required module cannot start
  * console.table(manager.list());
  * await manager.shutdown("operator");

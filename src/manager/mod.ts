@@ -4,8 +4,8 @@
  *
  * @example
  * ```ts ignore
- * import { loadNodeConfig, MemoryBackend, ModuleManager } from "@blvm/node";
- * const manager = await ModuleManager.create({ config: await loadNodeConfig(), backend: new MemoryBackend() });
+ * import { loadNodeConfig, DevNode, ModuleManager } from "@blvm/node";
+ * const manager = await ModuleManager.create({ config: await loadNodeConfig(), backend: DevNode.open() });
  * await manager.start();
  * ```
  *

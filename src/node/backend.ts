@@ -89,8 +89,8 @@ export interface FlushResult {
  *
  * @example A minimal read
  * ```ts
- * import { MemoryBackend, type NodeBackend } from "@blvm/node";
- * const node: NodeBackend = new MemoryBackend();
+ * import { DevNode, type NodeBackend } from "@blvm/node";
+ * const node: NodeBackend = DevNode.open();
  * console.log((await node.getTip()).height); // 0
  * ```
  */

@@ -3,13 +3,12 @@
  *
  * @example
  * ```ts
- * import { MemoryBackend } from "@blvm/node";
- * console.log(new MemoryBackend().network); // "regtest"
+ * import { DevNode } from "@blvm/node";
+ * console.log(DevNode.open().network); // "regtest"
  * ```
  *
  * @module
  */
 export * from "./backend.ts";
 export * from "./header.ts";
-export * from "./memory.ts";
 export * from "./dev/mod.ts";

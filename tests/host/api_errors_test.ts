@@ -23,7 +23,7 @@ async function stillConnected(t: TestHost, name: string, height: number): Promis
 
 Deno.test("Each error code reaches the module and its connection keeps working afterwards", async () => {
   await using t = await testHost();
-  t.backend.mine(2);
+  t.backend.dev.generate(2);
   await start(
     t,
     { name: "plain" },
@@ -54,8 +54,8 @@ Deno.test("Each error code reaches the module and its connection keeps working a
   match(unknown.message!, /get_everything/);
   await stillConnected(t, "full", 2);
 
-  const utxo = await fails(t, "full", "get_utxo", { txid: UNKNOWN_HASH, vout: 0 }, "UNAVAILABLE");
-  match(utxo.message!, /UTXO/i);
+  const utxo = await fails(t, "full", "get_utxo", { txid: UNKNOWN_HASH, vout: 0 }, "NOT_FOUND");
+  ok(utxo.message!.includes(`${UNKNOWN_HASH}:0`), utxo.message);
   await stillConnected(t, "full", 2);
 
   const ghost = await fails(t, "full", "call_module", { target: "ghost", method: "echo" }, "UNAVAILABLE");

@@ -80,7 +80,7 @@ const txAdded = (i: number) => ({
 Deno.test("A module subscribed to NewBlock receives the mined blocks, typed, in order, with consecutive seq", async () => {
   await using t = await testHost();
   await start(t, "blocks", { subscribe: [{ types: ["NewBlock", DONE] }] });
-  const mined = t.backend.mine(3);
+  const mined = t.backend.dev.generate(3);
   t.host.publish(DONE, {});
   const s = await summary(t, "blocks");
   deepEqual(s.blocks, mined.map((h, i) => ({ seq: i + 1, height: h.height, hash: h.hash, replay: false })));
@@ -90,6 +90,7 @@ Deno.test("A module subscribed to NewBlock receives the mined blocks, typed, in 
 
 Deno.test("Subscribing by category and `*` follows the module's capabilities", async () => {
   await using t = await testHost();
+  t.backend.dev.generate(101); // a mature coinbase for the wallet, before anyone subscribes
   await start(t, "mp", { subscribe: [{ categories: ["mempool"], types: [DONE] }] }, { capabilities: WITH_MEMPOOL });
   const all = await start(t, "all", {
     subscribe: [{ types: ["*"] }, { categories: ["mempool"] }, { types: ["MempoolTransactionAdded"] }],
@@ -108,26 +109,47 @@ Deno.test("Subscribing by category and `*` follows the module's capabilities", a
   const host = t.host.bus.stats(all.session.connection)!;
   deepEqual([host.types, host.categories], [["*"], []]);
 
-  const entry = t.backend.addTransaction("ab".repeat(100), 250);
-  t.backend.mine(1);
+  const sent = t.backend.dev.send(t.backend.wallet.newAddress(), 50_000, 3);
+  const entry = (await t.backend.getMempoolEntry(sent.txid))!;
+  t.backend.dev.generate(1);
   t.host.publish(DONE, {});
   const mp = await summary(t, "mp");
   const star = await summary(t, "all");
-  deepEqual(mp.counts, { NewTransaction: 1, MempoolTransactionAdded: 1, MempoolTransactionRemoved: 1, [DONE]: 1 });
-  deepEqual(star.counts, { NewBlock: 1, [DONE]: 1 });
+  // The mined block moves the next-block fee estimate from the 1 sat/vB floor to the 3 sat/vB it confirmed.
+  deepEqual(mp.counts, {
+    NewTransaction: 1,
+    MempoolTransactionAdded: 1,
+    MempoolTransactionRemoved: 1,
+    FeeRateChanged: 1,
+    [DONE]: 1,
+  });
+  deepEqual(star.counts, {
+    BlockTemplateUpdated: 1,
+    BlockValidationStarted: 1,
+    BlockValidationCompleted: 1,
+    NewBlock: 1,
+    BlockMined: 1,
+    [DONE]: 1,
+  });
   const added = (await stats(t.host.module("mp")!)).records.find((r) => r.type === "MempoolTransactionAdded")!;
-  deepEqual(added.payload, { tx_hash: entry.txid, fee_rate: 2.5, vsize: 100, fee_sats: 250, mempool_size: 1 });
+  deepEqual(added.payload, {
+    tx_hash: sent.txid,
+    fee_rate: entry.fee_rate,
+    vsize: entry.vsize,
+    fee_sats: entry.fee_sats,
+    mempool_size: 1,
+  });
 });
 
 Deno.test("After unsubscribe no more events arrive, and a later re-subscribe is not a gap", async () => {
   await using t = await testHost();
   const h = await start(t, "unsub", { subscribe: [{ types: ["NewBlock", DONE] }] });
-  t.backend.mine(3);
+  t.backend.dev.generate(3);
   t.host.publish(DONE, {});
   equal((await summary(t, "unsub", 1)).counts.NewBlock, 3);
 
   deepEqual(await invoke(h, "unsub", { types: ["NewBlock"] }), { ok: true, result: { types: [DONE], categories: [] } });
-  t.backend.mine(3);
+  t.backend.dev.generate(3);
   // A round trip through the same queue: anything published before the marker arrives before it.
   t.host.publish(DONE, {});
   const after = await summary(t, "unsub", 2);
@@ -136,7 +158,7 @@ Deno.test("After unsubscribe no more events arrive, and a later re-subscribe is 
 
   // Subscribed again, it sees seq 7 after seq 3: the SDK forgot the old seq at unsubscribe.
   equal((await invoke(h, "sub", { types: ["NewBlock"] })).ok, true);
-  t.backend.mine(1);
+  t.backend.dev.generate(1);
   t.host.publish(DONE, {});
   const again = await summary(t, "unsub", 3);
   deepEqual(again.seqs.NewBlock, [1, 2, 3, 7]);
@@ -184,7 +206,7 @@ Deno.test("A slow module does not hold back a fast one, and still gets every los
   const mined = [];
   for (let b = 0; b < batches; b++) {
     for (let i = 0; i < perBatch; i++) t.host.publish("MempoolTransactionAdded", txAdded(b * perBatch + i));
-    mined.push(...t.backend.mine(1));
+    mined.push(...t.backend.dev.generate(1));
     // Paced by the fast module only: its default queue (10 000 events) never fills.
     await until(() => t.host.bus.stats(conn)!.queued === 0 && conn.bufferedBytes === 0, "the fast module's queue");
   }

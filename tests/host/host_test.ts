@@ -4,7 +4,7 @@ import { FIXTURES, processAlive, processesUnder, testHost } from "../_host_helpe
 
 Deno.test("Host runs a module end to end: subscribe, event, NodeAPI calls, log", async () => {
   await using t = await testHost();
-  t.backend.mine(3);
+  t.backend.dev.generate(3);
   const m = await t.host.startModule({
     name: "echo",
     entry: `${FIXTURES}echo_module.ts`,

@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
-import { acceptSession, createNodeApiHandlers, MemoryBackend, ModuleStartError } from "../../mod.ts";
+import { acceptSession, createNodeApiHandlers, DevNode, ModuleStartError } from "../../mod.ts";
 import { decode, DEFAULT_CAPABILITIES, encodeFrame, FrameReader } from "../../src/protocol/mod.ts";
 
 /** A session accepted on a temp socket, and a raw client socket to drive it byte by byte. */
@@ -15,7 +15,7 @@ async function rawSession() {
       token: "secret",
       context: { module_id: "raw", config: {}, data_dir: dir },
       limits: { call_timeout_ms: 1000, stop_timeout_ms: 1000, max_frame_bytes: 1 << 16 },
-      handlers: createNodeApiHandlers(new MemoryBackend()),
+      handlers: createNodeApiHandlers(DevNode.open()),
       capabilities: new Set(DEFAULT_CAPABILITIES),
       rateLimit: null,
       logger: getLogger(["test"]),

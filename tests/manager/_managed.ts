@@ -1,6 +1,6 @@
 // Helpers for tests that run a real ModuleManager over a temporary modules directory.
 import { waitUntil } from "../_host_helpers.ts";
-import { MemoryBackend, type ModuleLogRecord, ModuleManager, parseNodeConfig } from "../../mod.ts";
+import { DevNode, type ModuleLogRecord, ModuleManager, parseNodeConfig } from "../../mod.ts";
 
 export const FIXTURE = new URL("../fixtures/managed_module.ts", import.meta.url).href;
 
@@ -35,7 +35,7 @@ export interface Published {
 
 export interface TestManager {
   manager: ModuleManager;
-  backend: MemoryBackend;
+  backend: DevNode;
   root: string;
   events: Published[];
   logs: ModuleLogRecord[];
@@ -94,7 +94,7 @@ ${modulesToml}`;
   const logs: ModuleLogRecord[] = [];
   const fatal: Error[] = [];
   const wake = new Set<() => void>();
-  const backend = new MemoryBackend();
+  const backend = DevNode.open();
   const manager = await ModuleManager.create({
     config,
     backend,
@@ -131,6 +131,7 @@ ${modulesToml}`;
     of: (type, name) => events.filter((e) => e.type === type && (name === undefined || e.payload.name === name)),
     async [Symbol.asyncDispose]() {
       await manager.shutdown("test over");
+      await backend.close();
       await Deno.remove(root, { recursive: true }).catch(() => {});
     },
   };

@@ -7,7 +7,7 @@ import {
   createModuleApiHandlers,
   createNodeApiHandlers,
   EventBus,
-  MemoryBackend,
+  DevNode,
   type ModuleSession,
   type PeerModule,
 } from "../../mod.ts";
@@ -18,7 +18,7 @@ export interface Pair {
   client: ModuleClient;
   session: ModuleSession;
   bus: EventBus;
-  backend: MemoryBackend;
+  backend: DevNode;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -29,7 +29,7 @@ export async function pair(
   const dir = await Deno.makeTempDir();
   const path = `${dir}/m.sock`;
   const listener = Deno.listen({ transport: "unix", path });
-  const backend = new MemoryBackend();
+  const backend = DevNode.open();
   const bus = new EventBus();
   let peer: PeerModule | undefined;
   const moduleApi = createModuleApiHandlers({
@@ -84,6 +84,7 @@ export async function pair(
     async [Symbol.asyncDispose]() {
       await client.close();
       await session.closed;
+      await backend.close();
       await Deno.remove(dir, { recursive: true });
     },
   };

@@ -6,27 +6,10 @@
  *
  * @module
  */
-import {
-  blockWork,
-  fromHex,
-  type HeaderFields,
-  headerHash,
-  meetsTarget,
-  merkleRoot,
-  parseHeader,
-  toHex,
-} from "../header.ts";
-import {
-  bip34Prefix,
-  decodeBlock,
-  type DecodedBlock,
-  decodeTx,
-  encodeBlock,
-  type Tx,
-  WITNESS_COMMITMENT_PREFIX,
-  witnessCommitment,
-} from "./codec.ts";
-import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_BITS, REGTEST_GENESIS } from "./params.ts";
+import { blockWork, fromHex, type HeaderFields, headerHash, parseHeader, toHex } from "../header.ts";
+import { decodeBlock, type DecodedBlock, decodeTx, encodeBlock, type Tx } from "./codec.ts";
+import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "./params.ts";
+import { BlockRejectedError, checkBlockBody, checkHeader } from "./block_rules.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";
 import type { BlockStatus, NodeStore, StoredCoin } from "./store.ts";
 
@@ -46,37 +29,7 @@ export interface IndexEntry {
   seq: number;
 }
 
-/**
- * A block the dev node refuses, with a Bitcoin Core style reason (`high-hash`, `bad-txnmrklroot`,
- * `bad-cb-height`, ...).
- *
- * @example
- * ```ts
- * import { BlockRejectedError } from "@blvm/node";
- * const e = new BlockRejectedError("high-hash", "the hash does not meet the target", "00".repeat(32));
- * console.log(e.reason, e.message); // high-hash high-hash: the hash does not meet the target
- * ```
- */
-export class BlockRejectedError extends Error {
-  /** Short machine-readable reason. */
-  readonly reason: string;
-  /** The block's hash, if known. */
-  readonly hash: string | null;
-
-  /**
-   * Create the error.
-   *
-   * @param reason Short machine-readable reason.
-   * @param detail What exactly was wrong.
-   * @param hash The block's hash, if known.
-   */
-  constructor(reason: string, detail: string, hash: string | null) {
-    super(`${reason}: ${detail}`);
-    this.name = "BlockRejectedError";
-    this.reason = reason;
-    this.hash = hash;
-  }
-}
+export { BlockRejectedError };
 
 /** What connecting a block changed. */
 export interface Connected {
@@ -224,25 +177,17 @@ export class ChainState {
    */
   accept(block: DecodedBlock, raw: Uint8Array, now: number): IndexEntry {
     const { header: h, hash } = block;
-    const reject = (reason: string, detail: string): never => {
-      throw new BlockRejectedError(reason, detail, hash);
-    };
     const parent = this.#index.get(h.prev_hash);
-    if (!parent) reject("prev-blk-not-found", `the parent ${h.prev_hash} is not known`);
-    if (parent!.status === "invalid") reject("bad-prevblk", `the parent ${h.prev_hash} is invalid`);
-    if (h.bits !== REGTEST_BITS) reject("bad-diffbits", `bits 0x${h.bits.toString(16)} is not regtest's 0x207fffff`);
-    if (!meetsTarget(hash, h.bits)) {
-      reject("high-hash", `the hash does not meet the target of bits 0x${h.bits.toString(16)}`);
+    if (!parent) throw new BlockRejectedError("prev-blk-not-found", `the parent ${h.prev_hash} is not known`, hash);
+    if (parent.status === "invalid") {
+      throw new BlockRejectedError("bad-prevblk", `the parent ${h.prev_hash} is invalid`, hash);
     }
-    const mtp = this.medianTime(parent);
-    if (h.time <= mtp) reject("time-too-old", `block time ${h.time} is not after the median time past ${mtp}`);
-    if (h.time > now + CONSENSUS.maxFutureSeconds) reject("time-too-new", `block time ${h.time} is over 2 hours ahead`);
-    if (h.version < 4) reject("bad-version", `version ${h.version} is obsolete (BIP34/65/66 need 4 or more)`);
+    checkHeader(block, this.medianTime(parent), now);
     const entry: IndexEntry = {
       hash,
-      height: parent!.height + 1,
+      height: parent.height + 1,
       header: h,
-      work: parent!.work + blockWork(h.bits),
+      work: parent.work + blockWork(h.bits),
       status: "valid",
       seq: this.#seq++,
     };
@@ -256,11 +201,12 @@ export class ChainState {
    *
    * @param entry The block's index entry.
    * @param verified Whether a transaction's signatures were already verified (by its wtxid).
+   * @param decoded The block, if the caller has it decoded already; otherwise it is read from the store.
    * @returns What changed.
    * @throws {BlockRejectedError} if any rule fails; the block is then marked invalid.
    */
-  connect(entry: IndexEntry, verified: (wtxid: string) => boolean): Connected {
-    const block = decodeBlock(this.#store.blockBytes(entry.hash)!);
+  connect(entry: IndexEntry, verified: (wtxid: string) => boolean, decoded?: DecodedBlock): Connected {
+    const block = decoded ?? decodeBlock(this.#store.blockBytes(entry.hash)!);
     try {
       return this.#connect(entry, block, verified);
     } catch (e) {
@@ -373,21 +319,7 @@ export class ChainState {
       throw new BlockRejectedError(reason, detail, hash);
     };
     if (entry.header.prev_hash !== this.tip().hash) throw new Error(`Block ${hash} does not extend the tip`);
-    if (block.weight > CONSENSUS.maxBlockWeight) reject("bad-blk-weight", `weight ${block.weight} is over 4,000,000`);
-    if (txs.length === 0 || !txs[0].coinbase) reject("bad-cb-missing", "the first transaction is not a coinbase");
-    const txids = txs.map((t) => t.txid);
-    if (new Set(txids).size !== txids.length) reject("bad-txns-duplicate", "a transaction appears twice");
-    if (merkleRoot(txids) !== entry.header.merkle_root) {
-      reject("bad-txnmrklroot", `the merkle root ${entry.header.merkle_root} does not commit to the transactions`);
-    }
-    const cb = txs[0];
-    const prefix = bip34Prefix(entry.height);
-    const sig = cb.inputs[0].script_sig;
-    if (sig.length < 2 || sig.length > 100) reject("bad-cb-length", `the coinbase script is ${sig.length} bytes`);
-    if (!prefix.every((b, i) => sig[i] === b)) {
-      reject("bad-cb-height", `the coinbase script does not start with the height ${entry.height} (BIP34)`);
-    }
-    this.#checkWitnessCommitment(block, reject);
+    checkBlockBody(block, entry.height);
     const height = entry.height;
     const mtp = this.medianTime();
     const created = new Map<string, StoredCoin>();
@@ -430,7 +362,7 @@ export class ChainState {
         }
       });
     }
-    const claimed = cb.outputs.reduce((s, o) => s + o.value, 0);
+    const claimed = txs[0].outputs.reduce((s, o) => s + o.value, 0);
     const allowed = blockSubsidy(height) + fees;
     if (claimed > allowed) {
       reject("bad-cb-amount", `the coinbase claims ${claimed} sats, above subsidy plus fees ${allowed}`);
@@ -457,26 +389,5 @@ export class ChainState {
     for (const c of created.values()) this.#coins.set(key(c.txid, c.vout), c);
     this.#main.push(entry);
     return { entry, txs, fees };
-  }
-
-  #checkWitnessCommitment(block: DecodedBlock, reject: (reason: string, detail: string) => never): void {
-    const cb = block.txs[0];
-    let at = -1;
-    cb.outputs.forEach((o, i) => {
-      if (o.script.length >= 38 && WITNESS_COMMITMENT_PREFIX.every((b, j) => o.script[j] === b)) at = i;
-    });
-    const hasWitness = block.txs.some((t) => t.wtxid !== t.txid);
-    if (at < 0) {
-      if (hasWitness) reject("unexpected-witness", "the block has witness data but no witness commitment");
-      return;
-    }
-    const reserved = cb.inputs[0].witness;
-    if (reserved.length !== 1 || reserved[0].length !== 32) {
-      reject("bad-witness-nonce-size", "the coinbase witness must be one 32-byte reserved value");
-    }
-    const expected = witnessCommitment(block.txs, reserved[0]);
-    if (!expected.every((b, i) => cb.outputs[at].script[6 + i] === b)) {
-      reject("bad-witness-merkle-match", "the witness commitment does not match the transactions' wtxids");
-    }
   }
 }

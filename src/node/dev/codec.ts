@@ -120,7 +120,7 @@ export function decodeTx(bytes: Uint8Array): Tx {
   try {
     raw = btc.RawTx.decode(bytes);
   } catch (e) {
-    throw new MalformedDataError(`the transaction does not decode: ${(e as Error).message}`, { cause: e });
+    throw new MalformedDataError(`the transaction does not decode: ${brief(e)}`, { cause: e });
   }
   return fromRaw(raw, bytes);
 }
@@ -145,10 +145,17 @@ export function decodeBlock(bytes: Uint8Array): DecodedBlock {
   try {
     decoded = BlockCoder.decode(bytes);
   } catch (e) {
-    throw new MalformedDataError(`the block does not decode: ${(e as Error).message}`, { cause: e });
+    throw new MalformedDataError(`the block does not decode: ${brief(e)}`, { cause: e });
   }
-  const txs = decoded.txs.map((raw) => fromRaw(raw));
-  const stripped = 80 + btc.CompactSize.encode(BigInt(txs.length)).length +
+  // Each transaction's bytes are sliced out of the block rather than encoded again.
+  let at = 80 + compactSize(decoded.txs.length);
+  const txs = decoded.txs.map((raw) => {
+    const { total } = sizes(raw);
+    const tx = fromRaw(raw, bytes.subarray(at, at + total));
+    at += total;
+    return tx;
+  });
+  const stripped = 80 + compactSize(txs.length) +
     txs.reduce((n, t) => n + (t.weight - t.size) / 3, 0);
   return {
     header: parseHeader(decoded.header),
@@ -283,10 +290,46 @@ export function bip34Prefix(height: number): Uint8Array {
   return btc.Script.encode([height]);
 }
 
+/** A decoder's message, cut short: some quote every leftover byte. */
+function brief(e: unknown): string {
+  const m = String((e as Error)?.message ?? e);
+  return m.length > 200 ? `${m.slice(0, 200)}...` : m;
+}
+
+/** Bytes of a CompactSize encoding `n`. */
+function compactSize(n: number): number {
+  return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffffffff ? 5 : 9;
+}
+
+/** The serialized size of a decoded transaction, and of its witness section (marker and flag excluded). */
+function sizes(raw: RawTx): { total: number; witness: number } {
+  let n = 4 + compactSize(raw.inputs.length) + compactSize(raw.outputs.length) + 4;
+  for (const i of raw.inputs) n += 40 + compactSize(i.finalScriptSig.length) + i.finalScriptSig.length;
+  for (const o of raw.outputs) n += 8 + compactSize(o.script.length) + o.script.length;
+  let witness = 0;
+  if (raw.segwitFlag) {
+    for (const stack of raw.witnesses ?? []) {
+      witness += compactSize(stack.length);
+      for (const item of stack) witness += compactSize(item.length) + item.length;
+    }
+    n += 2 + witness;
+  }
+  return { total: n, witness };
+}
+
 function fromRaw(raw: RawTx, given?: Uint8Array): Tx {
   const bytes = given ?? btc.RawTx.encode(raw);
   const hasWitness = raw.segwitFlag;
-  const stripped = hasWitness ? btc.RawTx.encode({ ...raw, segwitFlag: false, witnesses: undefined }) : bytes;
+  let stripped = bytes;
+  if (hasWitness) {
+    // version | marker, flag | inputs, outputs | witnesses | lock time: drop marker, flag and witnesses.
+    const { witness } = sizes(raw);
+    const end = bytes.length - 4 - witness;
+    stripped = new Uint8Array(end - 2 + 4);
+    stripped.set(bytes.subarray(0, 4));
+    stripped.set(bytes.subarray(6, end), 4);
+    stripped.set(bytes.subarray(bytes.length - 4), end - 2);
+  }
   const txid = toHex(sha256d(stripped).reverse());
   const weight = 3 * stripped.length + bytes.length;
   const inputs = raw.inputs.map((i, n) => ({

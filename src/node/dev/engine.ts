@@ -10,7 +10,7 @@ import type { FeeEstimate, SubmitBlockResult } from "../../protocol/chain.ts";
 import type { BackendEvent } from "../backend.ts";
 import { sha256d, toHex } from "../header.ts";
 import { BlockRejectedError, type ChainState, type Connected, type IndexEntry } from "./chainstate.ts";
-import { decodeBlock, decodeTx, MalformedDataError, type Tx } from "./codec.ts";
+import { decodeBlock, type DecodedBlock, decodeTx, MalformedDataError, type Tx } from "./codec.ts";
 import { estimateFeeRate } from "./fees.ts";
 import type { Mempool, PoolEntry, Removal } from "./mempool.ts";
 import { COINBASE_RESERVE_WEIGHT, mineBlock } from "./miner.ts";
@@ -163,7 +163,7 @@ export class NodeEngine {
     }
     const tip = this.chain.tip();
     if (entry.header.prev_hash === tip.hash) {
-      const error = this.#connect(entry, mined);
+      const error = this.#connect(entry, mined, block);
       return error
         ? { status: "rejected", hash: entry.hash, reason: error }
         : { status: "accepted", hash: entry.hash, reason: null };
@@ -183,12 +183,12 @@ export class NodeEngine {
   }
 
   /** Validate and connect a child of the tip; the error message if it failed. */
-  #connect(entry: IndexEntry, mined: boolean): string | undefined {
+  #connect(entry: IndexEntry, mined: boolean, block?: DecodedBlock): string | undefined {
     const t0 = performance.now();
     this.#emit({ type: "BlockValidationStarted", payload: { block_hash: entry.hash, height: entry.height } });
     let connected: Connected;
     try {
-      connected = this.chain.connect(entry, (w) => this.pool.verified(w));
+      connected = this.chain.connect(entry, (w) => this.pool.verified(w), block);
     } catch (e) {
       if (!(e instanceof BlockRejectedError)) throw e;
       this.#validated(entry.hash, entry.height, t0, e.message, false);

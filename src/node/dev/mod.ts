@@ -11,6 +11,7 @@
  *
  * @module
  */
+export * from "./block_rules.ts";
 export * from "./chainstate.ts";
 export * from "./codec.ts";
 export * from "./controls.ts";
