@@ -85,7 +85,14 @@ async function run(node: DevNode, method: string, p: Record<string, unknown>): P
     case "node.mempool":
       return { info: await node.getMempoolInfo(), entries: node.dev.mempool() };
     case "node.block": {
-      const hash = p.height !== undefined ? await node.getBlockHash(num(p, "height")) : str(p, "hash");
+      const height = p.height === undefined ? undefined : num(p, "height");
+      if (height !== undefined && (!Number.isInteger(height) || height < 0)) {
+        throw new RemoteError(
+          ErrorCode.InvalidParams,
+          `Parameter 'height' must be a non-negative integer, got ${height}`,
+        );
+      }
+      const hash = height !== undefined ? await node.getBlockHash(height) : str(p, "hash");
       const block = hash && await node.getBlock(hash);
       if (!block) {
         throw new RemoteError(

@@ -137,9 +137,21 @@ function nodeParams([sub, ...args]: string[]): Record<string, unknown> {
   } else {spec[1].forEach((name, i) =>
       p[name] = ["count", "amount_sats", "depth"].includes(name) ? number(name, args[i]) : args[i]
     );}
-  if (opt.address !== undefined) p.address = opt.address;
-  if (opt["fee-rate"] !== undefined) p.fee_rate = number("--fee-rate", opt["fee-rate"]);
-  if (opt.blocks !== undefined) p.blocks = number("--blocks", opt.blocks);
+  const only = (option: string, command: string) => {
+    if (sub !== command) usage(`--${option} applies to 'node ${command}' only`);
+  };
+  if (opt.address !== undefined) {
+    only("address", "generate");
+    p.address = opt.address;
+  }
+  if (opt["fee-rate"] !== undefined) {
+    only("fee-rate", "send");
+    p.fee_rate = number("--fee-rate", opt["fee-rate"]);
+  }
+  if (opt.blocks !== undefined) {
+    only("blocks", "reorg");
+    p.blocks = number("--blocks", opt.blocks);
+  }
   return p;
 }
 

@@ -18,6 +18,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigFileError, describeValue, issuesFromZod, isTable } from "./config_error.ts";
+import { isRegtestAddress } from "../node/dev/wallet.ts";
 
 /** Demo traffic: a block every `block_interval` seconds and wallet payments every `tx_interval`. */
 export interface DemoConfig {
@@ -69,7 +70,9 @@ const nodeSchema = z.strictObject({
   })
     .default("dev"),
   data_dir: z.string().min(1).default("./data/node"),
-  coinbase_address: z.string().regex(/^[a-zA-Z0-9]{26,90}$/, "expected a regtest address").optional(),
+  coinbase_address: z.string().refine(isRegtestAddress, {
+    error: (i) => `expected a regtest address (bcrt1..., m..., n... or 2...), got ${describeValue(i.input)}`,
+  }).optional(),
   min_fee_rate: feeRate.default(1),
   max_mempool_txs: z.int().min(1).max(10_000_000).default(50_000),
   mempool_threshold: z.int().min(1).max(10_000_000).default(40_000),

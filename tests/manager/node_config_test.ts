@@ -85,12 +85,12 @@ Deno.test("loadNodeConfig() without a file gives defaults resolved against cwd",
 
 Deno.test("loadNodeConfig() without a path uses <cwd>/blvm.toml when present", async () => {
   await withTempDir(async (cwd) => {
-    await Deno.writeTextFile(`${cwd}/blvm.toml`, '[node]\nnetwork = "regtest"\n[modules]\nwatch = false\n');
+    await Deno.writeTextFile(`${cwd}/blvm.toml`, '[telemetry]\nendpoint = "x"\n[modules]\nwatch = false\n');
     const cfg = await loadNodeConfig(undefined, cwd);
     equal(cfg.file, `${cwd}/blvm.toml`);
     equal(cfg.modules.watch, false);
-    // Other sections are kept, not checked.
-    deepEqual(cfg.raw.node, { network: "regtest" });
+    // Sections no one checks are kept as they are.
+    deepEqual(cfg.raw.telemetry, { endpoint: "x" });
   });
 });
 

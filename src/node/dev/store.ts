@@ -291,7 +291,9 @@ export class NodeStore {
    * @returns WAL pages written back.
    */
   flush(): number {
-    const r = this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get() as { checkpointed?: number } | undefined;
+    // PASSIVE reports the pages it wrote back; TRUNCATE then empties the WAL file (and reports zeros).
+    const r = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { checkpointed?: number } | undefined;
+    this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
     return Math.max(0, r?.checkpointed ?? 0);
   }
 

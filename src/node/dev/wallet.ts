@@ -66,6 +66,27 @@ export function addressScript(address: string): Uint8Array {
 }
 
 /**
+ * Whether `address` parses as a regtest address.
+ *
+ * @param address Any string.
+ * @returns `true` for a regtest address.
+ *
+ * @example
+ * ```ts
+ * import { isRegtestAddress } from "@blvm/node";
+ * console.log(isRegtestAddress("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")); // false: mainnet
+ * ```
+ */
+export function isRegtestAddress(address: string): boolean {
+  try {
+    addressScript(address);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The wallet. Each key pays to its own P2WPKH address; key 0 is the default receive address.
  *
  * @example
