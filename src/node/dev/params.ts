@@ -14,7 +14,8 @@ import type { HeaderFields } from "../header.ts";
  * console.log(REGTEST.bech32); // "bcrt"
  * ```
  */
-export const REGTEST = Object.freeze({ bech32: "bcrt", pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
+export const REGTEST: Readonly<{ bech32: string; pubKeyHash: number; scriptHash: number; wif: number }> = Object
+  .freeze({ bech32: "bcrt", pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
 
 /**
  * Regtest compact target (`powLimit`, the easiest allowed). Regtest never retargets, so every block
@@ -57,14 +58,22 @@ export const REGTEST_GENESIS: Readonly<HeaderFields> = Object.freeze({
  * console.log(GENESIS_COINBASE_HEX.length / 2); // 204
  * ```
  */
-export const GENESIS_COINBASE_HEX =
+export const GENESIS_COINBASE_HEX: string =
   "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff4d04" +
   "ffff001d0104455468652054696d65732030332f4a616e2f32303039204368616e63656c6c6f72206f6e206272696e6b206f66207365" +
   "636f6e64206261696c6f757420666f722062616e6b73ffffffff0100f2052a01000000434104678afdb0fe5548271967f1a67130b710" +
   "5cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5fac00000000";
 
 /** Consensus limits and schedule. */
-export const CONSENSUS = Object.freeze({
+export const CONSENSUS: Readonly<{
+  maxBlockWeight: number;
+  coinbaseMaturity: number;
+  halvingInterval: number;
+  maxMoney: number;
+  medianTimeSpan: number;
+  maxFutureSeconds: number;
+  lockTimeThreshold: number;
+}> = Object.freeze({
   /** BIP141 block weight limit. */
   maxBlockWeight: 4_000_000,
   /** Confirmations before a coinbase output may be spent. */
@@ -82,13 +91,11 @@ export const CONSENSUS = Object.freeze({
 });
 
 /** Relay policy: what the mempool takes, as Bitcoin Core's defaults. */
-export const POLICY = Object.freeze({
+export const POLICY: Readonly<{ maxTxWeight: number; minFeeRate: number }> = Object.freeze({
   /** Largest standard transaction weight. */
   maxTxWeight: 400_000,
   /** Default minimum relay fee rate, sat/vB. */
   minFeeRate: 1,
-  /** Smallest output a P2WPKH change output may have (dust limit at 3 sat/vB). */
-  dustP2wpkh: 294,
 });
 
 /**
