@@ -183,6 +183,10 @@ export class ChainState {
       throw new BlockRejectedError("bad-prevblk", `the parent ${h.prev_hash} is invalid`, hash);
     }
     checkHeader(block, this.medianTime(parent), now);
+    // The body is checked against the header before the block is stored: a body that does not match
+    // its header (a mutated block) is refused without marking the hash invalid, so the real block
+    // can still arrive.
+    checkBlockBody(block, parent.height + 1);
     const entry: IndexEntry = {
       hash,
       height: parent.height + 1,
@@ -261,10 +265,28 @@ export class ChainState {
 
   /** Mark a block invalid (the operator's `invalidateblock`); its descendants become invalid with it. */
   invalidate(hash: string): void {
-    const e = this.#index.get(hash);
-    if (!e) return;
-    this.#store.setStatus(hash, "invalid");
-    e.status = "invalid";
+    const target = this.#index.get(hash);
+    if (!target) return;
+    const descends = (e: IndexEntry): boolean => {
+      let x: IndexEntry | undefined = e;
+      while (x && x.height > target.height) x = this.#index.get(x.header.prev_hash);
+      return x === target;
+    };
+    for (const e of this.#index.values()) {
+      if (e.status === "valid" && descends(e)) {
+        this.#store.setStatus(e.hash, "invalid");
+        e.status = "invalid";
+      }
+    }
+  }
+
+  /** Whether `entry` and all its ancestors are valid. */
+  valid(entry: IndexEntry): boolean {
+    for (let e: IndexEntry | undefined = entry; e; e = this.#index.get(e.header.prev_hash)) {
+      if (e.status === "invalid") return false;
+      if (this.onMain(e.hash)) return true;
+    }
+    return true;
   }
 
   /**
@@ -294,7 +316,8 @@ export class ChainState {
     };
     let best = this.tip();
     for (const e of this.#index.values()) {
-      if (e.work > best.work && isValid(e)) best = e;
+      const better = e.work > best.work || (e.work === best.work && e.seq < best.seq);
+      if (better && isValid(e)) best = e;
     }
     return best;
   }
@@ -319,7 +342,6 @@ export class ChainState {
       throw new BlockRejectedError(reason, detail, hash);
     };
     if (entry.header.prev_hash !== this.tip().hash) throw new Error(`Block ${hash} does not extend the tip`);
-    checkBlockBody(block, entry.height);
     const height = entry.height;
     const mtp = this.medianTime();
     const created = new Map<string, StoredCoin>();

@@ -156,7 +156,7 @@ export class DevControls {
     chain.invalidate(chain.at(fork.height + 1)!.hash);
     const disconnected = this.#e.rewind(fork);
     this.#e.mine(blocks, opts.withMempool ?? false);
-    this.#e.finishReorg(before, disconnected.length);
+    this.#e.finishReorg(before);
     const after = chain.tip();
     return {
       old_tip: before.hash,

@@ -175,11 +175,11 @@ export class NodeEngine {
         reason: "stored on a side branch with no more work than the tip",
       };
     }
-    this.#reorgToBest();
-    const failed = this.chain.entry(entry.hash)!.status === "invalid";
-    return failed
-      ? { status: "rejected", hash: entry.hash, reason: "the branch failed validation; see BlockValidationCompleted" }
-      : { status: "accepted", hash: entry.hash, reason: null };
+    this.#reorgToBest(tip);
+    if (this.chain.onMain(entry.hash)) return { status: "accepted", hash: entry.hash, reason: null };
+    return this.chain.best().hash === this.chain.tip().hash && !this.chain.valid(entry)
+      ? { status: "rejected", hash: entry.hash, reason: "its branch failed validation; see BlockValidationCompleted" }
+      : { status: "inconclusive", hash: entry.hash, reason: "stored on a side branch that is not the best chain" };
   }
 
   /** Validate and connect a child of the tip; the error message if it failed. */
@@ -288,29 +288,40 @@ export class NodeEngine {
       const ok = e.tx.inputs.every((i) => {
         if (e.parents.has(i.txid)) return true;
         const c = this.chain.coin(i.txid, i.vout);
-        return c !== undefined && (!c.coinbase || spendHeight - c.height >= CONSENSUS.coinbaseMaturity);
+        if (c) return !c.coinbase || spendHeight - c.height >= CONSENSUS.coinbaseMaturity;
+        // Its parent was disconnected and is back in the mempool: it now depends on it there.
+        return this.pool.link(e.tx.txid, i.txid, i.vout);
       });
       if (!ok) out.push(...this.pool.remove(e.tx.txid, "reorg"));
     }
     return out;
   }
 
-  /** Switch to the valid branch with the most work. */
-  #reorgToBest(): void {
-    const before = this.chain.tip();
-    const best = this.chain.best();
-    if (best.hash === before.hash) return;
-    const disconnected = this.rewind(this.chain.fork(best));
-    for (const e of this.chain.branch(best)) {
-      if (this.#connect(e, false) !== undefined) return this.#reorgToBest();
+  /**
+   * Switch to the valid branch with the most work. If a block of it fails, it is marked invalid and
+   * the node switches to the best valid branch again (the old chain, first seen, on equal work).
+   * One `ChainReorg` from `before` to where the node ends up.
+   */
+  #reorgToBest(before: IndexEntry): void {
+    for (let best = this.chain.best(); best.hash !== this.chain.tip().hash; best = this.chain.best()) {
+      this.rewind(this.chain.fork(best));
+      for (const e of this.chain.branch(best)) {
+        if (this.#connect(e, false) !== undefined) break;
+      }
     }
-    this.finishReorg(before, disconnected.length);
+    this.finishReorg(before);
   }
 
-  finishReorg(before: IndexEntry, disconnected: number): void {
+  /**
+   * Publish `ChainReorg` from `before` to the tip, if the tip moved off `before`'s branch.
+   *
+   * @param before The tip before the reorg.
+   */
+  finishReorg(before: IndexEntry): void {
     const after = this.chain.tip();
     if (after.hash === before.hash) return;
     const fork = this.chain.fork(before);
+    const disconnected = before.height - fork.height;
     this.#emit({
       type: "ChainReorg",
       payload: {

@@ -253,6 +253,20 @@ export class Mempool {
   }
 
   /**
+   * Record that mempool transaction `child` spends output `vout` of mempool transaction `parent`
+   * (after a reorg returned the parent to the mempool).
+   *
+   * @returns Whether `parent` is in the mempool and has that output.
+   */
+  link(child: string, parent: string, vout: number): boolean {
+    const p = this.#entries.get(parent), c = this.#entries.get(child);
+    if (!p || !c || !p.tx.outputs[vout]) return false;
+    p.children.add(child);
+    c.parents.add(parent);
+    return true;
+  }
+
+  /**
    * Take out what a newly connected block confirmed (`mined`) and whatever spends the same outputs
    * (`conflict`, with descendants). Children of confirmed transactions stay, now spending chain
    * outputs.
