@@ -1,5 +1,5 @@
 // Shared helpers for tests that run a real host with real module processes.
-import { Host, type HostOptions, DevNode, type ModuleLogRecord } from "../mod.ts";
+import { DevNode, Host, type HostOptions, type ModuleLogRecord } from "../mod.ts";
 
 /** A host on a fresh temp data dir, with every module log record captured. */
 export interface TestHost {

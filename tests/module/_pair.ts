@@ -6,8 +6,8 @@ import {
   ApiRegistry,
   createModuleApiHandlers,
   createNodeApiHandlers,
-  EventBus,
   DevNode,
+  EventBus,
   type ModuleSession,
   type PeerModule,
 } from "../../mod.ts";

@@ -17,7 +17,7 @@ export interface WalletBalance {
   spendable: number;
   /** Mature chain coins not spent in the mempool. */
   confirmed: number;
-  /** Coinbase outputs with fewer than 100 confirmations. */
+  /** Coinbase outputs with fewer than 101 confirmations (as Bitcoin Core's wallet counts). */
   immature: number;
   /** Mempool outputs paying the wallet, not spent in the mempool. */
   unconfirmed: number;
@@ -212,8 +212,13 @@ export class DevControls {
     return b;
   }
 
+  /**
+   * A coinbase output the wallet does not spend yet. Consensus allows it with 100 confirmations at the
+   * next block; like Bitcoin Core's wallet, this one waits for 101, so a one-block reorg cannot make
+   * its payment invalid.
+   */
   #immature(c: Coin): boolean {
-    return c.coinbase && this.#e.chain.tip().height + 1 - c.height < CONSENSUS.coinbaseMaturity;
+    return c.coinbase && this.#e.chain.tip().height - c.height + 1 < CONSENSUS.coinbaseMaturity + 1;
   }
 
   /** Chain, mempool and wallet at a glance. */

@@ -120,7 +120,7 @@ export class NodeEngine {
     }
     const { entry, evicted } = this.pool.accept(tx, this.#opts.clock());
     this.#poolVersion++;
-    this.#announceRemovals(evicted);
+    this.#announceRemovals(evicted, 1);
     const payload = { tx_hash: tx.txid };
     this.#emit({ type: "NewTransaction", payload });
     this.#emit({
@@ -255,7 +255,8 @@ export class NodeEngine {
     }
     for (const tx of returned.flat()) {
       try {
-        const { entry } = this.pool.accept(tx, this.#opts.clock());
+        const { entry, evicted } = this.pool.accept(tx, this.#opts.clock());
+        this.#announceRemovals(evicted, 1);
         this.#emit({
           type: "MempoolTransactionAdded",
           payload: {
@@ -335,8 +336,9 @@ export class NodeEngine {
     this.#poolChanged();
   }
 
-  #announceRemovals(removed: readonly Removal[]): void {
-    let size = this.pool.size + removed.length;
+  /** `MempoolTransactionRemoved` for each removal; `pending` transactions already added are not counted yet. */
+  #announceRemovals(removed: readonly Removal[], pending = 0): void {
+    let size = this.pool.size - pending + removed.length;
     for (const r of removed) {
       this.#emit({
         type: "MempoolTransactionRemoved",

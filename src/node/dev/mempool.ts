@@ -66,6 +66,9 @@ export interface MempoolPolicy {
 
 const key = (txid: string, vout: number) => `${txid}:${vout}`;
 
+/** What a transaction must pay above the one it evicts from a full mempool, sat/vB. */
+const INCREMENTAL_FEE_RATE = 1;
+
 /**
  * The mempool. It persists every change to the store.
  *
@@ -137,13 +140,13 @@ export class Mempool {
   }
 
   /**
-   * The lowest fee rate accepted now: the policy minimum, or, when the mempool is full, just above
-   * the lowest fee rate it holds.
+   * The lowest fee rate accepted now: the policy minimum, or, when the mempool is full, the lowest
+   * fee rate it holds plus the incremental relay fee (1 sat/vB, as Bitcoin Core).
    */
   minFeeRate(): number {
     if (this.#entries.size < this.#policy.maxTxs) return this.#policy.minFeeRate;
-    const lowest = this.#lowestLeaf();
-    return lowest ? Math.max(this.#policy.minFeeRate, lowest.feeRate) : this.#policy.minFeeRate;
+    const lowest = this.#lowestLeaf(new Set());
+    return lowest ? Math.max(this.#policy.minFeeRate, lowest.feeRate + INCREMENTAL_FEE_RATE) : this.#policy.minFeeRate;
   }
 
   /**
@@ -203,12 +206,14 @@ export class Mempool {
     }
     let victim: PoolEntry | undefined;
     if (this.#entries.size >= this.#policy.maxTxs) {
-      victim = this.#lowestLeaf();
-      if (!victim || feeRate <= victim.feeRate) {
+      // Never the transaction's own parent: it would be left spending an output that is gone.
+      victim = this.#lowestLeaf(parents);
+      if (!victim || feeRate < victim.feeRate + INCREMENTAL_FEE_RATE) {
         reject(
           "mempool-full",
-          `the mempool holds its limit of ${this.#policy.maxTxs} transactions, none paying less than ` +
-            `${round(feeRate)} sat/vB`,
+          `the mempool holds its limit of ${this.#policy.maxTxs} transactions; at ${round(feeRate)} sat/vB this ` +
+            `one does not pay ${INCREMENTAL_FEE_RATE} sat/vB more than the cheapest it could replace` +
+            (victim ? ` (${round(victim.feeRate)} sat/vB)` : ""),
         );
       }
     }
@@ -313,32 +318,34 @@ export class Mempool {
     const chosen: PoolEntry[] = [];
     const taken = new Set<string>();
     let weight = 0;
-    let pending = this.byFeeRate();
-    for (let progress = true; progress && pending.length > 0;) {
-      progress = false;
-      const next: PoolEntry[] = [];
-      for (const e of pending) {
-        if (weight + e.tx.weight > maxWeight) continue;
-        if ([...e.parents].some((p) => !taken.has(p))) {
-          next.push(e);
-          continue;
+    // Ready transactions (every mempool parent taken) ordered so that the best is last.
+    const ready = this.byFeeRate().filter((e) => e.parents.size === 0).reverse();
+    const before = (a: PoolEntry, b: PoolEntry) => a.feeRate < b.feeRate || (a.feeRate === b.feeRate && a.seq > b.seq);
+    while (ready.length > 0) {
+      const e = ready.pop()!;
+      if (weight + e.tx.weight > maxWeight) continue;
+      chosen.push(e);
+      taken.add(e.tx.txid);
+      weight += e.tx.weight;
+      for (const c of e.children) {
+        const child = this.#entries.get(c)!;
+        if ([...child.parents].every((p) => taken.has(p))) {
+          let at = ready.length;
+          while (at > 0 && before(child, ready[at - 1])) at--;
+          ready.splice(at, 0, child);
         }
-        chosen.push(e);
-        taken.add(e.tx.txid);
-        weight += e.tx.weight;
-        progress = true;
       }
-      pending = next;
     }
     return chosen;
   }
 
-  /** The entry with the lowest fee rate that nothing depends on. */
-  #lowestLeaf(): PoolEntry | undefined {
+  /** The entry with the lowest fee rate that nothing depends on, other than those in `keep`. */
+  #lowestLeaf(keep: ReadonlySet<string>): PoolEntry | undefined {
     let low: PoolEntry | undefined;
     for (const e of this.#entries.values()) {
       if (
-        e.children.size === 0 && (!low || e.feeRate < low.feeRate || (e.feeRate === low.feeRate && e.seq > low.seq))
+        e.children.size === 0 && !keep.has(e.tx.txid) &&
+        (!low || e.feeRate < low.feeRate || (e.feeRate === low.feeRate && e.seq > low.seq))
       ) {
         low = e;
       }

@@ -65,6 +65,13 @@ export function addressScript(address: string): Uint8Array {
   }
 }
 
+/** Bitcoin Core's dust threshold at 3 sat/vB for an output script: below it, an output costs more to spend than it holds. */
+function dustLimit(script: Uint8Array): number {
+  if (script[0] === 0x00 && script.length === 22) return 294; // P2WPKH
+  if ((script[0] === 0x00 || script[0] === 0x51) && script.length === 34) return 330; // P2WSH, P2TR
+  return script[0] === 0xa9 ? 540 : 546; // P2SH, P2PKH and others
+}
+
 /**
  * Whether `address` parses as a regtest address.
  *
@@ -154,16 +161,20 @@ export class DevWallet {
    * change to the default address.
    *
    * @param to The receiving address.
-   * @param amount Satoshis to pay, above the dust limit.
+   * @param amount Satoshis to pay, at least the dust limit of the address's type (294 for P2WPKH, 546 for P2PKH).
    * @param feeRate Fee rate, sat/vB; fractions round up to whole sat/vB.
    * @param coins Spendable coins (the wallet's, mature, not spent in the mempool).
    * @returns The signed transaction's bytes.
    * @throws {WalletError} for a bad address, amount or fee rate, or too few funds.
    */
   send(to: string, amount: number, feeRate: number, coins: readonly WalletCoin[]): Uint8Array {
-    addressScript(to);
+    const script = addressScript(to);
     if (!Number.isSafeInteger(amount) || amount <= 0) {
       throw new WalletError(`the amount must be a positive whole number of sats, got ${amount}`);
+    }
+    const dust = dustLimit(script);
+    if (amount < dust) {
+      throw new WalletError(`the amount ${amount} sats is below the dust limit ${dust} sats for ${to}`);
     }
     if (!(feeRate > 0) || !Number.isFinite(feeRate)) {
       throw new WalletError(`the fee rate must be positive, got ${feeRate}`);
