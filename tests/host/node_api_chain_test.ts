@@ -1,43 +1,10 @@
 import assert from "node:assert/strict";
-import { type ApiHandlers, type CallContext, createNodeApiHandlers } from "../../src/host/node_api.ts";
+import { call, devTest, INVALID, NOT_FOUND, rejectsWith } from "./_node_api.ts";
+
 import { mineBlock, type MinedBlock } from "../../src/node/dev/miner.ts";
 import { DevNode } from "../../src/node/dev/node.ts";
 import { toHex } from "../../src/node/header.ts";
 import type { Block, SubmitBlockResult } from "../../src/protocol/api.ts";
-import { ErrorCode, RemoteError } from "../../src/protocol/errors.ts";
-
-const ctx: CallContext = { module: "t", signal: new AbortController().signal };
-
-function call(api: ApiHandlers, method: string, params: Record<string, unknown>): Promise<unknown> {
-  const handler = api[method as keyof ApiHandlers];
-  assert.ok(handler, `no handler for ${method}`);
-  return handler(params, ctx);
-}
-
-/** Assert a rejection with `code` whose message matches `message`. */
-async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof RemoteError, `expected a RemoteError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
-}
-
-const INVALID = ErrorCode.InvalidParams;
-const NOT_FOUND = ErrorCode.NotFound;
-
-/** A test against the handlers over a fresh in-memory dev node, closed afterwards. */
-function devTest(name: string, fn: (node: DevNode, api: ApiHandlers) => Promise<void>): void {
-  Deno.test(name, async () => {
-    const node = DevNode.open();
-    try {
-      await fn(node, createNodeApiHandlers(node));
-    } finally {
-      await node.close();
-    }
-  });
-}
 
 /** A block on the tip built from the node's template; `time` defaults to the template's `cur_time`. */
 async function nextBlock(node: DevNode, opts: { time?: number; prevHash?: string } = {}): Promise<MinedBlock> {
