@@ -1,7 +1,8 @@
 // The admin socket's `node.*` methods: dispatchNode against a real in-memory DevNode, and the same
 // methods through serveAdmin on a real Unix socket.
-import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
-import { addressScript, connectAdmin, DevNode, RemoteError, serveAdmin, toHex } from "../../mod.ts";
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { rejectsWith } from "./_admin.ts";
+import { addressScript, connectAdmin, DevNode, serveAdmin, toHex } from "../../mod.ts";
 import { dispatchNode, NODE_METHODS } from "../../src/admin/node_commands.ts";
 import type { DevNodeStatus, ReorgSummary, SendResult } from "../../src/node/dev/controls.ts";
 import type { Block, BlockHeader, MempoolEntry, MempoolInfo, Transaction } from "../../src/protocol/chain.ts";
@@ -11,19 +12,6 @@ import { testManager } from "../manager/_managed.ts";
 const EXTERNAL = "bcrt1q2vrjxm3d2pc58hjzr95wkk8qmc2v0re0fr63h3";
 const UNKNOWN = "ab".repeat(32);
 const HEX64 = /^[0-9a-f]{64}$/;
-
-/** Asserts that `p` rejects with a RemoteError of `code` whose message matches `message`. */
-async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<RemoteError> {
-  let caught: unknown;
-  await rejects(p, (e) => {
-    caught = e;
-    return true;
-  });
-  ok(caught instanceof RemoteError, `expected a RemoteError, got ${caught}`);
-  equal(caught.code, code, caught.message);
-  if (message) match(caught.message, message);
-  return caught;
-}
 
 /** A fresh in-memory node with a pinned, advancing clock. */
 function openNode(opts: { minFeeRate?: number } = {}): DevNode {

@@ -1,6 +1,7 @@
 // The admin socket end to end: a real ModuleManager with real module processes, served on a real
 // Unix socket, driven by the real admin client.
 import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
+import { rejectsWith } from "./_admin.ts";
 import {
   type AdminClient,
   connectAdmin,
@@ -11,19 +12,6 @@ import {
 } from "../../mod.ts";
 import { processAlive } from "../_host_helpers.ts";
 import { manifest, testManager } from "../manager/_managed.ts";
-
-/** Asserts that `p` rejects with a RemoteError of `code` whose message matches `message`. */
-async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<RemoteError> {
-  let caught: unknown;
-  await rejects(p, (e) => {
-    caught = e;
-    return true;
-  });
-  ok(caught instanceof RemoteError, `expected a RemoteError, got ${caught}`);
-  equal(caught.code, code, caught.message);
-  if (message) match(caught.message, message);
-  return caught;
-}
 
 async function byName(admin: AdminClient): Promise<Record<string, ModuleStatus>> {
   const rows = await admin.call("list") as ModuleStatus[];

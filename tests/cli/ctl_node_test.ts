@@ -1,5 +1,6 @@
 // `deno task ctl node ...` as a real subprocess against a real admin socket served by this test
 // process, whose dev node is an in-memory DevNode the test also inspects directly.
+import { ctl, type Run, show } from "./_ctl.ts";
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { addressScript, DevNode, serveAdmin, toHex } from "../../mod.ts";
 import { nodeText } from "../../src/cli/node_format.ts";
@@ -7,33 +8,8 @@ import type { ReorgSummary, SendResult } from "../../src/node/dev/controls.ts";
 import type { Block, BlockHeader, MempoolEntry, MempoolInfo, Transaction } from "../../src/protocol/chain.ts";
 import { testManager } from "../manager/_managed.ts";
 
-const CTL = new URL("../../src/cli/ctl.ts", import.meta.url).pathname;
-const REPO = new URL("../../", import.meta.url).pathname;
 const EXTERNAL = "bcrt1q2vrjxm3d2pc58hjzr95wkk8qmc2v0re0fr63h3";
 const HEX64 = /^[0-9a-f]{64}$/;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run ctl with `args`; the in-process admin server answers while we wait. */
-async function ctl(...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CTL, ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function show(r: Run): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
 
 /** Run ctl and require success; returns stdout. */
 async function okRun(run: (...a: string[]) => Promise<Run>, ...args: string[]): Promise<string> {

@@ -1,33 +1,8 @@
 // `deno task ctl` as a real subprocess against a real admin socket served by this test process.
+import { ctl, show } from "./_ctl.ts";
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { type ModuleStatus, serveAdmin } from "../../mod.ts";
 import { manifest, testManager } from "../manager/_managed.ts";
-
-const CTL = new URL("../../src/cli/ctl.ts", import.meta.url).pathname;
-const REPO = new URL("../../", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run ctl with `args`; the in-process admin server answers while we wait. */
-async function ctl(...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CTL, ...args],
-    cwd: REPO,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-function show(r: Run): string {
-  return `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
 
 Deno.test("ctl talks to a running host over its admin socket", async (t) => {
   await using tm = await testManager({
