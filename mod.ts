@@ -19,7 +19,9 @@
  * @module
  */
 export * from "./src/admin/mod.ts";
+export * from "./src/config/mod.ts";
 export * from "./src/host/mod.ts";
+export * from "./src/janitor/mod.ts";
 export * from "./src/manager/mod.ts";
 export * from "./src/node/mod.ts";
 export * from "./src/transport/mod.ts";

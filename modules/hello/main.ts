@@ -1,7 +1,8 @@
 /**
  * `@blvm/hello`: an example module. It follows the chain tip, checks each new block's header
  * through the NodeAPI, and keeps a count of the blocks it has seen in its data directory, so the
- * count survives restarts.
+ * count survives restarts. It saves the count on every `StorageFlush` and at `NodeShutdown`, and
+ * answers `HealthCheck` with it.
  *
  * Run it under the host with `deno task start`.
  *
@@ -28,8 +29,13 @@ mod.on("NewBlock", async (e) => {
     seen: state.blocks,
   });
 });
-mod.onStop(() => Deno.writeTextFile(stateFile, JSON.stringify(state)));
+const save = () => Deno.writeTextFile(stateFile, JSON.stringify(state));
+mod.onStop(save);
 
 await mod.subscribe(["NewBlock"]);
+// Janitorial requests: the handler finishing is the acknowledgement the host waits for.
+await mod.onFlush(save);
+await mod.onShutdown(save);
+await mod.onHealthCheck(() => ({ status: "healthy", message: `${state.blocks} blocks seen` }));
 const tip = await mod.api.getChainTip();
 mod.log.info(`Hello from ${mod.context.moduleId}: tip is ${tip.height}`, { seen_before: state.blocks });

@@ -14,3 +14,4 @@
 export * from "./client.ts";
 export * from "./server.ts";
 export * from "./node_commands.ts";
+export * from "./janitor_commands.ts";

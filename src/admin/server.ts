@@ -3,8 +3,8 @@
  * operator CLI sends requests. It speaks the module wire protocol's `request` and `response` messages.
  *
  * Methods: `list`, `inspect {name}`, `load {name}`, `unload {name}`, `reload {name, approve?}`,
- * `call {name, method, params?, timeout_ms?}`, `stop {reason?}`, and the dev node's `node.*`
- * commands (see `node_commands.ts`).
+ * `call {name, method, params?, timeout_ms?}`, `stop {reason?}`, the dev node's `node.*` commands
+ * (see `node_commands.ts`), and the `janitor.*` and `config.*` commands (see `janitor_commands.ts`).
  *
  * @module
  */
@@ -16,6 +16,9 @@ import { Connection } from "../transport/connection.ts";
 import type { ModuleManager } from "../manager/manager.ts";
 import type { DevNode } from "../node/dev/node.ts";
 import { dispatchNode, NODE_METHODS } from "./node_commands.ts";
+import { dispatchJanitor, JANITOR_METHODS } from "./janitor_commands.ts";
+import type { Janitor } from "../janitor/janitor.ts";
+import type { LiveConfig } from "../config/live.ts";
 
 /** The admin socket's file name inside the runtime directory. */
 export const ADMIN_SOCKET = "admin.sock";
@@ -25,6 +28,14 @@ export const ADMIN_METHODS = ["list", "inspect", "load", "unload", "reload", "ca
 
 /** One admin method name. */
 export type AdminMethod = typeof ADMIN_METHODS[number];
+
+/** The janitor and live configuration the admin socket also serves, if the host runs them. */
+export interface AdminExtras {
+  /** Serves `janitor.*`. */
+  janitor?: Janitor;
+  /** Serves `config.*`. */
+  live?: LiveConfig;
+}
 
 /** A running admin server. */
 export interface AdminServer {
@@ -41,6 +52,7 @@ export interface AdminServer {
  * @param path The socket path.
  * @param onStop Called for the `stop` method (after its response is sent), with the reason.
  * @param node The dev node the `node.*` methods act on, if the host runs one.
+ * @param extras The janitor (`janitor.*`) and live configuration (`config.*`), if the host runs them.
  * @returns The server.
  * @throws {Error} if another host already answers on `path`.
  *
@@ -54,6 +66,7 @@ export async function serveAdmin(
   path: string,
   onStop: (reason: string) => void,
   node?: DevNode,
+  extras: AdminExtras = {},
 ): Promise<AdminServer> {
   const log = getLogger(["blvm", "admin"]);
   // A live socket means another host runs with this runtime directory: never steal it.
@@ -69,7 +82,7 @@ export async function serveAdmin(
   (async () => {
     for await (const conn of listener) {
       const c: Connection = new Connection(conn, {
-        onMessage: (m) => void answer(manager, node, c, m, log, onStop),
+        onMessage: (m) => void answer(manager, node, extras, c, m, log, onStop),
         onClose: () => conns.delete(c),
       });
       conns.add(c);
@@ -91,6 +104,7 @@ export async function serveAdmin(
 async function answer(
   manager: ModuleManager,
   node: DevNode | undefined,
+  extras: AdminExtras,
   c: Connection,
   m: Message,
   log: Logger,
@@ -101,6 +115,8 @@ async function answer(
   try {
     const result = m.method.startsWith("node.")
       ? await dispatchNode(node, m.method, p)
+      : m.method.startsWith("janitor.") || m.method.startsWith("config.")
+      ? await dispatchJanitor(extras.janitor, extras.live, m.method, p)
       : await dispatch(manager, m.method, p);
     c.send({ kind: "response", id: m.id, ok: true, result: result ?? null });
     if (m.method === "stop") {
@@ -146,7 +162,11 @@ function dispatch(manager: ModuleManager, method: string, p: Record<string, unkn
       return { stopping: true };
     default:
       throw Object.assign(
-        new Error(`Unknown admin method '${method}'; one of ${[...ADMIN_METHODS, ...NODE_METHODS].join(", ")}`),
+        new Error(
+          `Unknown admin method '${method}'; one of ${
+            [...ADMIN_METHODS, ...NODE_METHODS, ...JANITOR_METHODS].join(", ")
+          }`,
+        ),
         {
           code: ErrorCode.MethodNotFound,
         },

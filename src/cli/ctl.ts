@@ -13,6 +13,10 @@
  * deno task ctl node generate N [--address A]      mine N blocks
  * deno task ctl node send ADDRESS SATS [--fee-rate R]  pay from the dev wallet
  * deno task ctl node mempool | block HASH|HEIGHT | tx TXID | reorg DEPTH [--blocks M] | address | flush
+ * deno task ctl janitor                   schedules, acknowledgements per module, disks, recent runs
+ * deno task ctl flush | health [--last] | cleanup [--age DAYS] | maintenance backup|cleanup|prune
+ * deno task ctl resources                 module memory, CPU, disk, requests against their limits; actions
+ * deno task ctl config [reload]           the configuration in force (secrets redacted), or reload it
  * options: --json   machine-readable output
  *          --config FILE | --socket PATH  which host (default: runtime_dir of ./blvm.toml)
  * ```
@@ -30,6 +34,7 @@ import { loadNodeConfig } from "../manager/node_config.ts";
 import { RemoteError } from "../protocol/errors.ts";
 import { inspectText, listTable, toJson } from "./format.ts";
 import { nodeText } from "./node_format.ts";
+import { janitorText } from "./janitor_format.ts";
 
 const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | --socket PATH]
   list                      modules with state, pid, uptime, restarts and memory
@@ -47,7 +52,14 @@ const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | -
   node tx TXID              a transaction in the chain or the mempool
   node reorg DEPTH          replace the last DEPTH blocks with a new branch (--blocks M, default DEPTH+1)
   node address              a new dev wallet address
-  node flush                write the dev node's state through to its file`;
+  node flush                write the dev node's state through to its file
+  janitor                   schedules, each module's acknowledgements, watched disks, recent runs
+  flush                     StorageFlush now: the node and every subscribed module
+  health [--last]           run a health check (--last: show the last one) with every module's answer
+  cleanup [--age DAYS]      DataCleanup now (default age from [janitor.cleanup])
+  maintenance TYPE          backup, cleanup (stale sockets, temp files, old logs) or prune, now
+  resources                 module memory, CPU, disk and request rate against their limits, and actions
+  config [reload]           the configuration in force, secrets redacted; reload: re-read the file`;
 
 function usage(message: string): never {
   console.error(`error: ${message}\n\n${USAGE}`);
@@ -65,6 +77,8 @@ try {
       address: { type: "string" },
       "fee-rate": { type: "string" },
       blocks: { type: "string" },
+      last: { type: "boolean", default: false },
+      age: { type: "string" },
       config: { type: "string" },
       socket: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -88,6 +102,22 @@ const arity: Record<string, [number, number]> = {
   call: [2, 3],
   stop: [0, 1],
   node: [1, 3],
+  janitor: [0, 0],
+  flush: [0, 0],
+  health: [0, 0],
+  cleanup: [0, 0],
+  maintenance: [1, 1],
+  resources: [0, 0],
+  config: [0, 1],
+};
+/** Admin method of each janitorial command. */
+const JANITOR_CALLS: Record<string, string> = {
+  janitor: "janitor.status",
+  resources: "janitor.status",
+  flush: "janitor.flush",
+  health: "janitor.health",
+  cleanup: "janitor.cleanup",
+  maintenance: "janitor.maintenance",
 };
 const NODE_ARITY: Record<string, [number, string[]]> = {
   status: [0, []],
@@ -118,7 +148,14 @@ else if (command === "call") {
   params = { name: rest[0], method: rest[1], params: p };
 } else if (command === "stop") params = rest[0] ? { reason: rest[0] } : {};
 else if (command === "node") params = nodeParams(rest);
-else if (rest[0]) params = { name: rest[0] };
+else if (command === "health") params = { last: opt.last };
+else if (command === "cleanup") {
+  if (opt.age !== undefined && !/^\d+$/.test(opt.age)) usage(`--age must be a whole number of days, got '${opt.age}'`);
+  params = opt.age !== undefined ? { target_age_days: Number(opt.age) } : {};
+} else if (command === "maintenance") params = { type: rest[0] };
+else if (command === "config") {
+  if (rest[0] !== undefined && rest[0] !== "reload") usage(`'config' takes nothing or 'reload', got '${rest[0]}'`);
+} else if (rest[0]) params = { name: rest[0] };
 
 /** `ctl node SUB ARGS`: the admin method's params, numbers parsed, options applied. */
 function nodeParams([sub, ...args]: string[]): Record<string, unknown> {
@@ -175,7 +212,12 @@ function report(e: unknown, exitCode: number): never {
 const admin = await connectAdmin(socket).catch((e) => report(e, 3));
 let result: unknown;
 try {
-  result = await admin.call(command === "node" ? `node.${rest[0]}` : command, params);
+  const method = command === "node"
+    ? `node.${rest[0]}`
+    : command === "config"
+    ? (rest[0] ? "config.reload" : "config.show")
+    : JANITOR_CALLS[command] ?? command;
+  result = await admin.call(method, params);
 } catch (e) {
   report(e, 1);
 } finally {
@@ -191,4 +233,8 @@ else if (command === "reload") {
   if (!r.success) Deno.exit(1);
 } else if (command === "call") console.log(toJson(result, 2));
 else if (command === "node") console.log(nodeText(rest[0], result));
-else console.log(command === "stop" ? "Host is stopping." : `${command} ${rest[0]}: done`);
+else if (command in JANITOR_CALLS || command === "config") {
+  console.log(janitorText(command, result));
+  const failed = result as { success?: boolean; applied?: boolean; error?: string } | null;
+  if (failed?.success === false || failed?.error) Deno.exit(1);
+} else console.log(command === "stop" ? "Host is stopping." : `${command} ${rest[0]}: done`);

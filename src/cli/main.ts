@@ -7,9 +7,14 @@
  * ```
  * deno run -A src/cli/main.ts [--config FILE] [--modules-dir DIR] [--data-dir DIR] [--runtime-dir DIR]
  *                             [--node-dir DIR] [--block-interval SECONDS] [--tx-interval SECONDS]
- *                             [--no-demo] [--run-for SECONDS] [--no-watch]
+ *                             [--no-demo] [--run-for SECONDS] [--no-watch] [--set KEY=VALUE ...]
  *                             [--log-level LEVEL] [--log-format logfmt|json]
  * ```
+ *
+ * Settings come from the defaults, then `blvm.toml` (or `--config`, or `$BLVM_CONFIG`), then
+ * `BLVM_<SECTION>__<KEY>` environment variables, then the command line. The file is watched: a valid
+ * edit is applied and published as `ConfigLoaded`; an invalid one is logged and ignored. SIGINT,
+ * SIGTERM, `ctl stop` and a failed required module run the shutdown sequence of `docs/JANITORIAL.md`.
  *
  * Exit codes: 0 after a clean stop, 1 if a required module failed or start-up failed, 2 for bad
  * options or configuration.
@@ -23,15 +28,20 @@ import { hostLogger, setupLogging } from "../host/log.ts";
 import { ConfigFileError } from "../manager/config_error.ts";
 import { ModuleManager } from "../manager/manager.ts";
 import { loadNodeConfig, type NodeConfig } from "../manager/node_config.ts";
+import { LiveConfig } from "../config/live.ts";
+import { envOverrides, type Override, setOverrides } from "../config/overrides.ts";
+import { Janitor } from "../janitor/janitor.ts";
 import { DevNode } from "../node/dev/node.ts";
 import { startDemoTraffic } from "../node/dev/traffic.ts";
 
 const USAGE = `Usage: deno task start [options]
-  --config FILE            node configuration (default ./blvm.toml if it exists)
+  --config FILE            node configuration (default $BLVM_CONFIG, else ./blvm.toml if it exists)
+  --set KEY=VALUE          override one setting, e.g. --set janitor.flush.interval_seconds=60 (repeatable);
+                           BLVM_<SECTION>__<KEY>=VALUE environment variables work the same, below --set
   --modules-dir DIR        overrides [modules].modules_dir (default ./modules)
   --data-dir DIR           overrides [modules].data_dir (default ./data/modules)
   --runtime-dir DIR        overrides [modules].runtime_dir: sockets, admin.sock (default ./data/run)
-  --no-watch               do not hot-reload modules whose files change
+  --no-watch               do not hot-reload modules whose files change, nor the configuration file
   --node-dir DIR           overrides [node].data_dir: the dev node's chain, mempool and wallet (default ./data/node)
   --block-interval SECS    demo traffic: mine a block every SECS seconds (default 10; 0 = never)
   --tx-interval SECS       demo traffic: a wallet payment every SECS seconds (default 2; 0 = never)
@@ -62,6 +72,7 @@ try {
       "data-dir": { type: "string" },
       "runtime-dir": { type: "string" },
       "no-watch": { type: "boolean", default: false },
+      "set": { type: "string", multiple: true, default: [] },
       "node-dir": { type: "string" },
       "block-interval": { type: "string" },
       "tx-interval": { type: "string" },
@@ -88,24 +99,39 @@ const format = args["log-format"] === "json"
   : fail("--log-format must be logfmt or json");
 const runFor = seconds("run-for", args["run-for"], 0);
 
+// The command line's own flags are overrides like --set, so they stay in force across reloads.
+const flags: Override[] = [];
+const flag = (name: string, path: string, value: unknown) =>
+  flags.push({ source: `--${name}`, path: path.split("."), value });
+for (
+  const [name, path] of [["modules-dir", "modules.modules_dir"], ["data-dir", "modules.data_dir"], [
+    "runtime-dir",
+    "modules.runtime_dir",
+  ], ["node-dir", "node.data_dir"]] as const
+) {
+  if (args[name]) flag(name, path, resolve(args[name]));
+}
+if (args["no-watch"]) flag("no-watch", "modules.watch", false);
+if (args["block-interval"] !== undefined) {
+  flag("block-interval", "node.demo.block_interval", seconds("block-interval", args["block-interval"], 0));
+}
+if (args["tx-interval"] !== undefined) {
+  flag("tx-interval", "node.demo.tx_interval", seconds("tx-interval", args["tx-interval"], 0));
+}
+if (args["no-demo"]) flag("no-demo", "node.demo.enabled", false);
+
 let config: NodeConfig;
+let overrides: Override[];
+const configPath = args.config ?? Deno.env.get("BLVM_CONFIG");
 try {
-  config = await loadNodeConfig(args.config);
+  overrides = [...envOverrides(Deno.env.toObject()), ...flags, ...setOverrides(args.set ?? [])];
+  config = await loadNodeConfig(configPath, Deno.cwd(), overrides);
 } catch (e) {
   if (e instanceof ConfigFileError) fail(e.message);
   throw e;
 }
-const cfg = config.modules;
-if (args["modules-dir"]) cfg.modules_dir = resolve(args["modules-dir"]);
-if (args["data-dir"]) cfg.data_dir = resolve(args["data-dir"]);
-if (args["runtime-dir"]) cfg.runtime_dir = resolve(args["runtime-dir"]);
-if (args["no-watch"]) cfg.watch = false;
 const nodeCfg = config.node;
-if (args["node-dir"]) nodeCfg.data_dir = resolve(args["node-dir"]);
 const demo = nodeCfg.demo;
-demo.block_interval = seconds("block-interval", args["block-interval"], demo.block_interval);
-demo.tx_interval = seconds("tx-interval", args["tx-interval"], demo.tx_interval);
-if (args["no-demo"]) demo.enabled = false;
 
 await setupLogging({ level, format });
 const log = hostLogger();
@@ -129,15 +155,25 @@ let exitCode = 0;
 const manager = await ModuleManager.create({
   config,
   backend,
+  // The node's start-up began with this process.
+  startedAt: 0,
   onFatal: (e) => {
     log.error("{error}; stopping the host", { error: e.message });
     exitCode = 1;
-    stop("required module failed");
+    stop(`error: ${e.message}`);
   },
 });
+const janitor = new Janitor({ manager, backend, config: config.janitor, nodeDataDir: nodeCfg.data_dir });
+const live = new LiveConfig(manager, janitor, { path: configPath, cwd: Deno.cwd(), overrides });
 let admin: AdminServer | undefined;
 try {
-  admin = await serveAdmin(manager, `${manager.host.runtimeDir}/${ADMIN_SOCKET}`, (why) => stop(why), backend);
+  admin = await serveAdmin(
+    manager,
+    `${manager.host.runtimeDir}/${ADMIN_SOCKET}`,
+    (why) => stop(`admin: ${why}`),
+    backend,
+    { janitor, live },
+  );
 } catch (e) {
   log.error("{error}", { error: (e as Error).message });
   await manager.shutdown("start-up failed");
@@ -155,14 +191,15 @@ async function stop(reason: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   stopDemo?.();
+  live.close();
   log.info("Stopping: {reason}", { reason });
+  await janitor.shutdown(reason);
   await admin?.close();
-  await manager.shutdown(reason);
   await backend.close();
   Deno.exit(exitCode);
 }
-Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+Deno.addSignalListener("SIGINT", () => stop("signal: SIGINT"));
+Deno.addSignalListener("SIGTERM", () => stop("signal: SIGTERM"));
 
 // Demo traffic starts before the modules, so that its first 101 blocks (a mature coinbase for the
 // wallet) are already history when they connect.
@@ -178,14 +215,20 @@ if (demo.enabled) {
     txs: demo.tx_interval,
   });
 }
+// ConfigLoaded is sticky: every module gets it when it subscribes.
+live.publish();
 try {
   await manager.start();
 } catch (e) {
   log.error("{error}", { error: (e as Error).message });
   exitCode = 1;
-  await stop("start-up failed");
+  await stop("error: start-up failed");
+}
+if (!stopping) {
+  if (config.modules.watch) live.watch(config.modules.watch_debounce_ms);
+  await janitor.start();
 }
 const running = manager.list().filter((m) => m.state === "running").length;
 log.info("{count} of {total} modules running", { count: running, total: manager.list().length });
 
-if (runFor > 0) setTimeout(() => stop(`ran for ${runFor} s`), runFor * 1000);
+if (runFor > 0) setTimeout(() => stop(`run-for: ${runFor} s`), runFor * 1000);

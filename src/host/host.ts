@@ -18,6 +18,7 @@ import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "
 import { createModuleApiHandlers } from "./module_api.ts";
 import { type ApiHandlers, createNodeApiHandlers } from "./node_api.ts";
 import { ModulePeers } from "./peers.ts";
+import { EventRequests } from "./requests.ts";
 import { buildDenoArgs } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, terminate, waitForExit } from "./process.ts";
 import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
@@ -47,6 +48,8 @@ export class Host {
   readonly runtimeDir: string;
   /** Connected modules: event queues, registered APIs and reports. */
   readonly peers: ModulePeers;
+  /** Request events (`StorageFlush`, `HealthCheck`, ...) and the modules' answers to them. */
+  readonly requests: EventRequests;
   readonly #opts:
     & Required<
       Omit<
@@ -62,6 +65,7 @@ export class Host {
   readonly #reaping = new Map<ModuleHandle, Promise<Deno.CommandStatus>>();
   readonly #log: Logger = hostLogger();
   readonly #unwatch: () => void;
+  readonly #subscribed = new WeakSet<object>();
 
   private constructor(opts: HostOptions, runtimeDir: string, owns: boolean) {
     this.runtimeDir = runtimeDir;
@@ -79,6 +83,8 @@ export class Host {
     };
     this.bus = new EventBus(this.#opts.eventQueue);
     this.peers = new ModulePeers(this.bus);
+    this.requests = new EventRequests(this.bus, () => this.modules);
+    this.bus.onSubscribe((sub) => this.#subscribed.add(sub));
     const running = () => this.peers.describe(this.modules);
     this.#handlers = {
       ...createNodeApiHandlers(opts.backend),
@@ -225,6 +231,7 @@ export class Host {
         configPath: this.#opts.configPath,
         grants: spec.grants,
         heapMb: spec.heapMb,
+        readOnlyData: spec.readOnlyData,
       });
     } catch (e) {
       listener.close();
@@ -289,6 +296,7 @@ export class Host {
           rateLimit,
           logger: log,
           onLog: this.#opts.onModuleLog,
+          onEventAck: (ack) => this.requests.ack(name, ack),
           onEstablished: (s) => this.peers.attach(s, spec, capabilities),
         },
         this.#opts.handshakeTimeoutMs,
@@ -340,6 +348,42 @@ export class Host {
   }
 
   /**
+   * Whether a running module has subscribed to at least one event type since it started.
+   *
+   * @param name The module name.
+   * @returns `false` if it has not, or does not run.
+   */
+  hasSubscribed(name: string): boolean {
+    const h = this.#modules.get(name);
+    return h !== undefined && this.#subscribed.has(h.session.connection);
+  }
+
+  /**
+   * Give a running module its new configuration (a `config` message); the SDK updates
+   * `context.config` and calls the module's config handlers.
+   *
+   * @param name The module name.
+   * @param config Its whole new configuration.
+   * @returns `false` if it does not run.
+   */
+  sendConfig(name: string, config: Record<string, unknown>): boolean {
+    return this.#modules.get(name)?.session.connection.send({ kind: "config", config }) ?? false;
+  }
+
+  /**
+   * Kill a module without asking: SIGTERM to its process group, SIGKILL after the kill grace.
+   *
+   * @param name The module name.
+   * @param why Why, for the log.
+   * @returns The exit status, or `undefined` if no such module runs.
+   */
+  async killModule(name: string, why: string): Promise<Deno.CommandStatus | undefined> {
+    const handle = this.#modules.get(name);
+    if (!handle) return undefined;
+    return await this.#reap(handle, why, 0);
+  }
+
+  /**
    * Stop a module: `stop` message and its deadline, then SIGTERM, then SIGKILL to its process group.
    *
    * @param name The module name.
@@ -354,13 +398,13 @@ export class Host {
   }
 
   /** Waits for the process within the stop deadline, then escalates. Runs once per module. */
-  #reap(handle: ModuleHandle, why: string): Promise<Deno.CommandStatus> {
+  #reap(handle: ModuleHandle, why: string, graceMs = this.#opts.stopTimeoutMs): Promise<Deno.CommandStatus> {
     let reaping = this.#reaping.get(handle);
     if (!reaping) {
       this.#reaping.set(
         handle,
         reaping = terminate(handle.process, {
-          graceMs: this.#opts.stopTimeoutMs,
+          graceMs,
           killGraceMs: this.#opts.killGraceMs,
           why,
           logger: moduleLogger(handle.name),

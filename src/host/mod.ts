@@ -23,5 +23,6 @@ export * from "./spec.ts";
 export * from "./node_api.ts";
 export * from "./permissions.ts";
 export * from "./process.ts";
+export * from "./requests.ts";
 export * from "./runtime_dir.ts";
 export * from "./session.ts";

@@ -36,6 +36,8 @@ export interface DenoArgsOptions {
   grants?: Grants;
   /** V8 heap cap in MiB. */
   heapMb?: number;
+  /** Leave the data directory readable but not writable (the module is over its disk quota). */
+  readOnlyData?: boolean;
 }
 
 const SYS_NAMES = new Set([
@@ -82,7 +84,7 @@ export function buildDenoArgs(o: DenoArgsOptions): string[] {
   }
   const g = o.grants ?? {};
   const read = [o.socketPath, o.dataDir, ...list("read", g.read, checkPath)];
-  const write = [o.socketPath, o.dataDir, ...list("write", g.write, checkPath)];
+  const write = [o.socketPath, ...(o.readOnlyData ? [] : [o.dataDir]), ...list("write", g.write, checkPath)];
   const net = [`unix:${o.socketPath}`, ...list("net", g.net, checkNet)];
   const env = [MODULE_ENV.moduleId, MODULE_ENV.socket, MODULE_ENV.token, ...list("env", g.env, checkEnv)];
   const sys = list("sys", g.sys, checkSys);

@@ -6,7 +6,14 @@
  */
 import { METHOD_CAPABILITY, type NodeApiMethod } from "../protocol/api.ts";
 import { ErrorCode, type ProtocolError, RemoteError } from "../protocol/errors.ts";
-import type { LimitsWire, LogLevel, Message, ModuleContextWire, RequestMessage } from "../protocol/messages.ts";
+import type {
+  EventAckMessage,
+  LimitsWire,
+  LogLevel,
+  Message,
+  ModuleContextWire,
+  RequestMessage,
+} from "../protocol/messages.ts";
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../protocol/version.ts";
 import { type CloseInfo, Connection } from "../transport/connection.ts";
 import { HandshakeGate } from "../transport/gate.ts";
@@ -38,6 +45,8 @@ export interface SessionOptions {
   logger: Logger;
   /** Sees every log record of the module. */
   onLog?: (record: ModuleLogRecord) => void;
+  /** Receives the module's `event_ack` answers to request events. */
+  onEventAck?: (ack: EventAckMessage) => void;
   /** Called with the session right after the handshake ack, before any message behind the handshake is handled. */
   onEstablished?: (session: ModuleSession) => void;
 }
@@ -273,6 +282,8 @@ export class ModuleSession {
       case "ack":
         if (m.of === "stop") this.#stopAcked = true;
         return;
+      case "event_ack":
+        return this.#opts.onEventAck?.(m);
       default:
         this.#opts.logger.warn("Ignoring unexpected {kind} message", { kind: m.kind });
     }

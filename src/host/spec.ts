@@ -62,6 +62,8 @@ export interface ModuleSpec {
   env?: Record<string, string>;
   /** V8 heap cap in MiB. */
   heapMb?: number;
+  /** Start it with a read-only data directory (over its disk quota). */
+  readOnlyData?: boolean;
   /** The module's version, for discovery. Default `0.0.0`. */
   version?: string;
   /** Effective NodeAPI capabilities. Default: `read_blockchain`, `read_chain_state`, `subscribe_events`. */

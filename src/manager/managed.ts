@@ -69,6 +69,8 @@ export interface ManagedModule {
   op: Promise<unknown>;
   /** Removes the lazy activation watchers. */
   unwatch?: () => void;
+  /** Set (to the reason) while the module runs with a read-only data directory, over its disk quota. */
+  readOnly?: string;
 }
 
 /**

@@ -36,6 +36,8 @@ import { activate, armActivation, deliverPending } from "./activation.ts";
 import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
 import { dependentsOf, serial, setState, spawn, stop, stopDependents, type SupervisorContext } from "./supervisor.ts";
 import { reloadChanged, watchModules } from "./watcher.ts";
+import { reconfigure, type ReconfigureAction } from "./reconfigure.ts";
+import { stable } from "../config/redact.ts";
 
 /** Settings for {@link ModuleManager.create}. */
 export interface ManagerOptions {
@@ -51,6 +53,8 @@ export interface ManagerOptions {
   onModuleLog?: (record: ModuleLogRecord) => void;
   /** Called when a required module fails for good after start-up; the host should stop. */
   onFatal?: (error: ManagerError) => void;
+  /** `performance.now()` when the node began starting, for `NodeStartupCompleted`. Default: when `start()` is called. */
+  startedAt?: number;
 }
 
 /** The outcome of {@link ModuleManager.reload}. */
@@ -78,8 +82,8 @@ export interface ReloadResult {
 export class ModuleManager {
   /** The host that runs the processes. */
   readonly host: Host;
-  /** The node configuration in force. */
-  readonly config: NodeConfig;
+  /** The node configuration in force (replaced by {@link ModuleManager.applyConfig}). */
+  config: NodeConfig;
   readonly #modules: Map<string, ManagedModule>;
   readonly #log: Logger = getLogger(["blvm", "manager"]);
   readonly #ctx: SupervisorContext;
@@ -87,11 +91,13 @@ export class ModuleManager {
   #closing = false;
   readonly #locks = new Map<string, Promise<void>>();
   #watcher?: { close(): void };
+  readonly #startedAt?: number;
 
   private constructor(host: Host, opts: ManagerOptions, modules: Map<string, ManagedModule>) {
     this.host = host;
     this.#modules = modules;
     this.config = opts.config;
+    this.#startedAt = opts.startedAt;
     const isStarted = () => this.#started;
     const isClosing = () => this.#closing;
     this.#ctx = {
@@ -156,7 +162,7 @@ export class ModuleManager {
    * (the caller should then {@link ModuleManager.shutdown}).
    */
   async start(): Promise<void> {
-    const startedAt = performance.now();
+    const startedAt = this.#startedAt ?? performance.now();
     const cfg = this.config.modules;
     const found = await discoverModules(cfg);
     for (const s of found.skipped) this.#log.info("Skipping module {module}: {reason}", { module: s.name, ...s });
@@ -198,6 +204,7 @@ export class ModuleManager {
       else this.#log.warn("[modules.{module}] names no module in {dir}", { module: name, dir: cfg.modules_dir });
     }
     this.#started = true;
+    await this.#waitForSubscriptions(cfg.startup_wait_ms);
     const running = [...this.#modules.values()].filter((m) => m.handle).map((m) => m.name).sort();
     this.host.publish("NodeStartupCompleted", {
       duration_ms: Math.round(performance.now() - startedAt),
@@ -213,6 +220,25 @@ export class ModuleManager {
     }
     if (problems.length) {
       throw new ManagerError("REQUIRED_MODULE_FAILED", "", `Required modules failed to start: ${problems.join("; ")}`);
+    }
+  }
+
+  /**
+   * Wait until every running module has subscribed to something (so `NodeStartupCompleted` reaches the
+   * modules that want it as a live event), at most `ms`.
+   */
+  async #waitForSubscriptions(ms: number): Promise<void> {
+    const deadline = performance.now() + ms;
+    const waiting = () => [...this.#modules.values()].filter((m) => m.handle && !this.host.hasSubscribed(m.name));
+    while (waiting().length && performance.now() < deadline && !this.#closing) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const late = waiting().map((m) => m.name);
+    if (late.length) {
+      this.#log.info("Start-up complete without a subscription from {modules} (waited {ms} ms)", {
+        modules: late.join(", "),
+        ms,
+      });
     }
   }
 
@@ -443,16 +469,87 @@ export class ModuleManager {
   }
 
   /**
+   * Restart a running module (stop, then start with its current settings), for example over a
+   * resource limit. `readOnly` set to a reason starts it with a read-only data directory; `null` makes
+   * it writable again.
+   *
+   * @param name Module name.
+   * @param reason Why, sent to the module and logged.
+   * @param readOnly The read-only reason, `null` to clear it, `undefined` to keep it as it is.
+   * @returns Whether it runs afterwards.
+   * @throws {ManagerError} `NOT_FOUND`, or `UNAVAILABLE` during shutdown.
+   */
+  restart(name: string, reason: string, readOnly?: string | null): Promise<boolean> {
+    return this.#exclusive(name, () => {
+      const m = this.#need(name);
+      if (readOnly !== undefined) m.readOnly = readOnly ?? undefined;
+      this.#log.warn("Restarting module {module}: {reason}", { module: name, reason });
+      return serial(m, async () => {
+        if (!m.handle) return false;
+        await stop(this.#ctx, m, reason);
+        m.restarts++;
+        return await spawn(this.#ctx, m, false);
+      });
+    });
+  }
+
+  /**
+   * Apply an edited configuration: each loaded module whose `[modules.<name>]` changed gets its new
+   * config (or is restarted when its grants, env or limits changed). Settings of `[modules]` itself that
+   * cannot change while running (folders, timeouts) are kept, and a warning names them.
+   *
+   * @param next The new configuration, already validated.
+   * @returns What was done per module that changed.
+   */
+  async applyConfig(next: NodeConfig): Promise<Record<string, ReconfigureAction | string>> {
+    const out: Record<string, ReconfigureAction | string> = {};
+    const { modules: _a, ...fixedBefore } = this.config.modules;
+    const { modules: _b, ...fixedAfter } = next.modules;
+    const fixed = Object.keys(fixedAfter).filter((k) =>
+      stable((fixedBefore as Record<string, unknown>)[k]) !== stable((fixedAfter as Record<string, unknown>)[k])
+    );
+    if (fixed.length) {
+      this.#log.warn("[modules] {keys} changed; this takes effect when the host restarts", { keys: fixed.join(", ") });
+    }
+    this.config = { ...next, modules: { ...this.config.modules, modules: next.modules.modules } };
+    for (const m of this.#modules.values()) {
+      if (this.#closing) break;
+      try {
+        const action = await this.#exclusive(
+          m.name,
+          () => reconfigure(this.#ctx, m, moduleOverrides(next.modules, m.name)),
+        );
+        if (action !== "none") out[m.name] = action;
+      } catch (e) {
+        out[m.name] = `rejected: ${(e as Error).message}`;
+        this.#log.error("New settings of module {module} rejected, old ones kept: {error}", {
+          module: m.name,
+          error: (e as Error).message,
+        });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Stop starting anything: no restarts, no lazy activations, no loads, no file watching. The first
+   * step of a shutdown; {@link ModuleManager.shutdown} does it too.
+   */
+  beginShutdown(): void {
+    this.#closing = true;
+    this.#watcher?.close();
+    // Triggers first, so no event published while stopping starts a lazy module.
+    for (const m of this.#modules.values()) m.unwatch?.();
+  }
+
+  /**
    * Stop every module, dependents before their dependencies, then the host.
    *
    * @param reason Why, sent to the modules.
    */
   async shutdown(reason = "shutdown"): Promise<void> {
-    this.#closing = true;
-    this.#watcher?.close();
-    // Triggers first, so no event published while stopping starts a lazy module; then every module, so
-    // one that is still starting is waited for and stopped too.
-    for (const m of this.#modules.values()) m.unwatch?.();
+    this.beginShutdown();
+    // Every module, so one that is still starting is waited for and stopped too.
     const left = new Set(this.#modules.values());
     while (left.size) {
       const wave = [...left].filter((m) => ![...left].some((o) => o !== m && hardDependencies(o).includes(m.name)));

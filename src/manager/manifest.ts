@@ -223,7 +223,7 @@ function unknownKeyWarnings(data: Record<string, unknown>): string[] {
   }
   if (isTable(data.config_schema)) {
     for (const [k, f] of Object.entries(data.config_schema)) {
-      check(f, ["type", "description", "default", "required"], ["config_schema", k]);
+      check(f, ["type", "description", "default", "required", "secret"], ["config_schema", k]);
     }
   }
   return out;

@@ -23,6 +23,7 @@ export * from "./manifest.ts";
 export * from "./module_config.ts";
 export * from "./node_config.ts";
 export * from "./prepare.ts";
+export * from "./reconfigure.ts";
 export * from "./resolve.ts";
 export * from "./restart.ts";
 export * from "./rules.ts";

@@ -26,6 +26,8 @@ export interface ConfigField {
   default?: unknown;
   /** Whether a value must be present after defaults are filled. */
   required: boolean;
+  /** Whether the value is a secret: redacted wherever the node shows configuration (`ConfigLoaded`, `ctl inspect`). */
+  secret?: boolean;
 }
 
 /**
@@ -86,7 +88,8 @@ export const configFieldSchema: z.ZodType<ConfigField> = z.preprocess(
     description: z.string().optional(),
     default: z.unknown().optional(),
     required: z.boolean().default(false),
-  }, { error: "expected a description string or a table { type, description, default, required }" })
+    secret: z.boolean().optional(),
+  }, { error: "expected a description string or a table { type, description, default, required, secret }" })
     .superRefine((f, ctx) => {
       if (f.default !== undefined && !matchesFieldType(f.type, f.default)) {
         ctx.addIssue({

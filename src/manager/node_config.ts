@@ -45,6 +45,8 @@ import {
 } from "./rules.ts";
 import type { RestartPolicy } from "./restart.ts";
 import { type BackendConfig, parseBackendConfig } from "./backend_config.ts";
+import { type JanitorConfig, parseJanitorConfig } from "../config/janitor_config.ts";
+import { applyOverrides, type Override } from "../config/overrides.ts";
 
 // One declaration shared with the restart logic, so that `export *` of both files does not clash.
 export type { RestartPolicy };
@@ -89,12 +91,34 @@ export interface ModuleOverrides {
   /** Environment passed to the module; every name is also in `grants.env`. */
   env: Record<string, string>;
   /**
-   * Resource limits: `heap_mb` (integer >= 16), `requests_per_second` and `request_burst` (NodeAPI rate
-   * limit), `event_queue` (queued events before lossy ones are dropped).
+   * Resource limits: `heap_mb` (V8 heap cap, integer >= 16), `memory_mb` (resident memory: warning, then
+   * restart), `cpu_percent` (share of one core: warning, then `cpu_action`), `disk_mb` (data directory
+   * size: warning, then writes refused), `requests_per_second` and `request_burst` (NodeAPI rate limit),
+   * `event_queue` (queued events before lossy ones are dropped).
    */
-  limits: { heap_mb?: number; requests_per_second?: number; request_burst?: number; event_queue?: number };
+  limits: ModuleLimits;
   /** The global `[modules.restart]` with this module's `restart` keys merged over it. */
   restart: RestartPolicy;
+}
+
+/** A module's resource limits, from `[modules.<name>.limits]`. */
+export interface ModuleLimits {
+  /** V8 heap cap in MiB (`--max-old-space-size`). */
+  heap_mb?: number;
+  /** Resident memory limit in MiB: a warning at the threshold, a restart at the limit. */
+  memory_mb?: number;
+  /** CPU limit in percent of one core, averaged over the monitor's interval. */
+  cpu_percent?: number;
+  /** What happens at the CPU limit: `throttle` (pause it part of each 100 ms, default) or `restart`. */
+  cpu_action?: "throttle" | "restart";
+  /** Quota for the module's data directory in MiB: a warning at the threshold; at the limit it is restarted read-only. */
+  disk_mb?: number;
+  /** NodeAPI requests per second. */
+  requests_per_second?: number;
+  /** NodeAPI request burst. */
+  request_burst?: number;
+  /** Queued events before lossy ones are dropped. */
+  event_queue?: number;
 }
 
 /** The validated `[modules]` section. */
@@ -119,6 +143,8 @@ export interface NodeModulesConfig {
   stop_timeout_ms: number;
   /** How long after SIGTERM before SIGKILL. */
   kill_grace_ms: number;
+  /** How long start-up waits for every running module's first subscription before `NodeStartupCompleted`. */
+  startup_wait_ms: number;
   /** The global restart policy. */
   restart: RestartPolicy;
   /** Per-module settings, by module name. */
@@ -133,6 +159,10 @@ export interface NodeConfig {
   modules: NodeModulesConfig;
   /** The `[node]` section: the node backend. */
   node: BackendConfig;
+  /** The `[janitor]` section: janitorial schedules, deadlines and monitors. */
+  janitor: JanitorConfig;
+  /** Dotted paths the operator marked secret (top-level `secret_keys`): redacted in `ConfigLoaded`. */
+  secret_keys: string[];
   /** The whole parsed file, including sections not checked here. */
   raw: Record<string, unknown>;
 }
@@ -166,6 +196,7 @@ const sectionSchema = z.object({
   handshake_timeout_ms: z.int().min(1).default(10000),
   stop_timeout_ms: z.int().min(1).default(5000),
   kill_grace_ms: ms.default(2000),
+  startup_wait_ms: ms.default(5000),
   restart: restartSchema,
 });
 
@@ -187,6 +218,10 @@ const moduleSchema = z.object({
   env: z.record(envNameSchema, z.string()).default(() => ({})),
   limits: z.strictObject({
     heap_mb: z.int().min(16).optional(),
+    memory_mb: z.number().positive().optional(),
+    cpu_percent: z.number().positive().max(6400).optional(),
+    cpu_action: z.enum(["throttle", "restart"]).optional(),
+    disk_mb: z.number().positive().optional(),
     requests_per_second: z.number().positive().optional(),
     request_burst: z.int().min(1).optional(),
     event_queue: z.int().min(16).max(10_000_000).optional(),
@@ -320,11 +355,26 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
     if (o) modules[name] = o;
   }
   let node: BackendConfig | undefined;
+  let janitor: JanitorConfig | undefined;
   try {
     node = parseBackendConfig(data.node, label, baseDir);
   } catch (e) {
     if (!(e instanceof ConfigFileError)) throw e;
     issues.push(...e.issues);
+  }
+  try {
+    janitor = parseJanitorConfig(data.janitor, label, baseDir);
+  } catch (e) {
+    if (!(e instanceof ConfigFileError)) throw e;
+    issues.push(...e.issues);
+  }
+  const secrets = data.secret_keys ?? [];
+  if (!Array.isArray(secrets) || secrets.some((k) => typeof k !== "string" || !k)) {
+    issues.push({
+      file: label,
+      field: "secret_keys",
+      message: `expected a list of dotted key paths such as "node.rpc_password", got ${describeValue(secrets)}`,
+    });
   }
   if (!r.success || issues.length) throw new ConfigFileError(label, issues);
   const s = r.data;
@@ -332,6 +382,8 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
     file,
     raw: data,
     node: node!,
+    janitor: janitor!,
+    secret_keys: secrets as string[],
     modules: {
       ...s,
       modules_dir: resolve(baseDir, s.modules_dir),
@@ -351,6 +403,7 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
  *
  * @param path The configuration file.
  * @param cwd The working directory. Default: `Deno.cwd()`.
+ * @param overrides Environment and command-line overrides applied over the file (see `overrides.ts`).
  * @returns The configuration.
  * @throws {ConfigFileError} if the given file is missing, not valid TOML, or its `[modules]` is invalid.
  *
@@ -363,17 +416,21 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
  * await Deno.remove(dir);
  * ```
  */
-export async function loadNodeConfig(path?: string, cwd: string = Deno.cwd()): Promise<NodeConfig> {
+export async function loadNodeConfig(
+  path?: string,
+  cwd: string = Deno.cwd(),
+  overrides: readonly Override[] = [],
+): Promise<NodeConfig> {
   const file = resolve(cwd, path ?? "blvm.toml");
   let data: Record<string, unknown>;
   try {
     data = await readTomlFile(file);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    if (path === undefined) return parseNodeConfig({}, undefined, resolve(cwd));
+    if (path === undefined) return parseNodeConfig(applyOverrides({}, overrides), undefined, resolve(cwd));
     throw new ConfigFileError(file, [{ file, field: "", message: "file not found" }], { cause: e });
   }
-  return parseNodeConfig(data, file, dirname(file));
+  return parseNodeConfig(applyOverrides(data, overrides), file, dirname(file));
 }
 
 /**

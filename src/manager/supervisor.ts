@@ -121,6 +121,7 @@ export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: b
       grants,
       env,
       heapMb: m.overrides.limits.heap_mb,
+      readOnlyData: m.readOnly !== undefined,
       version: loaded.manifest.version,
       capabilities: m.effective!.capabilities,
       publishes: loaded.manifest.publishes,

@@ -6,14 +6,30 @@
  */
 import type { SubscribeParams, Subscription } from "../protocol/api.ts";
 import { ErrorCode, RemoteError } from "../protocol/errors.ts";
-import type { EVENT_CATALOG, EventType, NodeEvents } from "../protocol/events/mod.ts";
-import type { EventMessage, LimitsWire, LogLevel, Message } from "../protocol/messages.ts";
+import { type EVENT_CATALOG, eventSpec, type EventType, type NodeEvents } from "../protocol/events/mod.ts";
+import type { EventAckMessage, EventMessage, LimitsWire, LogLevel, Message } from "../protocol/messages.ts";
 import type { CloseInfo, Connection } from "../transport/connection.ts";
 import { PendingCalls } from "../transport/pending.ts";
-import { type EventHandler, EventRouter, type SequenceGap } from "./event_router.ts";
+import { type EventHandler, EventRouter, type HandlerResults, type SequenceGap } from "./event_router.ts";
 import { type CallOptions, createNodeApi, type NodeApi } from "./node_api.ts";
 
-export type { EventHandler, EventOf, SequenceGap } from "./event_router.ts";
+export type { EventHandler, EventOf, HandlerResults, SequenceGap } from "./event_router.ts";
+
+/** A module's answer to a `HealthCheck`: what an {@link ModuleClient.onHealthCheck} handler returns. */
+export interface HealthAnswer {
+  /** Its health. */
+  status: "healthy" | "degraded" | "unhealthy";
+  /** Why, for the operator. */
+  message?: string;
+}
+
+/** Called with the module's new configuration and the one it replaces. */
+export type ConfigHandler = (
+  config: Record<string, unknown>,
+  previous: Record<string, unknown>,
+) => void | Promise<void>;
+
+const HEALTH_RANK = { healthy: 0, degraded: 1, unhealthy: 2 } as const;
 
 /** What the host told the module about itself in the handshake. */
 export interface ModuleContext {
@@ -89,6 +105,7 @@ export class ModuleClient {
   readonly #methods = new Map<string, MethodHandler>();
   readonly #invocations = new Map<number, AbortController>();
   readonly #stopHandlers: (() => void | Promise<void>)[] = [];
+  readonly #configHandlers = new Set<ConfigHandler>();
   readonly #opts: ModuleClientOptions;
   #stopping = false;
 
@@ -278,6 +295,114 @@ export class ModuleClient {
   }
 
   /**
+   * Handle `NodeShutdown`: save state and release resources. The handler finishing is the module's
+   * acknowledgement; the host kills modules that have not acknowledged by the deadline. The module
+   * stays connected afterwards (it may still get `StorageFlushCompleted` and `NodeShutdownCompleted`)
+   * until the host sends `stop`, which runs the {@link ModuleClient.onStop} handlers.
+   *
+   * @param handler Shutdown work; it has `e.payload.deadline_ms`.
+   * @returns Once subscribed: a function that removes the handler.
+   *
+   * @example
+   * ```ts ignore
+   * await mod.onShutdown(async () => await db.close());
+   * ```
+   */
+  onShutdown(handler: EventHandler<"NodeShutdown">): Promise<() => void> {
+    return this.#onRequest("NodeShutdown", handler);
+  }
+
+  /**
+   * Handle `StorageFlush` (periodic, manual, and at shutdown): write pending data to disk. The handler
+   * finishing is the acknowledgement; the host waits for it up to `deadline_ms`.
+   *
+   * @param handler Flush work.
+   * @returns Once subscribed: a function that removes the handler.
+   *
+   * @example
+   * ```ts ignore
+   * await mod.onFlush(async () => await Deno.writeTextFile(`${mod.context.dataDir}/state.json`, JSON.stringify(state)));
+   * ```
+   */
+  onFlush(handler: EventHandler<"StorageFlush">): Promise<() => void> {
+    return this.#onRequest("StorageFlush", handler);
+  }
+
+  /**
+   * Answer `HealthCheck` with the module's own health. A module that does not answer within the
+   * deadline is marked degraded; a handler that throws answers `unhealthy`. With several handlers the
+   * worst answer counts.
+   *
+   * @param handler Returns the module's health.
+   * @returns Once subscribed: a function that removes the handler.
+   *
+   * @example
+   * ```ts ignore
+   * await mod.onHealthCheck(() => queue.length > 1000 ? { status: "degraded", message: "backlog" } : { status: "healthy" });
+   * ```
+   */
+  onHealthCheck(
+    handler: (e: Parameters<EventHandler<"HealthCheck">>[0]) => HealthAnswer | Promise<HealthAnswer>,
+  ): Promise<() => void> {
+    return this.#onRequest("HealthCheck", handler);
+  }
+
+  /**
+   * Handle `DataCleanup` (periodic, manual, or after low disk space): delete data older than
+   * `target_age_days`. The handler finishing is the acknowledgement.
+   *
+   * @param handler Cleanup work.
+   * @returns Once subscribed: a function that removes the handler.
+   *
+   * @example
+   * ```ts ignore
+   * await mod.onCleanup((e) => pruneOlderThan(e.payload.target_age_days));
+   * ```
+   */
+  onCleanup(handler: EventHandler<"DataCleanup">): Promise<() => void> {
+    return this.#onRequest("DataCleanup", handler);
+  }
+
+  /**
+   * Handle `MaintenanceStarted`: pause non-critical work and, before a backup, flush. The host starts
+   * the maintenance once every subscribed module has acknowledged, or at the deadline.
+   *
+   * @param handler Preparation work.
+   * @returns Once subscribed: a function that removes the handler.
+   *
+   * @example
+   * ```ts ignore
+   * await mod.onMaintenance(async (e) => { if (e.payload.maintenance_type === "backup") await flush(); });
+   * ```
+   */
+  onMaintenance(handler: EventHandler<"MaintenanceStarted">): Promise<() => void> {
+    return this.#onRequest("MaintenanceStarted", handler);
+  }
+
+  /**
+   * Be told when the operator changes this module's configuration. `context.config` already holds the
+   * new values when the handler runs. (A change to the module's grants restarts it instead.)
+   *
+   * @param handler Called with the new and the previous configuration.
+   * @returns A function that removes the handler.
+   *
+   * @example
+   * ```ts ignore
+   * mod.onConfig((cfg) => { interval = Number(cfg.interval_ms); });
+   * ```
+   */
+  onConfig(handler: ConfigHandler): () => void {
+    this.#configHandlers.add(handler);
+    return () => this.#configHandlers.delete(handler);
+  }
+
+  async #onRequest<K extends EventType>(type: K, handler: EventHandler<K>): Promise<() => void> {
+    const off = this.on(type, handler);
+    await this.subscribe([type]);
+    return off;
+  }
+
+  /**
    * Close the connection to the host. The process keeps running; the host treats the module as
    * having disconnected.
    *
@@ -304,6 +429,8 @@ export class ModuleClient {
         return void this.#invoke(m.id, m.method, m.params, m.caller);
       case "stop":
         return void this.#stop(m.deadline_ms, true);
+      case "config":
+        return void this.#config(m.config);
       case "cancel":
         this.#invocations.get(m.id)?.abort(new RemoteError(ErrorCode.DeadlineExceeded, "The caller gave up"));
         return;
@@ -313,7 +440,29 @@ export class ModuleClient {
   }
 
   #event(e: EventMessage): void {
-    this.#events.dispatch(e);
+    const results = this.#events.dispatch(e);
+    if (e.replay || !eventSpec(e.type)?.acknowledge) return;
+    results.then((r) => this.#ack(e, r));
+  }
+
+  /** Answer a request event once its handlers have finished. */
+  #ack(e: EventMessage, { values, error }: HandlerResults): void {
+    const ack: EventAckMessage = { kind: "event_ack", type: e.type, seq: e.seq, ok: error === undefined };
+    if (error !== undefined) ack.message = String((error as Error)?.message ?? error);
+    if (e.type === "HealthCheck") ack.data = worstHealth(values, ack.message);
+    this.#conn.send(ack);
+  }
+
+  async #config(config: Record<string, unknown>): Promise<void> {
+    const previous = this.context.config;
+    this.context.config = config;
+    for (const h of this.#configHandlers) {
+      try {
+        await h(config, previous);
+      } catch (e) {
+        this.#log("error", `Config handler failed: ${(e as Error)?.message ?? e}`);
+      }
+    }
   }
 
   #handlerFailed(type: string, err: unknown): void {
@@ -414,4 +563,21 @@ export class ModuleClient {
       );
     }
   }
+}
+
+/** The worst of the health answers handlers returned; `unhealthy` if one failed, `healthy` if none answered. */
+function worstHealth(values: unknown[], failure: string | undefined): HealthAnswer {
+  if (failure !== undefined) return { status: "unhealthy", message: failure };
+  let worst: HealthAnswer = { status: "healthy" };
+  for (const v of values) {
+    const a = v as HealthAnswer;
+    if (typeof a?.status === "string" && Object.hasOwn(HEALTH_RANK, a.status)) {
+      if (
+        HEALTH_RANK[a.status] > HEALTH_RANK[worst.status] || (a.message && worst.status === a.status && !worst.message)
+      ) {
+        worst = typeof a.message === "string" ? { status: a.status, message: a.message } : { status: a.status };
+      }
+    }
+  }
+  return worst;
 }

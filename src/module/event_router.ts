@@ -9,8 +9,19 @@ import type { EventMessage } from "../protocol/messages.ts";
 /** The event message for event type `K`: a typed payload for catalog events, `unknown` for module events. */
 export type EventOf<K extends string> = K extends EventType ? EventMessage<K, NodeEvents[K]> : EventMessage<K, unknown>;
 
-/** An event handler; a returned promise is awaited only to report its failure. */
-export type EventHandler<K extends string> = (event: EventOf<K>) => void | Promise<void>;
+/**
+ * An event handler. A returned promise is awaited to report its failure and, for an event that asks for
+ * acknowledgement, before the acknowledgement is sent; for `HealthCheck` its value is the module's health.
+ */
+export type EventHandler<K extends string> = (event: EventOf<K>) => unknown | Promise<unknown>;
+
+/** What the handlers of one event came to. */
+export interface HandlerResults {
+  /** The values the type's handlers returned (`undefined` left out). */
+  values: unknown[];
+  /** The first error a handler threw, if any. */
+  error: unknown;
+}
 
 /** A jump in one event type's sequence numbers: events of that type were lost. */
 export interface SequenceGap {
@@ -111,12 +122,25 @@ export class EventRouter {
    * Route one event.
    *
    * @param e The event message.
+   * @returns Once every handler has finished: what the type's own handlers returned, and the first
+   * error one of them threw (also reported).
    */
-  dispatch(e: EventMessage): void {
+  dispatch(e: EventMessage): Promise<HandlerResults> {
     if (!e.replay) this.#track(e.type, e.seq);
+    const own: (unknown | Promise<unknown>)[] = [];
     const set = this.#handlers.get(e.type);
-    if (set) { for (const h of set) this.#run(h, e); }
-    for (const h of this.#any) this.#run(h, e);
+    if (set) { for (const h of set) own.push(this.#run(h, e)); }
+    for (const h of this.#any) {
+      const r = this.#run(h, e);
+      if (r instanceof Promise) r.catch(() => {});
+    }
+    return Promise.allSettled(own).then((all) => {
+      const failed = all.find((r) => r.status === "rejected");
+      return {
+        values: all.flatMap((r) => r.status === "fulfilled" && r.value !== undefined ? [r.value] : []),
+        error: failed ? (failed as PromiseRejectedResult).reason : undefined,
+      };
+    });
   }
 
   #track(type: string, seq: number): void {
@@ -135,12 +159,18 @@ export class EventRouter {
     }
   }
 
-  #run(h: EventHandler<string>, e: EventMessage): void {
+  /** Runs a handler; the result (or a promise of it) rejects if the handler failed, after reporting it. */
+  #run(h: EventHandler<string>, e: EventMessage): unknown | Promise<unknown> {
     try {
-      const r = h(e as EventOf<string>);
-      if (r instanceof Promise) r.catch((err) => this.#failed(e.type, err));
+      const r: unknown = h(e as EventOf<string>);
+      if (!(r instanceof Promise)) return r;
+      return r.catch((err) => {
+        this.#failed(e.type, err);
+        throw err;
+      });
     } catch (err) {
       this.#failed(e.type, err);
+      return Promise.reject(err);
     }
   }
 }

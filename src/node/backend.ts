@@ -83,6 +83,46 @@ export interface FlushResult {
 }
 
 /**
+ * What {@link NodeBackend.backup} wrote.
+ *
+ * @example
+ * ```ts
+ * import type { BackupResult } from "@blvm/node";
+ * const r: BackupResult = { files: 1, bytes: 40960, duration_ms: 5 };
+ * console.log(r.bytes);
+ * ```
+ */
+export interface BackupResult {
+  /** Files written. */
+  files: number;
+  /** Bytes written. */
+  bytes: number;
+  /** How long it took. */
+  duration_ms: number;
+}
+
+/**
+ * What {@link NodeBackend.prune} removed.
+ *
+ * @example
+ * ```ts
+ * import type { PruneResult } from "@blvm/node";
+ * const r: PruneResult = { pruned_blocks: 10, freed_bytes: 2500, prune_height: 11, duration_ms: 1 };
+ * console.log(r.pruned_blocks);
+ * ```
+ */
+export interface PruneResult {
+  /** Blocks whose data was removed by this call. */
+  pruned_blocks: number;
+  /** Bytes of block data removed. */
+  freed_bytes: number;
+  /** Blocks below this height have no data any more. */
+  prune_height: number;
+  /** How long it took. */
+  duration_ms: number;
+}
+
+/**
  * What the host needs from a node. All reads are async so remote backends fit. Lookups return
  * `undefined` when the thing does not exist; an operation the backend cannot serve at all throws
  * {@link BackendUnavailableError}.
@@ -138,6 +178,10 @@ export interface NodeBackend {
 
   /** Make everything the node has accepted durable; resolves with a summary of what was written. */
   flush(): Promise<FlushResult>;
+  /** Write a consistent snapshot of the node's storage into the existing, empty folder `dir`. */
+  backup(dir: string): Promise<BackupResult>;
+  /** Remove block data more than `keepBlocks` below the tip; headers stay. Asking for such a block then fails. */
+  prune(keepBlocks: number): Promise<PruneResult>;
   /** Flush and release the node's resources; the backend is unusable afterwards. */
   close(): Promise<void>;
 

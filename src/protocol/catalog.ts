@@ -75,6 +75,11 @@ export interface EventSpec {
   readonly delivery: DeliveryClass;
   /** Whether a late subscriber gets the latest one(s) replayed when it subscribes. */
   readonly sticky?: boolean;
+  /**
+   * Whether subscribers are asked to acknowledge it: the payload carries `deadline_ms`, and each module
+   * subscribed answers with an `event_ack` message (the SDK sends it when the type's handlers finish).
+   */
+  readonly acknowledge?: boolean;
   /** What the event means, for documentation. */
   readonly doc: string;
   /** The payload's fields. */

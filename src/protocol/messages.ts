@@ -184,6 +184,36 @@ export interface AckMessage {
   of: string;
 }
 
+/**
+ * Module → host: the module has handled an event that asks for acknowledgement (a catalog type with
+ * `acknowledge: true`, whose payload carries `deadline_ms`), identified by its `type` and `seq`.
+ */
+export interface EventAckMessage {
+  /** Message kind tag, the key receivers dispatch on. */
+  kind: "event_ack";
+  /** The event type acknowledged. */
+  type: string;
+  /** The event's `seq`. */
+  seq: number;
+  /** `false` if the module's handling failed. */
+  ok: boolean;
+  /** Why it failed, or a note. */
+  message?: string;
+  /** The answer, where the event asks for one: for `HealthCheck`, `{status, message?}`. */
+  data?: unknown;
+}
+
+/**
+ * Host → module: the module's configuration changed (its `config.toml` or its `[modules.<name>.config]`
+ * in the node's file). The SDK replaces `context.config` and calls the module's config handlers.
+ */
+export interface ConfigMessage {
+  /** Message kind tag, the key receivers dispatch on. */
+  kind: "config";
+  /** The module's whole new configuration. */
+  config: Record<string, unknown>;
+}
+
 /** Either side, last frame before it closes the connection on purpose: says why. */
 export interface CloseMessage {
   /** Message kind tag, the key receivers dispatch on. */
@@ -219,6 +249,8 @@ export type Message =
   | CancelMessage
   | StopMessage
   | AckMessage
+  | EventAckMessage
+  | ConfigMessage
   | CloseMessage;
 
 type Shape = Record<
@@ -239,6 +271,8 @@ const SHAPES: Record<Message["kind"], Shape> = {
   cancel: { id: "number" },
   stop: { reason: "string", deadline_ms: "number" },
   ack: { of: "string" },
+  event_ack: { type: "string", seq: "number", ok: "boolean", message: "string?", data: "any" },
+  config: { config: "object" },
   close: { code: "string", message: "string" },
 };
 

@@ -81,7 +81,9 @@ watch = ${opts.watch ?? false}
 watch_debounce_ms = 150
 stop_timeout_ms = ${opts.stopMs ?? 2000}
 kill_grace_ms = ${opts.stopMs ?? 500}
-${modulesToml.includes("[modules.restart]") ? "" : "[modules.restart]\ninitial_delay_ms = 100\n"}
+${modulesToml.includes("startup_wait_ms") ? "" : "startup_wait_ms = 0\n"}${
+    modulesToml.includes("[modules.restart]") ? "" : "[modules.restart]\ninitial_delay_ms = 100\n"
+  }
 ${modulesToml}`;
   let config;
   try {

@@ -126,7 +126,7 @@ Deno.test("parseManifest() warns about unknown keys at every level instead of fa
     colour: "red",
     permissions: { net: [], ffi: true },
     activation: { events: ["NewBlock"], when: "always" },
-    config_schema: { a: { type: "string", secret: true }, "b.c": { "x y": 1 } },
+    config_schema: { a: { type: "string", hidden: true }, "b.c": { "x y": 1 } },
     signatures: { threshold: "1-of-1", maintainers: [{ name: "a", public_key: "00", signature: "00", x: 1 }] },
   }, "module.toml");
   equal(manifest.name, "hello");
@@ -135,7 +135,7 @@ Deno.test("parseManifest() warns about unknown keys at every level instead of fa
     "unknown key 'permissions.ffi' (ignored)",
     "unknown key 'activation.when' (ignored)",
     "unknown key 'signatures.maintainers[0].x' (ignored)",
-    "unknown key 'config_schema.a.secret' (ignored)",
+    "unknown key 'config_schema.a.hidden' (ignored)",
     'unknown key \'config_schema."b.c"."x y"\' (ignored)',
   ]);
   equal((manifest as unknown as Record<string, unknown>).colour, undefined);

@@ -76,13 +76,13 @@ Deno.test("catalog: the 11 janitorial events have exactly their fields", () => {
   const maintenance = ["backup", "cleanup", "prune"];
   const want: Record<string, Record<string, unknown>> = {
     NodeStartupCompleted: { duration_ms: "uint", components: "string[]" },
-    NodeShutdown: { reason: "string", timeout_seconds: "uint" },
+    NodeShutdown: { reason: "string", timeout_seconds: "uint", deadline_ms: "uint" },
     NodeShutdownCompleted: { duration_ms: "uint" },
     StorageFlush: { reason: ["shutdown", "periodic", "manual"], deadline_ms: "uint" },
     StorageFlushCompleted: { success: "bool", duration_ms: "uint" },
-    MaintenanceStarted: { maintenance_type: maintenance, estimated_duration_seconds: "uint?" },
+    MaintenanceStarted: { maintenance_type: maintenance, estimated_duration_seconds: "uint?", deadline_ms: "uint" },
     MaintenanceCompleted: { maintenance_type: maintenance, success: "bool", duration_ms: "uint", results: "map" },
-    DataCleanup: { cleanup_type: ["periodic", "manual", "low_disk"], target_age_days: "uint" },
+    DataCleanup: { cleanup_type: ["periodic", "manual", "low_disk"], target_age_days: "uint", deadline_ms: "uint" },
     HealthCheck: {
       check_type: ["periodic", "manual", "startup"],
       node_healthy: "bool",

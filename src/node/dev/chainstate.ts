@@ -12,6 +12,7 @@ import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "
 import { BlockRejectedError, checkBlockBody, checkHeader } from "./block_rules.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";
 import type { BlockStatus, NodeStore, StoredCoin } from "./store.ts";
+import { BackendUnavailableError } from "../backend.ts";
 
 /** A block in the index. */
 export interface IndexEntry {
@@ -160,9 +161,15 @@ export class ChainState {
     return block ? { block, position: loc!.position, outputs: loc!.outputs } : undefined;
   }
 
-  /** A stored block's bytes. */
-  blockBytes(hash: string): Uint8Array | undefined {
-    return this.#store.blockBytes(hash);
+  /**
+   * A stored block's bytes.
+   *
+   * @throws {BackendUnavailableError} if its data was pruned.
+   */
+  blockBytes(hash: string): Uint8Array {
+    const raw = this.#store.blockBytes(hash);
+    if (!raw?.length) throw new BackendUnavailableError(`Block ${hash}`, "its data was pruned");
+    return raw;
   }
 
   /**
@@ -210,7 +217,7 @@ export class ChainState {
    * @throws {BlockRejectedError} if any rule fails; the block is then marked invalid.
    */
   connect(entry: IndexEntry, verified: (wtxid: string) => boolean, decoded?: DecodedBlock): Connected {
-    const block = decoded ?? decodeBlock(this.#store.blockBytes(entry.hash)!);
+    const block = decoded ?? decodeBlock(this.blockBytes(entry.hash));
     try {
       return this.#connect(entry, block, verified);
     } catch (e) {
@@ -230,7 +237,7 @@ export class ChainState {
   disconnectTip(): { entry: IndexEntry; txs: Tx[] } {
     const entry = this.tip();
     if (entry.height === 0) throw new Error("Cannot disconnect the genesis block");
-    const { txs } = decodeBlock(this.#store.blockBytes(entry.hash)!);
+    const { txs } = decodeBlock(this.blockBytes(entry.hash));
     const restored: StoredCoin[] = this.#undo(entry.hash).coins.map(([txid, vout, value, script, height, cb]) => ({
       txid,
       vout,

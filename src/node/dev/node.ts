@@ -38,7 +38,7 @@ import type {
   Transaction,
   Utxo,
 } from "../../protocol/chain.ts";
-import type { BackendEvent, FlushResult, NodeBackend } from "../backend.ts";
+import type { BackendEvent, BackupResult, FlushResult, NodeBackend, PruneResult } from "../backend.ts";
 import { fromHex, toHex } from "../header.ts";
 import { ChainState, type IndexEntry } from "./chainstate.ts";
 import { decodeBlock, decodeTx } from "./codec.ts";
@@ -188,7 +188,7 @@ export class DevNode implements NodeBackend {
   getBlock(hash: string): Promise<Block | undefined> {
     const e = this.#mainEntry(hash);
     if (!e) return Promise.resolve(undefined);
-    const bytes = this.#chain.blockBytes(e.hash)!;
+    const bytes = this.#chain.blockBytes(e.hash);
     return Promise.resolve(blockView(e, decodeBlock(bytes), bytes));
   }
 
@@ -203,7 +203,7 @@ export class DevNode implements NodeBackend {
     if (pooled) return Promise.resolve(txView(pooled.tx));
     const loc = this.#chain.location(id);
     if (!loc) return Promise.resolve(undefined);
-    const tx = decodeBlock(this.#chain.blockBytes(loc.block.hash)!).txs[loc.position];
+    const tx = decodeBlock(this.#chain.blockBytes(loc.block.hash)).txs[loc.position];
     return Promise.resolve(txView(tx, { block: loc.block, tipHeight: this.#chain.tip().height }));
   }
 
@@ -317,6 +317,31 @@ export class DevNode implements NodeBackend {
     const t0 = performance.now();
     const pages = this.#store.flush();
     return Promise.resolve({ pages, duration_ms: Math.round(performance.now() - t0) });
+  }
+
+  /**
+   * Write a consistent copy of `node.sqlite` into `dir` (SQLite `VACUUM INTO`: one transaction, so
+   * the copy never holds half a block).
+   */
+  backup(dir: string): Promise<BackupResult> {
+    const t0 = performance.now();
+    const file = `${dir}/node.sqlite`;
+    this.#store.backupTo(file);
+    const bytes = Deno.statSync(file).size;
+    return Promise.resolve({ files: 1, bytes, duration_ms: Math.round(performance.now() - t0) });
+  }
+
+  /** Drop the raw data of blocks more than `keepBlocks` below the tip; their headers stay. */
+  prune(keepBlocks: number): Promise<PruneResult> {
+    const t0 = performance.now();
+    const below = Math.max(0, this.#chain.tip().height - keepBlocks + 1);
+    const { blocks, bytes } = this.#store.prune(below);
+    return Promise.resolve({
+      pruned_blocks: blocks,
+      freed_bytes: bytes,
+      prune_height: below,
+      duration_ms: Math.round(performance.now() - t0),
+    });
   }
 
   /** Flush and close the store. */

@@ -297,6 +297,35 @@ export class NodeStore {
     return Math.max(0, r?.checkpointed ?? 0);
   }
 
+  /**
+   * Write a consistent copy of the database to `file` (which must not exist).
+   *
+   * @param file The destination path.
+   */
+  backupTo(file: string): void {
+    this.#db.prepare("VACUUM INTO ?").run(file);
+  }
+
+  /**
+   * Drop the raw bytes and undo data of every block below `height` (headers and the index stay). The
+   * genesis block is kept.
+   *
+   * @param height The first height to keep.
+   * @returns Blocks pruned now and the bytes of block data they held.
+   */
+  prune(height: number): { blocks: number; bytes: number } {
+    return this.atomically(() => {
+      const r = this.#q(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(length(raw)), 0) AS b FROM blocks WHERE height > 0 AND height < ? AND length(raw) > 0",
+      ).get(height) as { n: number; b: number };
+      this.#q("UPDATE blocks SET raw = x'', undo = NULL WHERE height > 0 AND height < ? AND length(raw) > 0").run(
+        height,
+      );
+      this.setMeta("pruned_below", String(Math.max(height, Number(this.meta("pruned_below") ?? 0))));
+      return { blocks: Number(r.n), bytes: Number(r.b) };
+    });
+  }
+
   /** Checkpoint and close the file. */
   close(): void {
     if (!this.#db.isOpen) return;

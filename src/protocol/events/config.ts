@@ -21,8 +21,9 @@ export const CONFIG_EVENTS = {
     owner: "node",
     delivery: "lossless",
     sticky: true,
-    doc: "The node loaded its configuration, published once at startup. `changed_sections` names the sections " +
-      "present; `config_json` is the whole configuration as JSON. Replayed to late subscribers.",
+    doc: "The node loaded its configuration: at startup (`changed_sections` lists every section present) and " +
+      "after each valid edit of its file (only the top-level sections that changed). `config_json` is the whole " +
+      'configuration in force as JSON, with secrets replaced by "[redacted]". Replayed to late subscribers.',
     fields: { changed_sections: "string[]", config_json: "string" },
   },
 } as const satisfies Record<string, EventSpec>;

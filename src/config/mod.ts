@@ -1,0 +1,10 @@
+/**
+ * Node configuration while the host runs: overrides from the environment and the command line,
+ * secret redaction, the `[janitor]` section, and live reload with `ConfigLoaded`.
+ *
+ * @module
+ */
+export * from "./janitor_config.ts";
+export * from "./overrides.ts";
+export * from "./redact.ts";
+export * from "./live.ts";
