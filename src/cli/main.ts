@@ -157,6 +157,9 @@ const manager = await ModuleManager.create({
   backend,
   // The node's start-up began with this process.
   startedAt: 0,
+  // ConfigLoaded is sticky: every module gets it when it subscribes. Published once the manifests are
+  // read, so the secrets they declare are redacted.
+  onDiscovered: () => live.publish(),
   onFatal: (e) => {
     log.error("{error}; stopping the host", { error: e.message });
     exitCode = 1;
@@ -215,8 +218,6 @@ if (demo.enabled) {
     txs: demo.tx_interval,
   });
 }
-// ConfigLoaded is sticky: every module gets it when it subscribes.
-live.publish();
 try {
   await manager.start();
 } catch (e) {

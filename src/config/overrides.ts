@@ -90,7 +90,8 @@ export function setOverrides(sets: readonly string[]): Override[] {
  * ```
  */
 export function applyOverrides(data: Record<string, unknown>, overrides: readonly Override[]): Record<string, unknown> {
-  const out = structuredClone(data);
+  if (!overrides.length) return data;
+  const out = copyTables(data) as Record<string, unknown>;
   for (const o of overrides) {
     let t: Record<string, unknown> = out;
     for (const [i, key] of o.path.slice(0, -1).entries()) {
@@ -109,6 +110,13 @@ export function applyOverrides(data: Record<string, unknown>, overrides: readonl
     t[o.path[o.path.length - 1]] = o.value;
   }
   return out;
+}
+
+/** A copy of the tables and arrays; other values (TOML dates keep their class) are shared. */
+function copyTables(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyTables);
+  if (!isTable(v)) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copyTables(x)]));
 }
 
 /** The value as TOML reads it, or the text itself. */

@@ -12,19 +12,10 @@
 /** What every redacted value is replaced with. */
 export const REDACTED = "[redacted]";
 
-const SECRET_WORDS = new Set([
-  "pass",
-  "passwd",
-  "auth",
-  "authorization",
-  "cookie",
-  "mnemonic",
-  "seed",
-  "xprv",
-  "privkey",
-  "credentials",
-]);
-const SECRET_PART = /password|passphrase|secret|token|privatekey|apikey|credential/;
+const SECRET_WORDS = new Set(["pass", "passwd", "auth", "authorization", "cookie", "mnemonic", "xprv", "privkey"]);
+/** Words that make a secret only as the last word: `rpc_token`, `wallet_seed`, but not `max_tokens` or `seed_nodes`. */
+const SECRET_LAST = new Set(["token", "seed"]);
+const SECRET_PART = /password|passphrase|secret|privatekey|apikey|credential/;
 
 /**
  * Whether a key name looks like it holds a secret.
@@ -40,7 +31,8 @@ const SECRET_PART = /password|passphrase|secret|token|privatekey|apikey|credenti
  */
 export function isSecretName(key: string): boolean {
   const words = key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().split(/[_\-.]+/);
-  return SECRET_PART.test(words.join("")) || words.some((w) => SECRET_WORDS.has(w));
+  return SECRET_PART.test(words.join("")) || words.some((w) => SECRET_WORDS.has(w)) ||
+    SECRET_LAST.has(words[words.length - 1]);
 }
 
 /**
@@ -69,7 +61,9 @@ export function redactConfig(value: unknown, marked: Iterable<string> = []): unk
     for (const [k, x] of Object.entries(v)) {
       const p = [...path, k];
       const envTable = k === "env" && path.length >= 2 && path[path.length - 2] === "modules";
-      out[k] = isSecretName(k) || paths.has(p.join(".")) ? REDACTED : envTable ? redactAll(x) : walk(x, p);
+      // `secret_keys` lists which paths are secret; the list itself is not.
+      const secret = (isSecretName(k) && !(path.length === 0 && k === "secret_keys")) || paths.has(p.join("."));
+      out[k] = secret ? REDACTED : envTable ? redactAll(x) : walk(x, p);
     }
     return out;
   };

@@ -1,6 +1,6 @@
 /**
  * The `backup` maintenance: a snapshot of the node's storage (the backend's own consistent copy) and
- * of every module's data folder, written under a temporary name and renamed when complete, so a
+ * of every known module's data folder, written under a temporary name and renamed when complete, so a
  * half-written backup never looks like a good one. Only the newest `backup_keep` are kept.
  *
  * @module
@@ -60,10 +60,12 @@ export async function takeBackup(ctx: JanitorContext): Promise<BackupStats> {
     stats.files += node.files;
     stats.bytes += node.bytes;
     stats.node_bytes = node.bytes;
+    // Only the modules' own folders: the backup or log folder may live inside data_dir too.
     const dataDir = ctx.manager.config.modules.data_dir;
-    for (const e of await Array.fromAsync(Deno.readDir(dataDir)).catch(() => [] as Deno.DirEntry[])) {
-      if (!e.isDirectory) continue;
-      await copyTree(`${dataDir}/${e.name}`, `${tmp}/modules/${e.name}`, stats);
+    for (const { name } of ctx.manager.list()) {
+      const st = await Deno.lstat(`${dataDir}/${name}`).catch(() => undefined);
+      if (!st?.isDirectory) continue;
+      await copyTree(`${dataDir}/${name}`, `${tmp}/modules/${name}`, stats);
       stats.modules++;
     }
     await Deno.writeTextFile(

@@ -69,7 +69,13 @@ export async function storageFlush(
         ms: deadline,
       });
     }
-    return { success, node, modules: outcome.answers, detail: { node, modules: answerSummary(outcome.answers) } };
+    return {
+      success,
+      node,
+      modules: outcome.answers,
+      completed_ms: duration_ms,
+      detail: { node, modules: answerSummary(outcome.answers) },
+    };
   });
-  return { reason, success: r.success, duration_ms: r.duration_ms, node: r.node, modules: r.modules };
+  return { reason, success: r.success, duration_ms: r.completed_ms, node: r.node, modules: r.modules };
 }

@@ -78,6 +78,7 @@ export class ResourceMonitor {
   readonly #ctx: JanitorContext;
   readonly #samples = new Map<string, Sample>();
   readonly #warned = new Map<string, number>();
+  readonly #pids = new Map<string, number>();
   readonly #usage = new Map<string, ModuleResources>();
   readonly #throttles = new Map<string, { throttle: Throttle; until: number }>();
   readonly #acting = new Set<string>();
@@ -102,6 +103,11 @@ export class ResourceMonitor {
       if (!rec || !h || h.process.exited) continue;
       running.add(m.name);
       const limits = rec.overrides.limits;
+      if (this.#pids.get(m.name) !== h.pid) {
+        // A new process gets its own warnings before any action is taken on it.
+        for (const r of ["memory", "cpu", "disk", "network"]) this.#warned.delete(`${m.name}/${r}`);
+        this.#pids.set(m.name, h.pid);
+      }
       let prev = this.#samples.get(m.name);
       if (prev?.pid !== h.pid) prev = undefined;
       const t = this.#throttles.get(m.name);
@@ -125,14 +131,6 @@ export class ResourceMonitor {
         network: prev && dt > 0 ? round((s.requests - prev.requests) / (dt / 1000)) : null,
       };
       const lim = limitsOf(limits);
-      this.#usage.set(m.name, {
-        module: m.name,
-        pid: h.pid,
-        usage,
-        limits: lim,
-        throttled: this.#throttles.has(m.name),
-        read_only: rec.readOnly ?? null,
-      });
       if (this.#over(m.name, "memory", usage.memory, lim.memory, now)) {
         this.#act(
           m.name,
@@ -173,11 +171,20 @@ export class ResourceMonitor {
           `${s.limited - prev.limited} requests refused over ${lim.network ?? "the host's"} requests/s`,
         );
       }
+      this.#usage.set(m.name, {
+        module: m.name,
+        pid: h.pid,
+        usage,
+        limits: lim,
+        throttled: this.#throttles.has(m.name),
+        read_only: rec.readOnly ?? null,
+      });
     }
-    for (const name of [...this.#samples.keys()]) {
+    for (const name of [...this.#pids.keys()]) {
       if (running.has(name)) continue;
       this.#samples.delete(name);
       this.#usage.delete(name);
+      this.#pids.delete(name);
       this.#release(name);
     }
   }

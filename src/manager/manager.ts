@@ -31,7 +31,7 @@ import type { LoadedManifest } from "./manifest.ts";
 import { moduleOverrides, type NodeConfig } from "./node_config.ts";
 import { type Candidate, resolveLoadOrder } from "./resolve.ts";
 import { moduleNameSchema } from "./rules.ts";
-import { initialRestartState } from "./restart.ts";
+import { initialRestartState, onExit } from "./restart.ts";
 import { activate, armActivation, deliverPending } from "./activation.ts";
 import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
 import { dependentsOf, serial, setState, spawn, stop, stopDependents, type SupervisorContext } from "./supervisor.ts";
@@ -55,6 +55,11 @@ export interface ManagerOptions {
   onFatal?: (error: ManagerError) => void;
   /** `performance.now()` when the node began starting, for `NodeStartupCompleted`. Default: when `start()` is called. */
   startedAt?: number;
+  /**
+   * Called in `start()` once every manifest has been read and before the first module starts (the host
+   * publishes `ConfigLoaded` here, so secrets the manifests declare are already known).
+   */
+  onDiscovered?: () => void;
 }
 
 /** The outcome of {@link ModuleManager.reload}. */
@@ -92,12 +97,14 @@ export class ModuleManager {
   readonly #locks = new Map<string, Promise<void>>();
   #watcher?: { close(): void };
   readonly #startedAt?: number;
+  readonly #onDiscovered?: () => void;
 
   private constructor(host: Host, opts: ManagerOptions, modules: Map<string, ManagedModule>) {
     this.host = host;
     this.#modules = modules;
     this.config = opts.config;
     this.#startedAt = opts.startedAt;
+    this.#onDiscovered = opts.onDiscovered;
     const isStarted = () => this.#started;
     const isClosing = () => this.#closing;
     this.#ctx = {
@@ -182,6 +189,7 @@ export class ModuleManager {
         failed.set(m.name, "its configuration is invalid");
       }
     }
+    this.#onDiscovered?.();
     const { order, failed: blocked } = this.#resolve(failed);
     for (const [name, reason] of blocked) {
       const m = this.#modules.get(name)!;
@@ -469,13 +477,14 @@ export class ModuleManager {
   }
 
   /**
-   * Restart a running module (stop, then start with its current settings), for example over a
-   * resource limit. `readOnly` set to a reason starts it with a read-only data directory; `null` makes
-   * it writable again.
+   * Restart a running module (stop, then start with its current settings) over a resource limit.
+   * It counts as a crash for the restart policy, so a module that keeps going over its limit is
+   * quarantined after `max_crashes` within `window_ms` instead of restarting forever.
    *
    * @param name Module name.
    * @param reason Why, sent to the module and logged.
-   * @param readOnly The read-only reason, `null` to clear it, `undefined` to keep it as it is.
+   * @param readOnly A reason starts it with a read-only data directory; `null` makes it writable
+   * again; `undefined` keeps it as it is.
    * @returns Whether it runs afterwards.
    * @throws {ManagerError} `NOT_FOUND`, or `UNAVAILABLE` during shutdown.
    */
@@ -486,7 +495,15 @@ export class ModuleManager {
       this.#log.warn("Restarting module {module}: {reason}", { module: name, reason });
       return serial(m, async () => {
         if (!m.handle) return false;
+        const now = Date.now();
+        const exit = { code: 1, signal: null, uptimeMs: now - (m.startedAt ?? now), now, requested: false };
+        const { state, decision } = onExit(m.restart, { ...m.overrides.restart, policy: "always" }, exit);
+        m.restart = state;
         await stop(this.#ctx, m, reason);
+        if (decision.action === "quarantine") {
+          setState(this.#ctx, m, "quarantined", `${reason}; ${decision.reason}`);
+          return false;
+        }
         m.restarts++;
         return await spawn(this.#ctx, m, false);
       });

@@ -330,6 +330,9 @@ export function parseMessage(value: unknown): Message {
     throw invalid(`'${kind}' message field 'id' must be a non-negative integer, got ${describe(m.id)}`, undefined);
   }
   if ((kind === "response" || kind === "invocation_result") && m.ok === false) checkError(kind, m.error, id);
+  if (kind === "event_ack" && !isId(m.seq)) {
+    throw invalid(`'event_ack' message field 'seq' must be a non-negative integer, got ${describe(m.seq)}`, id);
+  }
   if (kind === "log" && !LEVELS.has(m.level as string)) {
     throw invalid(`'log' message field 'level' must be one of ${[...LEVELS].join(", ")}, got ${describe(m.level)}`, id);
   }

@@ -185,11 +185,13 @@ export class DevNode implements NodeBackend {
   }
 
   /** A main-chain block (any-case hash). */
-  getBlock(hash: string): Promise<Block | undefined> {
+  // deno-lint-ignore require-await
+  async getBlock(hash: string): Promise<Block | undefined> {
     const e = this.#mainEntry(hash);
-    if (!e) return Promise.resolve(undefined);
+    if (!e) return undefined;
+    // Throws (as a rejection) BackendUnavailableError if the block's data was pruned.
     const bytes = this.#chain.blockBytes(e.hash);
-    return Promise.resolve(blockView(e, decodeBlock(bytes), bytes));
+    return blockView(e, decodeBlock(bytes), bytes);
   }
 
   getBlockHash(height: number): Promise<string | undefined> {
@@ -197,14 +199,15 @@ export class DevNode implements NodeBackend {
   }
 
   /** A main-chain or mempool transaction (any-case txid). */
-  getTransaction(txid: string): Promise<Transaction | undefined> {
+  // deno-lint-ignore require-await
+  async getTransaction(txid: string): Promise<Transaction | undefined> {
     const id = txid.toLowerCase();
     const pooled = this.#pool.get(id);
-    if (pooled) return Promise.resolve(txView(pooled.tx));
+    if (pooled) return txView(pooled.tx);
     const loc = this.#chain.location(id);
-    if (!loc) return Promise.resolve(undefined);
+    if (!loc) return undefined;
     const tx = decodeBlock(this.#chain.blockBytes(loc.block.hash)).txs[loc.position];
-    return Promise.resolve(txView(tx, { block: loc.block, tipHeight: this.#chain.tip().height }));
+    return txView(tx, { block: loc.block, tipHeight: this.#chain.tip().height });
   }
 
   /** An output of the main chain that the chain has not spent (mempool spends are not considered). */

@@ -1,0 +1,7 @@
+// An idle module for bench/monitor_bench.ts: connects, answers the host's janitorial requests, and
+// otherwise does nothing.
+import { connect } from "../src/module/mod.ts";
+
+const mod = await connect();
+await mod.onHealthCheck(() => ({ status: "healthy" }));
+await mod.onFlush(() => {});
