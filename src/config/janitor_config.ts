@@ -22,12 +22,46 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigFileError, describeValue, issuesFromZod, isTable } from "../manager/config_error.ts";
 
-const secs = z.number().min(0).max(31_536_000);
-const hours = z.number().min(0).max(87_600);
-const deadline = z.int().min(1).max(3_600_000);
-const percent = z.number().gt(0).max(100);
+/** The validated `[janitor]` section, paths absolute. See `docs/JANITORIAL.md` for each key. */
+export interface JanitorConfig {
+  /** `NodeShutdown.timeout_seconds`: how long modules have to acknowledge. */
+  shutdown_timeout_seconds: number;
+  /** Periodic `StorageFlush`. */
+  flush: { interval_seconds: number; deadline_ms: number };
+  /** Periodic `HealthCheck`. */
+  health: { interval_seconds: number; deadline_ms: number };
+  /** Periodic `DataCleanup`. */
+  cleanup: { interval_hours: number; target_age_days: number; deadline_ms: number };
+  /** Backup, file cleanup and prune. */
+  maintenance: {
+    deadline_ms: number;
+    backup_interval_hours: number;
+    backup_dir: string;
+    backup_keep: number;
+    cleanup_interval_hours: number;
+    log_dir: string;
+    log_retention_days: number;
+    prune_interval_hours: number;
+    prune_keep_blocks: number;
+  };
+  /** The free-space monitor. */
+  disk: {
+    interval_seconds: number;
+    threshold_percent: number;
+    hysteresis_percent: number;
+    repeat_seconds: number;
+    paths: string[];
+  };
+  /** The module resource monitor. */
+  resources: { interval_seconds: number; warn_percent: number; repeat_seconds: number };
+}
 
-const schema = z.strictObject({
+const secs: z.ZodNumber = z.number().min(0).max(31_536_000);
+const hours: z.ZodNumber = z.number().min(0).max(87_600);
+const deadline: z.ZodNumber = z.int().min(1).max(3_600_000);
+const percent: z.ZodNumber = z.number().gt(0).max(100);
+
+const schema: z.ZodType<JanitorConfig> = z.strictObject({
   shutdown_timeout_seconds: z.number().min(0).max(3600).default(30),
   flush: z.strictObject({
     interval_seconds: secs.default(300),
@@ -82,9 +116,6 @@ const schema = z.strictObject({
     repeat_seconds: secs.default(300),
   }).default(() => ({ interval_seconds: 5, warn_percent: 80, repeat_seconds: 300 })),
 });
-
-/** The validated `[janitor]` section, paths absolute. */
-export type JanitorConfig = z.infer<typeof schema>;
 
 /**
  * Check the `[janitor]` table of a parsed `blvm.toml`.

@@ -93,6 +93,8 @@ export class LiveConfig {
   #reloading: Promise<unknown> = Promise.resolve();
 
   /**
+   * Follow the configuration of a manager.
+   *
    * @param manager The manager, whose configuration is in force.
    * @param janitor The janitor, told about `[janitor]` changes.
    * @param source Where the configuration comes from.

@@ -78,6 +78,8 @@ export class EventRequests {
   readonly #stats = new Map<string, Map<string, AckStats & { total: number }>>();
 
   /**
+   * Create the collector; the host makes one (`host.requests`).
+   *
    * @param bus The event bus to publish on.
    * @param modules The running modules.
    */

@@ -43,6 +43,8 @@ export class DiskMonitor {
   readonly #state = new Map<number, DiskState>();
 
   /**
+   * Create the monitor; it reads nothing until {@link DiskMonitor.check}.
+   *
    * @param ctx The janitor context.
    * @param onLow Called after each `DiskSpaceLow` (starts the `low_disk` cleanup).
    */

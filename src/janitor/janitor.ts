@@ -74,7 +74,11 @@ export class Janitor {
   #health: HealthReport | null = null;
   #stopped = false;
 
-  /** @param opts Manager, backend, settings. */
+  /**
+   * Create a janitor; nothing runs until {@link Janitor.start}.
+   *
+   * @param opts Manager, backend, settings.
+   */
   constructor(opts: JanitorOptions) {
     this.#config = opts.config;
     this.#ctx = {

@@ -84,7 +84,11 @@ export class ResourceMonitor {
   readonly #acting = new Set<string>();
   readonly #actions: ResourceAction[] = [];
 
-  /** @param ctx The janitor context. */
+  /**
+   * Create the monitor; it reads nothing until {@link ResourceMonitor.check}.
+   *
+   * @param ctx The janitor context.
+   */
   constructor(ctx: JanitorContext) {
     this.#ctx = ctx;
   }
