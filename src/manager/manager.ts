@@ -478,8 +478,9 @@ export class ModuleManager {
 
   /**
    * Restart a running module (stop, then start with its current settings) over a resource limit.
-   * It counts as a crash for the restart policy, so a module that keeps going over its limit is
-   * quarantined after `max_crashes` within `window_ms` instead of restarting forever.
+   * It counts as a crash for the restart policy, so a module that keeps going over its limit is left
+   * `failed` after `max_crashes` within `window_ms` (until the operator reloads it) instead of
+   * restarting forever.
    *
    * @param name Module name.
    * @param reason Why, sent to the module and logged.
@@ -501,7 +502,8 @@ export class ModuleManager {
         m.restart = state;
         await stop(this.#ctx, m, reason);
         if (decision.action === "quarantine") {
-          setState(this.#ctx, m, "quarantined", `${reason}; ${decision.reason}`);
+          // Like a quarantine, but from `stopped`: it stays down until the operator reloads it.
+          setState(this.#ctx, m, "failed", `${reason}; restarted over its limits: ${decision.reason}`);
           return false;
         }
         m.restarts++;
