@@ -2,40 +2,11 @@
 // failed, missed, gone) and the per-module statistics.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { EventBus, EventRequests } from "../../mod.ts";
-import { type FolderSpec, manifest, type TestManager, testManager } from "../manager/_managed.ts";
+import { testManager } from "../manager/_managed.ts";
+import { dataDir, folder, ready, recorded, sleep, until } from "../janitor/_janitor.ts";
 
-const FIXTURE = new URL("../fixtures/janitor_module.ts", import.meta.url).href;
 const NO_RESTART = `[modules.restart]\npolicy = "never"\n`;
 
-const folder = (name: string, config: string): FolderSpec => ({
-  manifest: manifest(name),
-  main: `import "${FIXTURE}";\n`,
-  config,
-});
-
-const dataDir = (t: TestManager, name: string) => `${t.root}/data/${name}`;
-
-async function recorded(t: TestManager, name: string, type: string): Promise<Record<string, unknown>[]> {
-  const text = await Deno.readTextFile(`${dataDir(t, name)}/events.jsonl`).catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l)).filter((r) => r.type === type);
-}
-
-async function until<T>(what: string, find: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await find();
-    if (r !== undefined) return r;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const ready = (t: TestManager, ...names: string[]) =>
-  Promise.all(
-    names.map((name) => until(`${name} to subscribe`, async () => (await recorded(t, name, "_subscribed"))[0])),
-  );
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FLUSH = { reason: "manual" };
 
 Deno.test("EventRequests with no subscriber publishes with deadline_ms and resolves at once", async () => {

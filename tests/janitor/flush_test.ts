@@ -1,66 +1,8 @@
 // StorageFlush / StorageFlushCompleted: periodic, manual, late modules and the acknowledgement
 // statistics, observed by real module processes (tests/fixtures/janitor_module.ts).
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { Janitor, parseJanitorConfig } from "../../mod.ts";
-import { type FolderSpec, manifest, type TestManager, testManager } from "../manager/_managed.ts";
-
-const FIXTURE = new URL("../fixtures/janitor_module.ts", import.meta.url).href;
-
-interface Rec {
-  type: string;
-  seq?: number;
-  replay?: boolean;
-  payload?: Record<string, unknown>;
-  at: number;
-}
-
-const folder = (name: string, config: string): FolderSpec => ({
-  manifest: manifest(name),
-  main: `import "${FIXTURE}";\n`,
-  config,
-});
-
-const dataDir = (t: TestManager, name: string) => `${t.root}/data/${name}`;
-
-async function recorded(t: TestManager, name: string, type?: string): Promise<Rec[]> {
-  const text = await Deno.readTextFile(`${dataDir(t, name)}/events.jsonl`).catch(() => "");
-  const recs = text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Rec);
-  return type === undefined ? recs : recs.filter((r) => r.type === type);
-}
-
-async function until<T>(what: string, find: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await find();
-    if (r !== undefined) return r;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const ready = (t: TestManager, ...names: string[]) =>
-  Promise.all(
-    names.map((name) => until(`${name} to subscribe`, async () => (await recorded(t, name, "_subscribed"))[0])),
-  );
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A janitor with nothing scheduled but what `janitor` sets; stopped on dispose. */
-function janitorFor(t: TestManager, janitor: Record<string, Record<string, unknown>> = {}): Janitor & Disposable {
-  const quiet: Record<string, Record<string, unknown>> = {
-    flush: { interval_seconds: 0 },
-    health: { interval_seconds: 0 },
-    cleanup: { interval_hours: 0 },
-    maintenance: { cleanup_interval_hours: 0 },
-    disk: { interval_seconds: 0 },
-    resources: { interval_seconds: 0 },
-  };
-  for (const [k, v] of Object.entries(janitor)) quiet[k] = { ...quiet[k], ...v };
-  const config = parseJanitorConfig(quiet, `${t.root}/blvm.toml`, t.root);
-  const j = new Janitor({ manager: t.manager, backend: t.backend, config }) as Janitor & Disposable;
-  j[Symbol.dispose] = () => j.stop();
-  return j;
-}
+import { testManager } from "../manager/_managed.ts";
+import { dataDir, folder, janitorFor, ready, recorded, sleep, until } from "./_janitor.ts";
 
 const RECORD = `record = ["StorageFlush", "StorageFlushCompleted"]\n`;
 

@@ -1,62 +1,8 @@
 // NodeStartupCompleted and the shutdown sequence, observed by real module processes that record what
 // they receive (tests/fixtures/janitor_module.ts).
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { Janitor, parseJanitorConfig } from "../../mod.ts";
-import { type FolderSpec, manifest, type TestManager, testManager } from "../manager/_managed.ts";
-
-const FIXTURE = new URL("../fixtures/janitor_module.ts", import.meta.url).href;
-
-interface Rec {
-  type: string;
-  seq?: number;
-  replay?: boolean;
-  payload?: Record<string, unknown>;
-  at: number;
-}
-
-/** A module folder running the janitor fixture with this config.toml text. */
-const folder = (name: string, config: string): FolderSpec => ({
-  manifest: manifest(name),
-  main: `import "${FIXTURE}";\n`,
-  config,
-});
-
-const dataDir = (t: TestManager, name: string) => `${t.root}/data/${name}`;
-
-/** What the module has recorded so far in its events.jsonl. */
-async function recorded(t: TestManager, name: string): Promise<Rec[]> {
-  const text = await Deno.readTextFile(`${dataDir(t, name)}/events.jsonl`).catch(() => "");
-  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as Rec);
-}
-
-/** Poll `find` until it returns something, or fail after `ms`. */
-async function until<T>(what: string, find: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const r = await find();
-    if (r !== undefined) return r;
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Wait until the module has every subscription in place. */
-const ready = (t: TestManager, name: string) =>
-  until(`${name} to subscribe`, async () => (await recorded(t, name)).find((r) => r.type === "_subscribed"));
-
-/** A janitor with nothing scheduled, plus these `[janitor]` settings. */
-function janitorFor(t: TestManager, janitor: Record<string, unknown> = {}): Janitor {
-  const quiet = {
-    flush: { interval_seconds: 0 },
-    health: { interval_seconds: 0 },
-    cleanup: { interval_hours: 0 },
-    maintenance: { cleanup_interval_hours: 0 },
-    disk: { interval_seconds: 0 },
-    resources: { interval_seconds: 0 },
-  };
-  const config = parseJanitorConfig({ ...quiet, ...janitor }, `${t.root}/blvm.toml`, t.root);
-  return new Janitor({ manager: t.manager, backend: t.backend, config });
-}
+import { testManager } from "../manager/_managed.ts";
+import { dataDir, folder, janitorFor, ready, type Rec, recorded, until } from "./_janitor.ts";
 
 const types = (recs: Rec[]) =>
   recs.map((r) => r.type).filter((type) => !["_subscribing", "_subscribed"].includes(type));
