@@ -4,28 +4,13 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import process from "node:process";
 import { Janitor, parseJanitorConfig } from "../../mod.ts";
 import { cpuTimeMs, diskSpace, folderBytes } from "../../src/janitor/proc.ts";
-import { type FolderSpec, manifest, type TestManager, testManager } from "../manager/_managed.ts";
+import { type TestManager, testManager } from "../manager/_managed.ts";
+import { events, folder, ready, type Rec } from "./_maintenance.ts";
 
-const MODULE = new URL("../fixtures/maintenance_module.ts", import.meta.url).href;
 const WATCHER = `record = ["DiskSpaceLow", "DataCleanup"]\n`;
 
-interface Rec {
-  type: string;
-  payload: Record<string, unknown>;
-  at: number;
-}
-
-function folder(name: string, config: string): FolderSpec {
-  return { manifest: manifest(name), config, main: `import "${MODULE}";\n` };
-}
-
-async function ready(t: TestManager, ...names: string[]): Promise<void> {
-  for (const n of names) await t.waitLog(n, (m) => m === "ready");
-}
-
 async function seenBy(t: TestManager, name: string, type: string): Promise<Rec[]> {
-  const text = await Deno.readTextFile(`${t.manager.config.modules.data_dir}/${name}/events.jsonl`).catch(() => "");
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Rec).filter((r) => r.type === type);
+  return await events(t, name, type);
 }
 
 async function waitSeen(t: TestManager, name: string, type: string, want: (r: Rec[]) => boolean): Promise<Rec[]> {

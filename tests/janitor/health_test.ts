@@ -2,27 +2,11 @@
 // health, and a module that does not answer in time is marked degraded.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Janitor, parseJanitorConfig } from "../../mod.ts";
-import { type FolderSpec, manifest, type TestManager, testManager } from "../manager/_managed.ts";
-
-const MODULE = new URL("../fixtures/maintenance_module.ts", import.meta.url).href;
-
-interface Rec {
-  type: string;
-  payload: Record<string, unknown>;
-  at: number;
-}
-
-function folder(name: string, config: string): FolderSpec {
-  return { manifest: manifest(name), config, main: `import "${MODULE}";\n` };
-}
-
-async function ready(t: TestManager, ...names: string[]): Promise<void> {
-  for (const n of names) await t.waitLog(n, (m) => m === "ready");
-}
+import { type TestManager, testManager } from "../manager/_managed.ts";
+import { events, folder, ready, type Rec } from "./_maintenance.ts";
 
 async function checksSeenBy(t: TestManager, name: string): Promise<Rec[]> {
-  const text = await Deno.readTextFile(`${t.manager.config.modules.data_dir}/${name}/events.jsonl`).catch(() => "");
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Rec).filter((r) => r.type === "HealthCheck");
+  return await events(t, name, "HealthCheck");
 }
 
 async function waitChecks(t: TestManager, name: string, want: (recs: Rec[]) => boolean, ms = 15_000): Promise<Rec[]> {

@@ -6,29 +6,14 @@ import { BackendUnavailableError, Janitor, parseJanitorConfig } from "../../mod.
 import type { BackupStats } from "../../src/janitor/backup.ts";
 import type { FileCleanupStats } from "../../src/janitor/file_cleanup.ts";
 import { folderBytes } from "../../src/janitor/proc.ts";
-import { type FolderSpec, manifest, type TestManager, testManager } from "../manager/_managed.ts";
+import { type TestManager, testManager } from "../manager/_managed.ts";
+import { events, folder, ready, type Rec } from "./_maintenance.ts";
 
-const MODULE = new URL("../fixtures/maintenance_module.ts", import.meta.url).href;
 const RECORD = `record = ["MaintenanceStarted", "MaintenanceCompleted"]\n`;
-
-interface Rec {
-  type: string;
-  payload: Record<string, unknown>;
-  at: number;
-}
-
-function folder(name: string, config: string): FolderSpec {
-  return { manifest: manifest(name), config, main: `import "${MODULE}";\n` };
-}
-
-async function ready(t: TestManager, ...names: string[]): Promise<void> {
-  for (const n of names) await t.waitLog(n, (m) => m === "ready");
-}
 
 /** What the module recorded in its events.jsonl. */
 async function recordedBy(t: TestManager, name: string): Promise<Rec[]> {
-  const text = await Deno.readTextFile(`${t.manager.config.modules.data_dir}/${name}/events.jsonl`).catch(() => "");
-  return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as Rec);
+  return await events(t, name);
 }
 
 /** Poll until the module has recorded `count` events of `type`. */
