@@ -141,12 +141,11 @@ export class ResourceMonitor {
           "memory",
           "restart",
           `resident memory ${mib(usage.memory!)} over its limit ${mib(lim.memory!)}`,
-          true,
         );
       }
       if (this.#over(m.name, "cpu", usage.cpu, lim.cpu, now)) {
         const why = `CPU ${usage.cpu}% of a core over its limit ${lim.cpu}%`;
-        if (limits.cpu_action === "restart") this.#act(m.name, "cpu", "restart", why, true);
+        if (limits.cpu_action === "restart") this.#act(m.name, "cpu", "restart", why);
         else if (!this.#throttles.has(m.name)) {
           this.#throttles.set(m.name, {
             throttle: new Throttle(h.process, lim.cpu! / usage.cpu!),
@@ -230,12 +229,12 @@ export class ResourceMonitor {
   }
 
   /** Restart a module over a limit, once at a time; `readOnly` as for `ModuleManager.restart`. */
-  #act(module: string, resource: ResourceType, action: string, why: string, readOnly: string | null | true): void {
+  #act(module: string, resource: ResourceType, action: string, why: string, readOnly?: string | null): void {
     if (this.#acting.has(module)) return;
     this.#acting.add(module);
     this.#log(module, resource, action, why);
     this.#release(module);
-    this.#ctx.manager.restart(module, why, readOnly === true ? undefined : readOnly)
+    this.#ctx.manager.restart(module, why, readOnly)
       .catch((e) => this.#ctx.log.warn("Could not restart {module}: {error}", { module, error: (e as Error).message }))
       .finally(() => {
         this.#acting.delete(module);
