@@ -5,7 +5,7 @@
  * @module
  */
 import type { SubscribeParams, Subscription } from "../protocol/api.ts";
-import { ErrorCode, RemoteError } from "../protocol/errors.ts";
+import { ErrorCode, quoted, RemoteError } from "../protocol/errors.ts";
 import { type EVENT_CATALOG, eventSpec, type EventType, type NodeEvents } from "../protocol/events/mod.ts";
 import type { EventAckMessage, EventMessage, LimitsWire, LogLevel, Message } from "../protocol/messages.ts";
 import type { CloseInfo, Connection } from "../transport/connection.ts";
@@ -476,7 +476,7 @@ export class ModuleClient {
         kind: "invocation_result",
         id,
         ok: false,
-        error: { code: ErrorCode.MethodNotFound, message: `Module does not serve method '${method}'` },
+        error: { code: ErrorCode.MethodNotFound, message: `Module does not serve method ${quoted(method)}` },
       });
       return;
     }
@@ -490,7 +490,9 @@ export class ModuleClient {
       if (control.signal.aborted) return;
       const code = e instanceof RemoteError ? e.code : ErrorCode.Internal;
       const data = e instanceof RemoteError ? e.data : undefined;
-      const error = { code, message: (e as Error)?.message ?? String(e), ...(data === undefined ? {} : { data }) };
+      const text = String((e as Error)?.message ?? e);
+      const message = text.length > 1024 ? `${text.slice(0, 1024)}...` : text;
+      const error = { code, message, ...(data === undefined ? {} : { data }) };
       try {
         this.#conn.send({ kind: "invocation_result", id, ok: false, error });
       } catch {
@@ -518,7 +520,8 @@ export class ModuleClient {
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
     // Leave a margin before the host's deadline so the exit itself is on time.
-    const budget = Math.max(0, deadlineMs - 100);
+    // (setTimeout takes at most 2^31-1 ms: a bigger deadline is as good as none.)
+    const budget = Math.min(Math.max(0, deadlineMs - 100), 2 ** 31 - 1);
     const finished = await Promise.race([
       work.then(() => true),
       new Promise<false>((r) => timer = setTimeout(() => r(false), budget)),

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { EventType, NodeEvents } from "../protocol/events/mod.ts";
+import { eventSpec, type EventType, type NodeEvents } from "../protocol/events/mod.ts";
 import type { EventMessage } from "../protocol/messages.ts";
 
 /** The event message for event type `K`: a typed payload for catalog events, `unknown` for module events. */
@@ -61,6 +61,8 @@ export class EventRouter {
   #missed = 0;
 
   /**
+   * Create a router with no handlers.
+   *
    * @param failed Told about a handler that threw or rejected.
    */
   constructor(failed: (type: string, err: unknown) => void) {
@@ -126,7 +128,8 @@ export class EventRouter {
    * error one of them threw (also reported).
    */
   dispatch(e: EventMessage): Promise<HandlerResults> {
-    if (!e.replay) this.#track(e.type, e.seq);
+    // A per-module event skips the numbers of publishes meant for other modules: no gap to report.
+    if (!e.replay && !eventSpec(e.type)?.perModule) this.#track(e.type, e.seq);
     const own: (unknown | Promise<unknown>)[] = [];
     const set = this.#handlers.get(e.type);
     if (set) { for (const h of set) own.push(this.#run(h, e)); }

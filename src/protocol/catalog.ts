@@ -76,6 +76,11 @@ export interface EventSpec {
   /** Whether a late subscriber gets the latest one(s) replayed when it subscribes. */
   readonly sticky?: boolean;
   /**
+   * Whether each module gets its own payload, and only when it concerns that module: the sequence number
+   * counts every publish, so a module skips the numbers of the ones not sent to it (not a loss, no gap).
+   */
+  readonly perModule?: boolean;
+  /**
    * Whether subscribers are asked to acknowledge it: the payload carries `deadline_ms`, and each module
    * subscribed answers with an `event_ack` message (the SDK sends it when the type's handlers finish).
    */

@@ -36,7 +36,10 @@ export const ErrorCode = {
   Unavailable: "UNAVAILABLE",
   /** The request is ambiguous or clashes with existing state; `data` names the candidates. */
   Conflict: "CONFLICT",
-  /** The module fell so far behind on events that may not be dropped that the host cut it off. */
+  /**
+   * The peer fell so far behind that it was cut off: events that may not be dropped piled up, or it
+   * stopped reading and its unwritten replies passed the connection's byte budget.
+   */
   SlowConsumer: "SLOW_CONSUMER",
   /** The receiver failed while handling the call; a bug, not bad input. */
   Internal: "INTERNAL",
@@ -46,7 +49,10 @@ export const ErrorCode = {
   Unauthorized: "UNAUTHORIZED",
   /** Handshake: it did not complete within its deadline. */
   HandshakeTimeout: "HANDSHAKE_TIMEOUT",
-  /** A frame's length prefix exceeded the configured maximum. */
+  /**
+   * A frame's length prefix exceeded the configured maximum; also the answer to a `publish_event` whose
+   * event would not fit in one frame.
+   */
   FrameTooLarge: "FRAME_TOO_LARGE",
   /** A frame body was not exactly one valid MessagePack value. */
   MalformedFrame: "MALFORMED_FRAME",
@@ -129,4 +135,22 @@ export class RemoteError extends Error {
     this.code = code;
     if (data !== undefined) this.data = data;
   }
+}
+
+/**
+ * Quote an untrusted value in an error message, cut to `max` characters, so a huge method name or event
+ * type cannot make the error (and the frame carrying it) huge.
+ *
+ * @param text The value.
+ * @param max Characters kept. Default 40.
+ * @returns The value as a JSON string, cut with `...` when longer.
+ *
+ * @example
+ * ```ts
+ * import { quoted } from "@blvm/node/protocol";
+ * console.log(quoted("x".repeat(100), 3)); // "\"xxx...\""
+ * ```
+ */
+export function quoted(text: string, max = 40): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}...` : text);
 }

@@ -41,7 +41,7 @@ export class FrameReader {
   #view: DataView;
   #start = 0;
   #end = 0;
-  readonly #max: number;
+  #max: number;
   readonly #base: number;
 
   /**
@@ -52,20 +52,38 @@ export class FrameReader {
    */
   constructor(options: FrameReaderOptions = {}) {
     const { maxFrameBytes = DEFAULT_MAX_FRAME_BYTES, bufferBytes = 256 * 1024 } = options;
-    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > 0xffff_ffff) {
-      throw new RangeError(
-        `Cannot create FrameReader: 'maxFrameBytes' must be an integer in 1..2^32-1: current value is ${maxFrameBytes}`,
-      );
-    }
+    this.#max = checkMax(maxFrameBytes, "Cannot create FrameReader");
     if (!Number.isInteger(bufferBytes) || bufferBytes < 16) {
       throw new RangeError(
         `Cannot create FrameReader: 'bufferBytes' must be an integer >= 16: current value is ${bufferBytes}`,
       );
     }
-    this.#max = maxFrameBytes;
     this.#base = bufferBytes;
     this.#buf = new Uint8Array(bufferBytes);
     this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /**
+   * Largest accepted frame body in bytes. It may be changed at any time, for example to the limit a peer
+   * announced in its handshake: the new limit applies from the next length prefix that is checked, and
+   * bytes already buffered are kept.
+   *
+   * @throws {RangeError} (on set) If the value is not an integer in 1..2^32-1.
+   *
+   * @example Lower the limit after a handshake
+   * ```ts
+   * import { FrameReader } from "@blvm/node/protocol";
+   * const reader = new FrameReader();
+   * reader.maxFrameBytes = 64 * 1024;
+   * console.log(reader.maxFrameBytes); // 65536
+   * ```
+   */
+  get maxFrameBytes(): number {
+    return this.#max;
+  }
+
+  set maxFrameBytes(bytes: number) {
+    this.#max = checkMax(bytes, "Cannot set FrameReader.maxFrameBytes");
   }
 
   /** Bytes received but not yet returned as a complete frame. */
@@ -78,6 +96,8 @@ export class FrameReader {
    * invalidates bodies returned earlier.
    *
    * @returns A non-empty view to read into.
+   * @throws {ProtocolError} `FRAME_TOO_LARGE` when the buffer is full and holds the length prefix of a
+   * frame over the maximum (only if {@link FrameReader.next} was not called to find it first).
    */
   writable(): Uint8Array {
     if (this.#start === this.#end) {
@@ -143,4 +163,11 @@ export class FrameReader {
     this.#buf = new Uint8Array(size);
     this.#view = new DataView(this.#buf.buffer);
   }
+}
+
+function checkMax(bytes: number, what: string): number {
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 0xffff_ffff) {
+    throw new RangeError(`${what}: 'maxFrameBytes' must be an integer in 1..2^32-1: current value is ${bytes}`);
+  }
+  return bytes;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ErrorCode, ProtocolError } from "./errors.ts";
+import { ErrorCode, ProtocolError, quoted } from "./errors.ts";
 
 /** Log levels a module may use. */
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error";
@@ -255,36 +255,43 @@ export type Message =
 
 type Shape = Record<
   string,
-  "string" | "number" | "object" | "boolean" | "any" | "string?" | "number?" | "object?" | "boolean?"
+  "string" | "number" | "uint" | "object" | "boolean" | "any" | "string?" | "number?" | "object?" | "boolean?"
 >;
 
 const SHAPES: Record<Message["kind"], Shape> = {
   handshake: { protocol: "number", module_id: "string", token: "string", sdk_version: "string" },
   handshake_ack: { protocol: "number", node_version: "string", context: "object", limits: "object" },
   handshake_reject: { protocol: "number", code: "string", message: "string" },
-  request: { id: "number", method: "string", params: "any", deadline_ms: "number?" },
-  response: { id: "number", ok: "boolean" },
+  request: { id: "uint", method: "string", params: "any", deadline_ms: "number?" },
+  response: { id: "uint", ok: "boolean" },
   event: { type: "string", seq: "number", payload: "any", source: "string?", replay: "boolean?" },
   log: { level: "string", message: "string", fields: "object?" },
-  invocation: { id: "number", method: "string", params: "any", caller: "string?", deadline_ms: "number?" },
-  invocation_result: { id: "number", ok: "boolean" },
-  cancel: { id: "number" },
+  invocation: { id: "uint", method: "string", params: "any", caller: "string?", deadline_ms: "number?" },
+  invocation_result: { id: "uint", ok: "boolean" },
+  cancel: { id: "uint" },
   stop: { reason: "string", deadline_ms: "number" },
   ack: { of: "string" },
-  event_ack: { type: "string", seq: "number", ok: "boolean", message: "string?", data: "any" },
+  event_ack: { type: "string", seq: "uint", ok: "boolean", message: "string?", data: "any" },
   config: { config: "object" },
   close: { code: "string", message: "string" },
 };
 
-/** Shapes compiled to [field, type, optional] triples once, so validation does no string work. */
-const COMPILED = new Map(
-  Object.entries(SHAPES).map(([kind, shape]) => [
-    kind,
-    Object.entries(shape).filter(([, t]) => t !== "any").map(([f, t]) =>
-      [f, t.replace("?", ""), t.endsWith("?")] as const
-    ),
-  ]),
-);
+type Fields = (readonly [field: string, type: string, optional: boolean])[];
+
+/** A shape compiled to [field, type, optional] triples once, so validation does no string work. */
+function compile(shape: Shape): Fields {
+  return Object.entries(shape).filter(([, t]) => t !== "any").map(([f, t]) =>
+    [f, t.replace("?", ""), t.endsWith("?")] as const
+  );
+}
+
+const COMPILED = new Map(Object.entries(SHAPES).map(([kind, shape]) => [kind, compile(shape)]));
+
+/** The maps inside a `handshake_ack`, checked like the message's own fields. */
+const ACK_MAPS: [string, Fields][] = [
+  ["context", compile({ module_id: "string", config: "object", data_dir: "string" })],
+  ["limits", compile({ call_timeout_ms: "number", stop_timeout_ms: "number", max_frame_bytes: "number" })],
+];
 
 const LEVELS = new Set(["trace", "debug", "info", "warn", "error"]);
 
@@ -312,31 +319,54 @@ export function parseMessage(value: unknown): Message {
   // Only a request with a usable id can be answered with an error; anything else closes the connection.
   const id = kind === "request" && isId(m.id) ? m.id : undefined;
   const fields = typeof kind === "string" ? COMPILED.get(kind) : undefined;
-  if (!fields) throw invalid(`Message has unknown kind ${JSON.stringify(kind)}`, id);
-  for (const [field, type, optional] of fields) {
-    const v = m[field];
-    if (v === undefined || v === null) {
-      if (optional) continue;
-      throw invalid(`'${kind}' message is missing field '${field}'`, id);
-    }
-    if (typeof v !== type || (type === "object" && Array.isArray(v))) {
-      throw invalid(
-        `'${kind}' message field '${field}' must be ${type === "object" ? "a map" : `a ${type}`}, got ${describe(v)}`,
-        id,
-      );
-    }
+  if (!fields) {
+    const what = typeof kind === "string" ? quoted(kind) : kind === undefined ? "(none)" : describe(kind);
+    throw invalid(`Message has unknown kind ${what}`, id);
   }
-  if ("id" in m && !isId(m.id)) {
-    throw invalid(`'${kind}' message field 'id' must be a non-negative integer, got ${describe(m.id)}`, undefined);
+  checkFields(kind as string, m, fields, id, "");
+  if (kind === "handshake_ack") {
+    for (const [name, inner] of ACK_MAPS) checkFields(kind, m[name] as Record<string, unknown>, inner, id, `${name}.`);
   }
   if ((kind === "response" || kind === "invocation_result") && m.ok === false) checkError(kind, m.error, id);
-  if (kind === "event_ack" && !isId(m.seq)) {
-    throw invalid(`'event_ack' message field 'seq' must be a non-negative integer, got ${describe(m.seq)}`, id);
-  }
   if (kind === "log" && !LEVELS.has(m.level as string)) {
     throw invalid(`'log' message field 'level' must be one of ${[...LEVELS].join(", ")}, got ${describe(m.level)}`, id);
   }
   return value as Message;
+}
+
+function checkFields(
+  kind: string,
+  m: Record<string, unknown>,
+  fields: Fields,
+  id: number | undefined,
+  prefix: string,
+): void {
+  for (const [field, type, optional] of fields) {
+    const v = m[field];
+    if (v === undefined || v === null) {
+      if (optional) continue;
+      throw invalid(`'${kind}' message is missing field '${prefix}${field}'`, id);
+    }
+    const wanted = mismatch(v, type);
+    if (wanted) throw invalid(`'${kind}' message field '${prefix}${field}' must be ${wanted}, got ${describe(v)}`, id);
+  }
+}
+
+/** What `v` must be to be of `type`, or `undefined` when it is. */
+function mismatch(v: unknown, type: string): string | undefined {
+  switch (type) {
+    case "object":
+      return typeof v === "object" && !Array.isArray(v) && !(v instanceof Uint8Array) ? undefined : "a map";
+    case "number":
+      // NaN is no number of any field: a NaN deadline would never pass.
+      return typeof v === "number" && !Number.isNaN(v) ? undefined : "a number";
+    case "uint":
+      return typeof v !== "number" ? "a number" : isId(v) ? undefined : "a non-negative integer";
+    case "string":
+      return typeof v === "string" ? undefined : "a string";
+    default:
+      return typeof v === "boolean" ? undefined : "a boolean";
+  }
 }
 
 function isId(v: unknown): v is number {
@@ -356,9 +386,15 @@ function invalid(message: string, id: number | undefined): ProtocolError {
   return new ProtocolError(ErrorCode.InvalidMessage, message, id === undefined ? undefined : { cause: { id } });
 }
 
+/**
+ * A short description of a decoded value for an error message. It stays short and cannot throw, whatever
+ * the value: the message may be sent back to the peer in a frame of bounded size.
+ */
 function describe(v: unknown): string {
   if (v === null) return "nil";
+  if (v === undefined) return "nothing";
   if (Array.isArray(v)) return "an array";
   if (v instanceof Uint8Array) return "binary";
-  return typeof v === "object" ? "a map" : `${typeof v} ${JSON.stringify(String(v)).slice(0, 40)}`;
+  if (typeof v === "object") return "a map";
+  return `${typeof v} ${quoted(String(v))}`;
 }

@@ -28,17 +28,28 @@ export interface CloseInfo {
 
 /** Options for {@link Connection}. */
 export interface ConnectionOptions {
-  /** Called synchronously for each valid message, in order. */
+  /**
+   * Called synchronously for each valid message, in order. It should not throw: an exception is a bug on
+   * this side, so the connection is closed with `INTERNAL` (the peer is told) and nothing after that
+   * message is delivered; the exception goes no further.
+   */
   onMessage: (message: Message) => void;
   /**
    * Called for a decodable frame that is not a valid message. Return `true` if it was handled (for
    * example, answered with an error response) and the connection should stay open. Default: close.
+   * An exception closes the connection as for `onMessage`.
    */
   onInvalid?: (error: ProtocolError) => boolean;
   /** Called once when the connection has ended, with the reason. */
   onClose?: (info: CloseInfo) => void;
   /** Largest accepted frame body. Default 4 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Outgoing bytes that may wait unwritten (a peer that stops reading). Once a message pushes the queue
+   * past it, the queue is discarded and the connection is closed with `SLOW_CONSUMER`, so memory stays
+   * bounded. Default: no limit.
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -56,7 +67,7 @@ export interface ConnectionOptions {
  */
 export class Connection {
   readonly #conn: Deno.Conn;
-  #reader: FrameReader;
+  readonly #reader: FrameReader;
   #max: number;
   readonly #opts: ConnectionOptions;
   #out = new EncodeBuffer();
@@ -64,6 +75,7 @@ export class Connection {
   #inFlight = 0;
   #writing = false;
   #closing = false;
+  #cutOff = false;
   #info: CloseInfo | undefined;
   #drainWaiters: { lowWater: number; resolve: () => void }[] = [];
   /** Called after each batch is written, when there is room again: the event queue refills from it. */
@@ -106,11 +118,12 @@ export class Connection {
   }
 
   /**
-   * Change the frame size limit, for example to the one the host announced in the handshake. Call it
-   * before {@link Connection.start}.
+   * Change the frame size limit, for example to the one the host announced in the handshake. It applies
+   * to the frames read from then on (bytes already buffered are kept) and to every message sent. A limit
+   * beyond 2^32-1 reads as 2^32-1, the most a length prefix can say.
    */
   set maxFrameBytes(bytes: number) {
-    this.#reader = new FrameReader({ maxFrameBytes: bytes });
+    this.#reader.maxFrameBytes = Math.min(bytes, 0xffff_ffff);
     this.#max = bytes;
   }
 
@@ -137,8 +150,7 @@ export class Connection {
         `Cannot send '${message.kind}': its frame of ${size - 4} bytes exceeds the ${this.#max}-byte maximum`,
       );
     }
-    this.#kick();
-    return true;
+    return this.#queued();
   }
 
   /**
@@ -157,6 +169,23 @@ export class Connection {
       );
     }
     this.#out.raw(frame);
+    return this.#queued();
+  }
+
+  /** After a message was added to the output: cut off a peer past its budget, else start writing. */
+  #queued(): boolean {
+    const budget = this.#opts.maxBufferedBytes;
+    if (budget !== undefined && this.bufferedBytes > budget && !this.#cutOff) {
+      this.#cutOff = true;
+      const unwritten = this.bufferedBytes;
+      this.#out.reset();
+      this.close(
+        ErrorCode.SlowConsumer,
+        `Peer stopped reading: ${unwritten} bytes waited unwritten, over the ${budget}-byte budget`,
+        200,
+      );
+      return false;
+    }
     this.#kick();
     return true;
   }
@@ -183,8 +212,9 @@ export class Connection {
   }
 
   /**
-   * Close the connection. With a `code`, first send a `close` message saying why, and give queued
-   * bytes up to `flushMs` to drain.
+   * Close the connection. With a `code`, first send a `close` message saying why (the reason cut to 1024
+   * characters; none if even that does not fit in a frame), and give queued bytes up to `flushMs` to
+   * drain.
    *
    * @param code Optional `ErrorCode` to tell the peer.
    * @param message Reason text, sent with `code` and reported by {@link Connection.closed}.
@@ -193,7 +223,13 @@ export class Connection {
    */
   async close(code?: string, message = "Closed by this side", flushMs = 1000): Promise<CloseInfo> {
     if (this.#closing || this.#info) return this.#closed;
-    if (code) this.send({ kind: "close", code, message });
+    if (code) {
+      try {
+        this.send({ kind: "close", code, message: message.length > 1024 ? `${message.slice(0, 1024)}...` : message });
+      } catch {
+        // The frame limit leaves no room for a close frame: close without one.
+      }
+    }
     this.#closing = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([this.drained(), new Promise<void>((r) => timer = setTimeout(r, flushMs))]);
@@ -211,7 +247,12 @@ export class Connection {
     } catch { /* already closed */ }
     this.#wakeDrainWaiters(true);
     this.#resolveClosed(info);
-    this.#opts.onClose?.(info);
+    try {
+      this.#opts.onClose?.(info);
+    } catch (e) {
+      // A bug in the callback must not escape from wherever the connection happened to end, nor pass unseen.
+      console.error("Connection onClose callback failed:", e);
+    }
   }
 
   async #readLoop(): Promise<void> {
@@ -251,14 +292,26 @@ export class Connection {
     try {
       message = parseMessage(decode(body));
     } catch (e) {
-      if (e instanceof ProtocolError && e.code === ErrorCode.InvalidMessage && this.#opts.onInvalid?.(e)) return;
+      if (e instanceof ProtocolError && e.code === ErrorCode.InvalidMessage && this.#handle(this.#opts.onInvalid, e)) {
+        return;
+      }
       throw e;
     }
     if (message.kind === "close") {
       this.#finish({ code: message.code, message: `Peer closed: ${message.message}`, initiator: "remote" });
       return;
     }
-    this.#opts.onMessage(message);
+    this.#handle(this.#opts.onMessage, message);
+  }
+
+  /** Calls an owner's callback; its exception becomes an `INTERNAL` ProtocolError, which closes the connection. */
+  #handle<A, R>(callback: ((arg: A) => R) | undefined, arg: A): R | undefined {
+    try {
+      return callback?.call(this.#opts, arg);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : typeof e === "string" ? e : typeof e;
+      throw new ProtocolError(ErrorCode.Internal, `Message handler failed: ${why}`, { cause: e });
+    }
   }
 
   #kick(): void {

@@ -164,3 +164,17 @@ Deno.test("A request the module cancels gets no answer at all, even when its han
   equal(p.session.stats.deadline_exceeded, 0);
   equal(p.session.stats.calls, 1); // only get_chain_tip was answered
 });
+
+Deno.test("An invocation of an unknown method whose name nearly fills a frame is answered, cut, not a crash", async () => {
+  await using p = await pair();
+  // Frames here are 1 MiB at most: the name fits in the invocation, but not twice in an answer.
+  const method = "m".repeat((1 << 20) - 200);
+  await rejects(p.session.invoke(method, {}), (e: unknown) => {
+    equal((e as RemoteError).code, "METHOD_NOT_FOUND");
+    ok((e as RemoteError).message.length < 200, (e as RemoteError).message.slice(0, 100));
+    return true;
+  });
+  // And the host's own answer to such a request.
+  await rejects(p.client.call(method), code("METHOD_NOT_FOUND"));
+  equal(await p.client.api.getBlockHeight(), 0);
+});

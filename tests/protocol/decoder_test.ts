@@ -81,8 +81,8 @@ Deno.test("decode() ProtocolError names the body size and keeps the cause", () =
   });
 });
 
-// msgpackr itself returns a `C1Type` marker object for the never-used byte 0xc1 instead of throwing;
-// decode() must turn that into MALFORMED_FRAME wherever the byte appears as a type byte.
+// The never-used byte 0xc1 is MALFORMED_FRAME wherever it appears as a type byte (a general-purpose
+// decoder such as msgpackr returns a marker object for it instead of failing).
 Deno.test("decode() throws MALFORMED_FRAME for the never-used byte 0xc1", () => {
   throwsMalformed(() => decode(bytes(0xc1)));
 });

@@ -1,6 +1,7 @@
 /**
  * Configuration events. `ConfigLoaded` is node-owned, lossless and sticky: a module that subscribes
- * late still gets the configuration the node is running with.
+ * late still gets its view of the configuration the node is running with. Each module gets only its
+ * own view (its `[modules.<name>]` settings, `[node]`, `[janitor]` and its `config_sections`).
  *
  * @module
  */
@@ -21,9 +22,14 @@ export const CONFIG_EVENTS = {
     owner: "node",
     delivery: "lossless",
     sticky: true,
-    doc: "The node loaded its configuration: at startup (`changed_sections` lists every section present) and " +
-      "after each valid edit of its file (only the top-level sections that changed). `config_json` is the whole " +
-      'configuration in force as JSON, with secrets replaced by "[redacted]". Replayed to late subscribers.',
+    perModule: true,
+    doc: "The node loaded its configuration. `config_json` is this module's own view of the configuration in force " +
+      "as JSON: `modules.<name>` (its own settings), `node`, `janitor`, and the top-level sections the operator lists " +
+      'in its `config_sections`; never other modules\' settings or `secret_keys`. Secrets are replaced by "[redacted]", ' +
+      "also inside values (URL passwords, tokens, private keys). Sent at startup and to late subscribers as a replay " +
+      "(`changed_sections` lists every section of the view), and after a valid edit of the file only to modules whose " +
+      "view changed (`changed_sections`: the sections of it that changed). A module not told about an edit skips its " +
+      "`seq`: a jump is not a lost event.",
     fields: { changed_sections: "string[]", config_json: "string" },
   },
 } as const satisfies Record<string, EventSpec>;
