@@ -17,6 +17,7 @@
  * deno task ctl flush | health [--last] | cleanup [--age DAYS] | maintenance backup|cleanup|prune
  * deno task ctl resources                 module memory, CPU, disk, requests against their limits; actions
  * deno task ctl config [reload]           the configuration in force (secrets redacted), or reload it
+ * deno task ctl keygen | sign | verify    module signing, without a host (see signing_commands.ts)
  * options: --json   machine-readable output
  *          --config FILE | --socket PATH  which host (default: runtime_dir of ./blvm.toml)
  * ```
@@ -35,6 +36,7 @@ import { RemoteError } from "../protocol/errors.ts";
 import { inspectText, listTable, toJson } from "./format.ts";
 import { nodeText } from "./node_format.ts";
 import { janitorText } from "./janitor_format.ts";
+import { runSigningCommand, SIGNING_USAGE, signingCommandOf } from "./signing_commands.ts";
 
 const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | --socket PATH]
   list                      modules with state, pid, uptime, restarts and memory
@@ -59,12 +61,16 @@ const USAGE = `Usage: deno task ctl <command> [args] [--json] [--config FILE | -
   cleanup [--age DAYS]      DataCleanup now (default age from [janitor.cleanup])
   maintenance TYPE          backup, cleanup (stale sockets, temp files, old logs) or prune, now
   resources                 module memory, CPU, disk and request rate against their limits, and actions
-  config [reload]           the configuration in force, secrets redacted; reload: re-read the file`;
+  config [reload]           the configuration in force, secrets redacted; reload: re-read the file
+${SIGNING_USAGE}`;
 
 function usage(message: string): never {
   console.error(`error: ${message}\n\n${USAGE}`);
   Deno.exit(2);
 }
+
+// Module signing works on files, without a host.
+if (signingCommandOf(Deno.args)) Deno.exit(await runSigningCommand(Deno.args));
 
 let parsed;
 try {

@@ -20,6 +20,11 @@ export const ManagerErrorCode = {
   Unavailable: "UNAVAILABLE",
   /** A module marked `required` could not start, or failed for good. */
   RequiredModuleFailed: "REQUIRED_MODULE_FAILED",
+  /**
+   * The module's signature is not verified and its signing policy is `require` (the message names the
+   * changed files, or the missing or untrusted signatures; see docs/SIGNING.md).
+   */
+  SignatureInvalid: "SIGNATURE_INVALID",
 } as const;
 
 /** One of {@link ManagerErrorCode}. */
