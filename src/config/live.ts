@@ -3,8 +3,9 @@
  * After an edit (debounced), the file is read and validated again with the same environment and
  * command-line overrides. A file that fails to parse or validate is rejected with a logged error that
  * names the key; the old configuration stays in force and no event is sent. A valid edit is applied
- * (module settings, janitor schedules) and published as `ConfigLoaded` with the top-level sections
- * that really changed. Secrets are redacted in `config_json`.
+ * (module settings, janitor schedules) and published as `ConfigLoaded`, per module: each module gets
+ * only its own view (see `module_view.ts`), and only if that view changed, with the sections of it that
+ * changed. Secrets are redacted in `config_json`.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import type { Janitor } from "../janitor/janitor.ts";
 import type { ModuleManager } from "../manager/manager.ts";
 import { loadNodeConfig, type NodeConfig } from "../manager/node_config.ts";
 import type { Override } from "./overrides.ts";
+import { configLoadedFor } from "./module_view.ts";
 import { changedSections, redactConfig } from "./redact.ts";
 
 /** Where the configuration comes from. */
@@ -36,6 +38,8 @@ export interface ReloadOutcome {
   error?: string;
   /** What happened to each module whose settings changed. */
   modules?: Record<string, string>;
+  /** The running modules sent `ConfigLoaded`, with the sections of their view that changed. */
+  notified?: Record<string, string[]>;
 }
 
 /**
@@ -111,19 +115,58 @@ export class LiveConfig {
   }
 
   /**
-   * Publish `ConfigLoaded` (sticky) for the configuration in force.
+   * Publish `ConfigLoaded` for the configuration in force: each subscribed module gets its own view
+   * with every section of it listed as changed. It is sticky: a module that subscribes later gets its
+   * own view of the configuration in force then.
    *
-   * @param changed The sections to announce. Default: every section present.
-   * @returns The payload sent.
+   * @returns The modules it was sent to, with their sections.
    */
-  publish(changed?: string[]): { changed_sections: string[]; config_json: string } {
-    const shown = this.redacted();
-    const payload = { changed_sections: changed ?? Object.keys(shown).sort(), config_json: JSON.stringify(shown) };
-    this.#manager.host.publish("ConfigLoaded", payload, { sticky: "" });
-    return payload;
+  publish(): Record<string, string[]> {
+    return this.#publish();
   }
 
-  /** The configuration in force as the node shows it, secrets redacted. */
+  /**
+   * Publish `ConfigLoaded` to each module whose view differs from its view of `before`.
+   *
+   * @param before The configuration that was in force. Without it, every module gets its whole view.
+   * @returns The modules it was sent to, with the sections that changed.
+   */
+  #publish(before?: NodeConfig): Record<string, string[]> {
+    const peers = this.#manager.host.peers;
+    const notified: Record<string, string[]> = {};
+    let previous = before && { config: before, marked: secretPaths(before, this.#manager) };
+    let marked: string[] | undefined = secretPaths(this.current, this.#manager);
+    try {
+      this.#manager.host.bus.publishEach("ConfigLoaded", (sub, replay) => {
+        const name = peers.nameOf(sub);
+        if (name === undefined) return undefined;
+        if (replay) {
+          // A late subscriber gets its view of the configuration in force then, never an old one.
+          return configLoadedFor(this.current, name, secretPaths(this.current, this.#manager));
+        }
+        const payload = configLoadedFor(this.current, name, marked!, previous);
+        if (payload) notified[name] = payload.changed_sections;
+        return payload;
+      }, { sticky: "" });
+    } finally {
+      // The function is kept for late subscribers, which need neither the old configuration nor these paths.
+      previous = undefined;
+      marked = undefined;
+    }
+    return notified;
+  }
+
+  /**
+   * The view of the configuration one module is shown in `ConfigLoaded`, secrets redacted.
+   *
+   * @param name The module name.
+   * @returns Its `modules.<name>`, `node`, `janitor` and `config_sections`.
+   */
+  viewOf(name: string): Record<string, unknown> {
+    return JSON.parse(configLoadedFor(this.current, name, secretPaths(this.current, this.#manager))!.config_json);
+  }
+
+  /** The whole configuration in force as the node shows the operator (`ctl config`), secrets redacted. */
   redacted(): Record<string, unknown> {
     return redactConfig(effectiveConfig(this.current), secretPaths(this.current, this.#manager)) as Record<
       string,
@@ -159,9 +202,18 @@ export class LiveConfig {
     if (changed.includes("node")) {
       this.#log.warn("[node] changed; the node backend's settings take effect when the host restarts");
     }
-    this.publish(changed);
-    this.#log.info("Configuration reloaded: {sections} changed", { sections: changed.join(", ") });
-    return { applied: true, changed_sections: changed, modules };
+    let notified: Record<string, string[]> = {};
+    try {
+      notified = this.#publish(before);
+    } catch (e) {
+      // Applied all the same; only the event could not be sent (a module's view too big for one frame).
+      this.#log.error("ConfigLoaded could not be sent: {error}", { error: (e as Error).message });
+    }
+    this.#log.info("Configuration reloaded: {sections} changed; ConfigLoaded sent to {notified}", {
+      sections: changed.join(", "),
+      notified: Object.keys(notified).sort().join(", ") || "no module",
+    });
+    return { applied: true, changed_sections: changed, modules, notified };
   }
 
   /**

@@ -1,8 +1,10 @@
 // LiveConfig with a real ModuleManager and real module processes (tests/fixtures/config_module.ts):
-// ConfigLoaded at start-up (sticky, redacted), live reloads of blvm.toml with the sections that changed,
+// ConfigLoaded at start-up (sticky, redacted, the module's own view: its settings, [node], [janitor] and
+// its config_sections; the module sees [custom] because blvm.toml lists it there), live reloads of blvm.toml with the sections that changed,
 // rejected edits, no-op edits, module config sent to the running module vs. a restart for new grants,
 // and environment / command-line overrides that survive a reload.
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import { LiveConfig } from "../../src/config/live.ts";
 import { envOverrides, type Override, setOverrides } from "../../src/config/overrides.ts";
 import { DevNode, type ModuleLogRecord, ModuleManager } from "../../mod.ts";
@@ -13,10 +15,10 @@ import { manifest, writeModules } from "../manager/_managed.ts";
 const FIXTURE = new URL("../fixtures/config_module.ts", import.meta.url).href;
 const NAME = "cfgmod";
 
-/** The [modules] settings tests/manager/_managed.ts uses, as blvm.toml text. */
+/** [modules] settings like those of tests/manager/_managed.ts (module data outside ./data/node), as blvm.toml text. */
 const MODULES = `[modules]
 modules_dir = "modules"
-data_dir = "data"
+data_dir = "moddata"
 runtime_dir = "run"
 watch = false
 watch_debounce_ms = 150
@@ -25,23 +27,25 @@ kill_grace_ms = 500
 startup_wait_ms = 0
 [modules.restart]
 initial_delay_ms = 100
+[modules.${NAME}]
 `;
 
-/** blvm.toml text: top-level keys, then [modules], then more tables. */
-const toml = (tables: string, top = "") => `${top}\n${MODULES}\n${tables}\n`;
+/** blvm.toml text: top-level keys, then [modules] (the module is shown `sections`), then more tables. */
+const toml = (tables: string, top = "", sections = '["custom"]') =>
+  `${top}\n${MODULES}config_sections = ${sections}\n\n${tables}\n`;
 
 interface ConfigEvent {
   seq: number;
   replay: boolean;
   payload: { changed_sections: string[]; config_json: string };
-  pid: number;
+  instance: string;
 }
 
 interface ConfigChange {
   config: Record<string, unknown>;
   previous: Record<string, unknown>;
   context: Record<string, unknown>;
-  pid: number;
+  instance: string;
 }
 
 /** What the tests use of the running node (shaped like testManager's result). */
@@ -56,7 +60,7 @@ interface LiveNode {
   t: Node;
   live: LiveConfig;
   file: string;
-  /** ConfigLoaded publications seen host-side since start-up. */
+  /** ConfigLoaded publications (one per publish, whichever modules it reached) since start-up. */
   published: unknown[];
   /** Replace blvm.toml (write a new file and rename it over the old one, as editors do). */
   write(text: string): Promise<void>;
@@ -66,6 +70,8 @@ interface LiveNode {
   waitEvents(done: (e: ConfigEvent[]) => boolean, what: string): Promise<ConfigEvent[]>;
   waitChanges(done: (c: ConfigChange[]) => boolean, what: string): Promise<ConfigChange[]>;
   pid(): number;
+  /** The instance id the module's current process logged at its start. */
+  instance(): string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -109,7 +115,7 @@ async function liveNode(
   };
   try {
     await writeModules(root, {
-      [NAME]: { manifest: manifest(NAME, "1.0.0", opts.manifestExtra ?? ""), main: `import "${FIXTURE}";\n` },
+      [NAME]: { manifest: manifest(NAME, "1.0.0", opts.manifestExtra ?? ""), main: fixtureSource(FIXTURE) },
     });
     await Deno.writeTextFile(file, text);
     manager = await ModuleManager.create({
@@ -136,8 +142,13 @@ async function liveNode(
     };
     await manager.start();
     const published: unknown[] = [];
-    manager.host.bus.watch("ConfigLoaded", (p) => published.push(p));
-    const dataDir = `${root}/data/${NAME}`;
+    const bus = manager.host.bus;
+    const publishEach = bus.publishEach.bind(bus);
+    bus.publishEach = (type, payloadFor, options) => {
+      if (type === "ConfigLoaded") published.push(options);
+      return publishEach(type, payloadFor, options);
+    };
+    const dataDir = `${root}/moddata/${NAME}`;
     const events = () => readLines<ConfigEvent>(`${dataDir}/config_events.jsonl`);
     const changes = () => readLines<ConfigChange>(`${dataDir}/config_changes.jsonl`);
     const node: LiveNode = {
@@ -159,9 +170,14 @@ async function liveNode(
         ok(pid !== null, `${NAME} is not running: ${t.manager.inspect(NAME).reason}`);
         return pid;
       },
+      instance: () => {
+        const starts = t.logs.filter((r) => r.module === NAME && r.message.startsWith("started id="));
+        ok(starts.length, `${NAME} logged no start`);
+        return starts.at(-1)!.message.slice("started id=".length);
+      },
       [Symbol.asyncDispose]: dispose,
     };
-    await t.waitLog(NAME, (m) => m.startsWith("ready pid="));
+    await t.waitLog(NAME, (m) => m.startsWith("ready id="));
     // The start-up ConfigLoaded, replayed when it subscribed.
     await node.waitEvents((e) => e.length >= 1, "the start-up ConfigLoaded");
     return node;
@@ -175,7 +191,7 @@ const shown = (e: ConfigEvent) => JSON.parse(e.payload.config_json) as Record<st
 const flushOf = (e: ConfigEvent) => (shown(e).janitor as Record<string, Record<string, unknown>>).flush;
 const live = (events: ConfigEvent[]) => events.filter((e) => !e.replay);
 
-Deno.test("At start-up the module gets ConfigLoaded as a replay, with every section and secrets redacted", async () => {
+Deno.test("At start-up the module gets its own view as a replay, every section of it, secrets redacted", async () => {
   const manifestExtra = `[config_schema]
 greeting = { type = "string" }
 webhook = { type = "string", secret = true }
@@ -184,9 +200,10 @@ env = ["API_KEY"]
 `;
   await using n = await liveNode(
     toml(
-      `[modules.${NAME}]
-grants = { env = ["API_KEY"] }
-env = { API_KEY = "hunter2" }
+      `[modules.${NAME}.grants]
+env = ["API_KEY"]
+[modules.${NAME}.env]
+API_KEY = "hunter2"
 [modules.${NAME}.config]
 greeting = "hi"
 webhook = "https://hooks.example/hunter2"
@@ -195,11 +212,15 @@ rpc_password = "hunter2"
 rpc_user = "alice"
 [custom]
 url = "https://bob:hunter2@example.com"
+mirror = "https://bob:hunter2@mirror.example/feed?page=2"
 label = "shown"
+[hidden]
+note = "not for modules"
 [janitor.flush]
 interval_seconds = 120
 `,
       'secret_keys = ["custom.url"]',
+      '["node_extra", "custom"]',
     ),
     { manifestExtra },
   );
@@ -207,21 +228,29 @@ interval_seconds = 120
   equal(events.length, 1, JSON.stringify(events));
   const [e] = events;
   equal(e.replay, true);
-  equal(e.pid, n.pid());
+  equal(e.instance, n.instance());
   const config = shown(e);
   deepEqual(e.payload.changed_sections, Object.keys(config).sort());
-  deepEqual(e.payload.changed_sections, ["custom", "janitor", "modules", "node", "node_extra", "secret_keys"]);
+  deepEqual(e.payload.changed_sections, ["custom", "janitor", "modules", "node", "node_extra"]);
   deepEqual(config.node_extra, { rpc_password: "[redacted]", rpc_user: "alice" });
-  deepEqual(config.custom, { url: "[redacted]", label: "shown" });
-  // The list of secret paths is not itself a secret.
-  deepEqual(config.secret_keys, ["custom.url"]);
-  const mod = (config.modules.modules as Record<string, Record<string, Record<string, unknown>>>)[NAME];
+  // A marked path as a whole; a password inside another URL on its own.
+  deepEqual(config.custom, {
+    url: "[redacted]",
+    mirror: "https://bob:[redacted]@mirror.example/feed?page=2",
+    label: "shown",
+  });
+  // Neither sections it is not given, nor which paths are secret, nor the host's [modules] keys.
+  equal(config.hidden, undefined);
+  equal(config.secret_keys, undefined);
+  deepEqual(Object.keys(config.modules), [NAME]);
+  const mod = (config.modules as Record<string, Record<string, Record<string, unknown>>>)[NAME];
+  deepEqual(mod.config_sections, ["node_extra", "custom"]);
   deepEqual(mod.env, { API_KEY: "[redacted]" });
   deepEqual(mod.config, { greeting: "hi", webhook: "[redacted]" });
   equal(flushOf(e).interval_seconds, 120);
   equal(e.payload.config_json.includes("hunter2"), false, e.payload.config_json);
-  // What the module got is what LiveConfig shows.
-  deepEqual(config, n.live.redacted());
+  // What the module got is what LiveConfig shows as its view.
+  deepEqual(config, n.live.viewOf(NAME));
 });
 
 Deno.test("An edit applied with reload() reaches the module live with changed_sections exactly [custom, janitor]", async () => {
@@ -230,7 +259,12 @@ Deno.test("An edit applied with reload() reaches the module live with changed_se
   equal(flushOf(start).interval_seconds, 300);
 
   await n.write(toml('[janitor.flush]\ninterval_seconds = 60\n[custom]\nnote = "x"\n'));
-  deepEqual(await n.live.reload(), { applied: true, changed_sections: ["custom", "janitor"], modules: {} });
+  deepEqual(await n.live.reload(), {
+    applied: true,
+    changed_sections: ["custom", "janitor"],
+    modules: {},
+    notified: { [NAME]: ["custom", "janitor"] },
+  });
   const events = await n.waitEvents((e) => live(e).length >= 1, "a live ConfigLoaded");
   equal(events.length, 2);
   const [edit] = live(events);
@@ -281,7 +315,12 @@ Deno.test("A broken edit is rejected naming the file or key; no ConfigLoaded is 
 
   // The next good edit is compared with the configuration kept, and is the only live event the module got.
   await n.write(toml("[janitor.flush]\ninterval_seconds = 301\n"));
-  deepEqual(await n.live.reload(), { applied: true, changed_sections: ["janitor"], modules: {} });
+  deepEqual(await n.live.reload(), {
+    applied: true,
+    changed_sections: ["janitor"],
+    modules: {},
+    notified: { [NAME]: ["janitor"] },
+  });
   const events = await n.waitEvents((e) => live(e).length >= 1, "the ConfigLoaded of the good edit");
   deepEqual(live(events).map((e) => [e.payload.changed_sections, flushOf(e).interval_seconds]), [[["janitor"], 301]]);
 });
@@ -324,21 +363,27 @@ Deno.test("A module config change is sent to the running module (same pid); new 
   const text = (config: string, grants = "") => toml(`[modules.${NAME}.config]\n${config}\n${grants}`);
   await using n = await liveNode(text('greeting = "hi"'), { manifestExtra });
   const pid = n.pid();
+  const instance = n.instance();
   ok(n.t.manager.inspect(NAME).ungranted.includes("net:example.com:443"));
 
   await n.write(text('greeting = "hello"\nextra = 5'));
-  deepEqual(await n.live.reload(), { applied: true, changed_sections: ["modules"], modules: { [NAME]: "config" } });
+  deepEqual(await n.live.reload(), {
+    applied: true,
+    changed_sections: ["modules"],
+    modules: { [NAME]: "config" },
+    notified: { [NAME]: ["modules"] },
+  });
   const [change] = await n.waitChanges((c) => c.length >= 1, "onConfig in the module");
   deepEqual(change, {
     config: { greeting: "hello", extra: 5 },
     previous: { greeting: "hi" },
     context: { greeting: "hello", extra: 5 },
-    pid,
+    instance,
   });
   await n.t.waitLog(NAME, (m) => m === "config changed greeting=hello");
   equal(n.pid(), pid);
   equal(n.t.manager.inspect(NAME).restarts, 0);
-  equal(n.t.logs.filter((r) => r.module === NAME && r.message.startsWith("started pid=")).length, 1);
+  equal(n.t.logs.filter((r) => r.module === NAME && r.message.startsWith("started id=")).length, 1);
   deepEqual(n.t.manager.inspect(NAME).config, { greeting: "hello", extra: 5 });
   const events = await n.waitEvents((e) => live(e).length >= 1, "ConfigLoaded for the module change");
   deepEqual(live(events)[0].payload.changed_sections, ["modules"]);
@@ -350,10 +395,10 @@ Deno.test("A module config change is sent to the running module (same pid); new 
   equal(outcome.applied, true);
   deepEqual(outcome.changed_sections, ["modules"]);
   equal(outcome.modules?.[NAME], "restarted");
-  const started = await n.t.waitLog(NAME, (m) => m.startsWith("started pid=") && m !== `started pid=${pid}`);
-  const newPid = n.pid();
-  notEqual(newPid, pid);
-  equal(started.message, `started pid=${newPid}`);
+  const started = await n.t.waitLog(NAME, (m) => m.startsWith("started id=") && m !== `started id=${instance}`);
+  notEqual(n.pid(), pid);
+  const newInstance = n.instance();
+  equal(started.message, `started id=${newInstance}`);
   ok(netFlag().split(",").includes("example.com:443"), netFlag());
   deepEqual(n.t.manager.inspect(NAME).ungranted, []);
   deepEqual(n.t.manager.inspect(NAME).grants?.net, ["example.com:443"]);
@@ -361,11 +406,11 @@ Deno.test("A module config change is sent to the running module (same pid); new 
   equal((await n.changes()).length, 1);
   // The new process learns the configuration in force, grants included.
   const after = await n.waitEvents(
-    (e) => e.some((x) => x.pid === newPid && x.payload.config_json.includes("example.com:443")),
+    (e) => e.some((x) => x.instance === newInstance && x.payload.config_json.includes("example.com:443")),
     "the new grants in a ConfigLoaded of the new process",
   );
-  const last = after.filter((x) => x.pid === newPid).at(-1)!;
-  const mod = (shown(last).modules.modules as Record<string, Record<string, Record<string, unknown>>>)[NAME];
+  const last = after.filter((x) => x.instance === newInstance).at(-1)!;
+  const mod = (shown(last).modules as Record<string, Record<string, Record<string, unknown>>>)[NAME];
   deepEqual(mod.grants.net, ["example.com:443"]);
 });
 
@@ -394,7 +439,12 @@ Deno.test("Environment and --set overrides apply over the file, and again after 
   equal(n.published.length, 0);
 
   await n.write(file("interval_seconds = 100\ndeadline_ms = 4500"));
-  deepEqual(await n.live.reload(), { applied: true, changed_sections: ["janitor"], modules: {} });
+  deepEqual(await n.live.reload(), {
+    applied: true,
+    changed_sections: ["janitor"],
+    modules: {},
+    notified: { [NAME]: ["janitor"] },
+  });
   deepEqual(n.live.current.janitor.flush, { interval_seconds: 7, deadline_ms: 4500 });
   equal(n.live.current.janitor.health.interval_seconds, 9);
   const events = await n.waitEvents((e) => live(e).length >= 1, "the ConfigLoaded of the reload");
