@@ -24,5 +24,6 @@ export * from "./src/host/mod.ts";
 export * from "./src/janitor/mod.ts";
 export * from "./src/manager/mod.ts";
 export * from "./src/node/mod.ts";
+export * from "./src/signing/mod.ts";
 export * from "./src/transport/mod.ts";
 export { ErrorCode, ProtocolError, RemoteError } from "./src/protocol/errors.ts";

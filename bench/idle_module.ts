@@ -1,6 +1,6 @@
 // An idle module for bench/monitor_bench.ts: connects, answers the host's janitorial requests, and
 // otherwise does nothing.
-import { connect } from "../src/module/mod.ts";
+import { connect } from "@blvm/node/module";
 
 const mod = await connect();
 await mod.onHealthCheck(() => ({ status: "healthy" }));

@@ -1,5 +1,5 @@
 // Benchmark module: runs under the real host and sandbox. Config { mode, n }.
-import { connect } from "../src/module/mod.ts";
+import { connect } from "@blvm/node/module";
 
 const mod = await connect();
 const { mode, n } = mod.context.config as { mode: string; n: number };

@@ -35,7 +35,8 @@ for (let i = 0; i < MODULES; i++) {
   const dir = `${root}/modules/idle${i}`;
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(`${dir}/module.toml`, `name = "idle${i}"\nversion = "1.0.0"\nentry_point = "main.ts"\n`);
-  await Deno.writeTextFile(`${dir}/main.ts`, `import ${JSON.stringify(entry)};\n`);
+  // A copy: a module may import only files inside its own folder (and the SDK).
+  await Deno.copyFile(entry, `${dir}/main.ts`);
 }
 // Limits on every module, so each check does all its readings (disk only where a quota is set).
 const limits = Array.from(
@@ -48,7 +49,7 @@ const limits = Array.from(
   .join("");
 const config = parseNodeConfig(
   (await import("smol-toml")).parse(
-    `[modules]\nmodules_dir = "modules"\ndata_dir = "data"\nruntime_dir = "run"\nwatch = false\n${limits}`,
+    `[modules]\nmodules_dir = "modules"\ndata_dir = "data"\nruntime_dir = "run"\nwatch = false\n${limits}[node]\ndata_dir = "node"\n`,
   ) as Record<string, unknown>,
   `${root}/blvm.toml`,
   root,

@@ -1,5 +1,5 @@
 // Shared helpers for tests that run a real host with real module processes.
-import { DevNode, Host, type HostOptions, type ModuleLogRecord } from "../mod.ts";
+import { DevNode, Host, type HostOptions, type ModuleLogRecord, probeOsSandbox, type SandboxKind } from "../mod.ts";
 
 /** A host on a fresh temp data dir, with every module log record captured. */
 export interface TestHost {
@@ -54,10 +54,12 @@ export async function processAlive(pid: number): Promise<boolean> {
   return code === 0;
 }
 
-/** How many processes have `text` (for example a host's runtime dir) in their command line. */
+/** How many processes have `text` (for example a module's entry) in their command line. */
 export async function processesUnder(text: string): Promise<number> {
-  const { stdout } = await new Deno.Command("ps", { args: ["-eo", "args"] }).output();
-  return new TextDecoder().decode(stdout).split("\n").filter((l) => l.includes(text) && !l.startsWith("ps ")).length;
+  // The module processes themselves, not the OS sandbox (bwrap) around each, whose command line names it too.
+  const { stdout } = await new Deno.Command("ps", { args: ["-eo", "comm:20,args"] }).output();
+  return new TextDecoder().decode(stdout).split("\n")
+    .filter((l) => l.includes(text) && !/^(ps|bwrap)\s/.test(l)).length;
 }
 
 /**
@@ -86,3 +88,23 @@ export function waitUntil<T>(
     check();
   });
 }
+
+/**
+ * The source of a fixture module, to be written as a module folder's `main.ts`: a module may import only
+ * files inside its own folder (plus the SDK), so tests copy the fixture in instead of importing it.
+ */
+export function fixtureSource(url: string): string {
+  return Deno.readTextFileSync(new URL(url));
+}
+
+/** Whether the OS layer (bubblewrap) works here. CI installs it, so there its absence is an error. */
+export const OS_SANDBOX = await probeOsSandbox(Deno.execPath());
+if (!OS_SANDBOX.available && Deno.env.get("CI")) {
+  throw new Error(`CI must test the OS sandbox, but it is unavailable: ${OS_SANDBOX.reason}`);
+}
+
+/** The sandbox layers a security test runs under: both, and Deno's flags only (the OS layer forced off). */
+export const SANDBOX_LAYERS: { name: string; mode: "require" | "off"; kind: SandboxKind }[] = [
+  ...(OS_SANDBOX.available ? [{ name: "OS layer + Deno", mode: "require" as const, kind: "os+deno" as const }] : []),
+  { name: "Deno layer only", mode: "off", kind: "deno" },
+];

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { describeSignature } from "../signing/policy.ts";
 import type { ModuleDetail, ModuleStatus } from "../manager/managed.ts";
 
 /**
@@ -82,12 +83,13 @@ export function bytes(n: number | null): string {
 export function listTable(rows: ModuleStatus[]): string {
   if (!rows.length) return "No modules.";
   return table(
-    ["NAME", "VERSION", "STATE", "PID", "UPTIME", "RESTARTS", "MEMORY", "NOTE"],
+    ["NAME", "VERSION", "STATE", "PID", "SANDBOX", "UPTIME", "RESTARTS", "MEMORY", "NOTE"],
     rows.map((m) => [
       m.name,
       m.version ?? "-",
       m.state + (m.lazy && m.state !== "running" ? " (lazy)" : ""),
       m.pid === null ? "-" : String(m.pid),
+      m.sandbox ?? "-",
       duration(m.uptime_ms),
       String(m.restarts),
       bytes(m.memory_bytes),
@@ -122,6 +124,9 @@ export function inspectText(d: ModuleDetail): string {
       bytes(d.memory_bytes)
     }`,
     `  required:     ${d.required}   lazy: ${d.lazy}`,
+    `  sandbox:      ${
+      d.sandbox === null ? "-" : d.sandbox === "deno" ? "deno (Deno's permission flags only, no OS layer)" : d.sandbox
+    }`,
   ];
   if (d.manifest) {
     const deps = Object.entries(d.manifest.dependencies).map(([n, r]) => `${n} ${r}`);
@@ -131,6 +136,7 @@ export function inspectText(d: ModuleDetail): string {
       `  dependencies: ${[...deps, ...opt].join(", ") || "-"}`,
     );
   }
+  if (d.signature) lines.push(`  signature:    ${describeSignature(d.signature)} (policy ${d.signature.policy})`);
   lines.push(`  capabilities: ${d.capabilities.join(", ") || "-"}`);
   if (d.grants) {
     for (const [k, v] of Object.entries(d.grants)) if (v.length) lines.push(`  grant ${k.padEnd(7)} ${v.join(", ")}`);

@@ -183,6 +183,24 @@ try {
   await backend.close();
   Deno.exit(1);
 }
+const sandbox = await manager.host.osSandbox();
+if (sandbox.mode !== "off" && sandbox.probe.available) {
+  log.info("Sandbox: OS layer (bubblewrap {bwrap}) and Deno permission flags for every module", {
+    bwrap: sandbox.probe.bwrap,
+  });
+} else if (sandbox.mode === "require") {
+  log.error(
+    "Sandbox: the OS layer is required ([modules] require_os_sandbox) but unavailable: {reason}. No module can start.",
+    {
+      reason: sandbox.probe.reason,
+    },
+  );
+} else {
+  log.warn(
+    "Sandbox: DENO PERMISSION FLAGS ONLY, no OS layer ({reason}). A module can read any file its OS user can read through imports of code it writes at run time. Install bubblewrap, or set [modules] require_os_sandbox = true to refuse modules without it.",
+    { reason: sandbox.probe.reason },
+  );
+}
 log.info("Host started: config {config}, dev node {node} at regtest height {height}, admin socket {admin}", {
   config: config.file ?? "(defaults)",
   node: nodeCfg.data_dir,

@@ -39,3 +39,41 @@ export class ModuleStartError extends Error {
     this.detail = detail;
   }
 }
+
+/**
+ * Thrown by `EventBus.publish` for an event whose encoded frame (type, sequence number and source
+ * included) would exceed the frame limit. Nothing was delivered and no sequence number was used.
+ *
+ * @example
+ * ```ts
+ * import { EventBus, EventTooLargeError } from "@blvm/node";
+ * const bus = new EventBus({}, { maxFrameBytes: 64 });
+ * try {
+ *   bus.publish("alerts.Big", { text: "x".repeat(100) });
+ * } catch (e) {
+ *   console.log(e instanceof EventTooLargeError, (e as EventTooLargeError).frameBytes > 64); // true true
+ * }
+ * ```
+ */
+export class EventTooLargeError extends RangeError {
+  /** Size of the frame body the event would have. */
+  readonly frameBytes: number;
+  /** The limit. */
+  readonly maxFrameBytes: number;
+
+  /**
+   * Create the error; its message names the type and both sizes.
+   *
+   * @param type The event type.
+   * @param frameBytes Size of the frame body it would have.
+   * @param maxFrameBytes The limit.
+   */
+  constructor(type: string, frameBytes: number, maxFrameBytes: number) {
+    super(
+      `Event '${type}' would be a frame of ${frameBytes} bytes once the host adds its type, sequence number and source; the limit is ${maxFrameBytes} bytes`,
+    );
+    this.name = "EventTooLargeError";
+    this.frameBytes = frameBytes;
+    this.maxFrameBytes = maxFrameBytes;
+  }
+}

@@ -6,12 +6,24 @@
  *
  * @module
  */
-import { EVENT_CATALOG, EVENT_CATEGORIES, type EventCategory, eventSpec } from "../protocol/events/mod.ts";
+import { EVENT_CATALOG } from "../protocol/events/mod.ts";
 import { EncodeBuffer } from "../protocol/encoder.ts";
 import type { EventMessage } from "../protocol/messages.ts";
-import { Delivery, type DeliveryLimits, type DeliveryStats, type Subscriber } from "./delivery.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
+import { Delivery, type DeliveryLimits, type Subscriber } from "./delivery.ts";
+import { EventTooLargeError } from "./errors.ts";
+import {
+  type AttachOptions,
+  describeSubscription,
+  receives,
+  type SubscriberStats,
+  SubscriptionIndex,
+  type SubscriptionSet,
+  type SubState,
+} from "./subscriptions.ts";
 
-export type { Subscriber };
+export type { AttachOptions, Subscriber, SubscriberStats, SubscriptionSet };
+export { EventTooLargeError };
 
 /** Options of {@link EventBus.publish}. */
 export interface PublishOptions {
@@ -21,38 +33,21 @@ export interface PublishOptions {
   sticky?: string;
 }
 
-/** Options of {@link EventBus.attach}. */
-export interface AttachOptions {
-  /** Queue bounds for this subscriber. */
-  limits?: Partial<DeliveryLimits>;
-  /** Whether the subscriber may see a category; `*` expands only to those. Default: every category. */
-  canSee?: (category: string) => boolean;
-  /** Called if the subscriber falls so far behind that it must be cut off. */
-  onOverflow?: (why: string) => void;
-}
+/**
+ * One subscriber's own payload for {@link EventBus.publishEach}, or `undefined` to send it nothing.
+ * `replay` is `true` when a late subscriber is given a sticky event (see {@link EventBus.subscribe}).
+ */
+export type PayloadFor = (sub: Subscriber, replay: boolean) => unknown;
 
-/** What a subscriber asked for. */
-export interface SubscriptionSet {
-  /** Types subscribed one by one (`*` included if asked), sorted. */
-  types: string[];
-  /** Categories subscribed, sorted. */
-  categories: string[];
-}
-
-/** A subscriber's subscriptions and delivery counters. */
-export interface SubscriberStats extends SubscriptionSet, DeliveryStats {}
-
-interface SubState {
-  delivery: Delivery;
-  types: Set<string>;
-  categories: Set<string>;
-  /** The catalog types it receives now (explicit, by category, by `*`). */
-  effective: Set<string>;
-  canSee: (category: string) => boolean;
+/** Options of the {@link EventBus} constructor. */
+export interface EventBusOptions {
+  /** Largest frame body an encoded event may have; a bigger one is refused by `publish`. Default 4 MiB. */
+  maxFrameBytes?: number;
+  /** Called when handing an event to one subscriber throws; the other subscribers still get it. */
+  onDeliveryError?: (sub: Subscriber, error: unknown) => void;
 }
 
 const LOSSY = new Set(Object.entries(EVENT_CATALOG).filter(([, s]) => s.delivery === "lossy").map(([t]) => t));
-const CATEGORY_NAMES = Object.keys(EVENT_CATEGORIES) as EventCategory[];
 
 /**
  * Subscriptions and publishing.
@@ -70,23 +65,29 @@ const CATEGORY_NAMES = Object.keys(EVENT_CATEGORIES) as EventCategory[];
  */
 export class EventBus {
   readonly #subs = new Map<Subscriber, SubState>();
-  readonly #byType = new Map<string, Set<Delivery>>();
-  /** Subscribers with `*`, for module-defined types that are not in the catalog. */
-  readonly #wildcard = new Set<Delivery>();
+  readonly #index = new SubscriptionIndex();
   readonly #seq = new Map<string, number>();
-  readonly #sticky = new Map<string, Map<string, { payload: unknown; source?: string }>>();
+  readonly #sticky = new Map<string, Map<string, { payload: unknown; source?: string; each?: PayloadFor }>>();
   readonly #scratch = new EncodeBuffer(4096);
   /** Drop notices are encoded while `#scratch` may still hold the event being fanned out. */
   readonly #noticeScratch = new EncodeBuffer(256);
   readonly #subscribeHooks = new Set<(sub: Subscriber, added: string[]) => void>();
   readonly #watchers = new Map<string, Set<(payload: unknown) => void>>();
   readonly #limits: Partial<DeliveryLimits>;
+  readonly #maxFrameBytes: number;
+  readonly #onDeliveryError?: (sub: Subscriber, error: unknown) => void;
 
   /**
+   * Create an event bus with no subscribers.
+   *
    * @param limits Default queue bounds for every subscriber.
+   * @param options The largest frame body an event may become (default 4 MiB), and where a failure to
+   * hand an event to one subscriber is reported (delivery to the others goes on).
    */
-  constructor(limits: Partial<DeliveryLimits> = {}) {
+  constructor(limits: Partial<DeliveryLimits> = {}, options: EventBusOptions = {}) {
     this.#limits = limits;
+    this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#onDeliveryError = options.onDeliveryError;
   }
 
   /**
@@ -115,7 +116,7 @@ export class EventBus {
         if (st) {
           st.types.clear();
           st.categories.clear();
-          this.#refresh(st);
+          this.#index.refresh(st);
         }
         options.onOverflow?.(why);
       },
@@ -189,8 +190,7 @@ export class EventBus {
    */
   isSubscribed(sub: Subscriber, type: string): boolean {
     const st = this.#subs.get(sub);
-    if (!st) return false;
-    return st.effective.has(type) || (st.types.has("*") && eventSpec(type) === undefined);
+    return st !== undefined && receives(st, type);
   }
 
   /**
@@ -207,14 +207,13 @@ export class EventBus {
     const st = this.#subs.get(sub);
     if (!st || !this.isSubscribed(sub, type)) return false;
     const frame = this.#encode(type, this.#seq.get(type) ?? 0, payload, source, true);
-    if (!st.delivery.offer(frame, type, false, false)) st.delivery.enqueue(frame.slice(), type, false);
-    return true;
+    return this.#deliver(st.delivery, frame, type, false, { stable: undefined }) === 1;
   }
 
   /**
    * Add types and categories to a subscriber's set. `*` in `types` means every category the
    * subscriber may see, and every module-defined type. Sticky events of newly gained types are
-   * replayed to it at once.
+   * replayed to it at once (one kept by {@link EventBus.publishEach}: the payload built for it).
    *
    * @param sub The subscriber.
    * @param set Types and categories to add.
@@ -225,12 +224,15 @@ export class EventBus {
     const st = this.#subs.get(sub)!;
     for (const t of set.types ?? []) st.types.add(t);
     for (const c of set.categories ?? []) st.categories.add(c);
-    const added = this.#refresh(st);
+    const added = this.#index.refresh(st);
     for (const type of added) {
-      for (const s of this.#sticky.get(type)?.values() ?? []) this.sendTo(sub, type, s.payload, s.source);
+      for (const s of this.#sticky.get(type)?.values() ?? []) {
+        if (s.each) this.#replayEach(st, type, s.each, s.source);
+        else this.sendTo(sub, type, s.payload, s.source);
+      }
     }
     if (added.length) { for (const hook of this.#subscribeHooks) hook(sub, added); }
-    return describe(st);
+    return describeSubscription(st);
   }
 
   /**
@@ -245,8 +247,8 @@ export class EventBus {
     if (!st) return { types: [], categories: [] };
     for (const t of set.types ?? []) st.types.delete(t);
     for (const c of set.categories ?? []) st.categories.delete(c);
-    this.#refresh(st);
-    return describe(st);
+    this.#index.refresh(st);
+    return describeSubscription(st);
   }
 
   /**
@@ -259,7 +261,7 @@ export class EventBus {
     if (!st) return;
     st.types.clear();
     st.categories.clear();
-    this.#refresh(st);
+    this.#index.refresh(st);
     this.#subs.delete(sub);
   }
 
@@ -291,7 +293,7 @@ export class EventBus {
    */
   stats(sub: Subscriber): SubscriberStats | undefined {
     const st = this.#subs.get(sub);
-    return st && { ...describe(st), ...st.delivery.stats() };
+    return st && { ...describeSubscription(st), ...st.delivery.stats() };
   }
 
   /**
@@ -313,44 +315,153 @@ export class EventBus {
    * @returns The event's sequence number and how many subscribers it went to.
    */
   publish(type: string, payload: unknown, options?: PublishOptions): { seq: number; delivered: number } {
-    const seq = this.#next(type);
+    const seq = (this.#seq.get(type) ?? 0) + 1;
     const source = options?.source;
-    if (options?.sticky !== undefined) {
-      let map = this.#sticky.get(type);
-      if (!map) this.#sticky.set(type, map = new Map());
-      map.set(options.sticky, { payload, source });
-    }
+    // Encoded once into a reused buffer, and checked against the frame limit before anything happens: an
+    // event too big for any subscriber is refused here, not discovered at one subscriber's connection.
+    // A sticky event is also replayed later, marked `replay`: that frame must fit too.
+    const sticky = options?.sticky;
+    const frame = this.#checkedFrame(type, seq, payload, source, sticky !== undefined);
+    this.#seq.set(type, seq);
+    if (sticky !== undefined) this.#keep(type, sticky, { payload, source });
     const watchers = this.#watchers.size ? this.#watchers.get(type) : undefined;
     if (watchers) { for (const w of watchers) w(payload); }
-    const subs = this.#byType.get(type);
-    const wild = this.#wildcard.size && eventSpec(type) === undefined ? this.#wildcard : undefined;
+    const subs = this.#index.of(type);
+    const wild = this.#index.wildcardFor(type);
     if (!subs?.size && !wild) return { seq, delivered: 0 };
-    // Encoded once into a reused buffer. A subscriber that keeps up copies it into its output buffer;
-    // the first one that must queue it makes the one copy all queues share.
-    const frame = this.#encode(type, seq, payload, source, false);
+    // A subscriber that keeps up copies the frame into its output buffer; the first one that must queue it
+    // makes the one copy all queues share. (Watchers run before, so `frame` is re-encoded if they published.)
+    const bytes = watchers ? this.#encode(type, seq, payload, source, false) : frame;
     const lossy = LOSSY.has(type);
-    let stable: Uint8Array | undefined;
+    const shared = { stable: undefined as Uint8Array | undefined };
     let delivered = 0;
     if (subs) {
-      for (const d of subs) {
-        if (!d.offer(frame, type, lossy, false)) d.enqueue(stable ??= frame.slice(), type, lossy);
-        delivered++;
-      }
+      for (const d of subs) delivered += this.#deliver(d, bytes, type, lossy, shared);
     }
     if (wild) {
-      for (const d of wild) {
-        if (subs?.has(d)) continue;
-        if (!d.offer(frame, type, lossy, false)) d.enqueue(stable ??= frame.slice(), type, lossy);
-        delivered++;
-      }
+      for (const d of wild) if (!subs?.has(d)) delivered += this.#deliver(d, bytes, type, lossy, shared);
     }
     return { seq, delivered };
   }
 
-  #next(type: string): number {
+  /**
+   * Publish one event whose payload differs per subscriber (each module's own view of the configuration,
+   * say). Like {@link EventBus.publish} it takes one sequence number, however many payloads (a subscriber
+   * given nothing sees that number skipped, as for an event published while it was not subscribed); each
+   * distinct payload (by identity) is encoded once; every frame is checked against the frame limit before
+   * anything is delivered; a failure at one subscriber is reported and the others still get theirs. A
+   * subscriber for which `payloadFor` returns `undefined` gets nothing. With `sticky`, the function is
+   * kept: a late subscriber gets its own payload, asked for with `replay = true`. Watchers
+   * ({@link EventBus.watch}) are not called: there is no one payload to show them, and a watcher may hand
+   * what it gets to a module.
+   *
+   * @param type The event type.
+   * @param payloadFor Each subscriber's payload, or `undefined` for none.
+   * @param options Source module and sticky key.
+   * @returns The event's sequence number and how many subscribers it went to.
+   * @throws {EventTooLargeError} if one subscriber's frame would exceed the limit: nothing was delivered and
+   * no sequence number was used (an error thrown by `payloadFor` leaves things the same way).
+   *
+   * @example
+   * ```ts
+   * import { EventBus } from "@blvm/node";
+   * const bus = new EventBus();
+   * const a = { sendFrame: () => true }, b = { sendFrame: () => true };
+   * bus.subscribe(a, { types: ["alerts.Hello"] });
+   * bus.subscribe(b, { types: ["alerts.Hello"] });
+   * console.log(bus.publishEach("alerts.Hello", (sub) => sub === a ? { to: "a" } : undefined)); // { seq: 1, delivered: 1 }
+   * ```
+   */
+  publishEach(type: string, payloadFor: PayloadFor, options?: PublishOptions): { seq: number; delivered: number } {
     const seq = (this.#seq.get(type) ?? 0) + 1;
+    const source = options?.source;
+    const sticky = options?.sticky;
+    const subs = new Set(this.#index.of(type));
+    for (const d of this.#index.wildcardFor(type) ?? []) subs.add(d);
+    // One frame per distinct payload (a copy: the scratch buffer is reused), all checked before delivery.
+    const frames = new Map<unknown, { frame: Uint8Array; to: Delivery[] }>();
+    for (const d of subs) {
+      const payload = payloadFor(d.sink, false);
+      if (payload === undefined) continue;
+      let f = frames.get(payload);
+      if (!f) {
+        const frame = this.#checkedFrame(type, seq, payload, source, sticky !== undefined).slice();
+        frames.set(payload, f = { frame, to: [] });
+      }
+      f.to.push(d);
+    }
     this.#seq.set(type, seq);
-    return seq;
+    if (sticky !== undefined) this.#keep(type, sticky, { payload: undefined, source, each: payloadFor });
+    const lossy = LOSSY.has(type);
+    let delivered = 0;
+    for (const { frame, to } of frames.values()) {
+      const shared = { stable: frame };
+      for (const d of to) delivered += this.#deliver(d, frame, type, lossy, shared);
+    }
+    return { seq, delivered };
+  }
+
+  /** Replay a per-subscriber sticky event to a late subscriber: its own payload, if it has one that fits. */
+  #replayEach(st: SubState, type: string, each: PayloadFor, source: string | undefined): void {
+    const sub = st.delivery.sink;
+    let payload: unknown;
+    try {
+      payload = each(sub, true);
+    } catch (e) {
+      this.#onDeliveryError?.(sub, e);
+      return;
+    }
+    if (payload === undefined) return;
+    let frame: Uint8Array;
+    try {
+      frame = this.#checkedFrame(type, this.#seq.get(type) ?? 0, payload, source, true, true);
+    } catch (e) {
+      this.#onDeliveryError?.(sub, e);
+      return;
+    }
+    this.#deliver(st.delivery, frame, type, false, { stable: undefined });
+  }
+
+  /**
+   * The event's frame (a view of the scratch buffer), after checking that it fits in a frame: as sent, and,
+   * for a sticky event, as it will be replayed.
+   */
+  #checkedFrame(
+    type: string,
+    seq: number,
+    payload: unknown,
+    source: string | undefined,
+    sticky: boolean,
+    replay = false,
+  ): Uint8Array {
+    const replayed = sticky && !replay ? this.#encode(type, seq, payload, source, true).length : 0;
+    const frame = this.#encode(type, seq, payload, source, replay);
+    const body = Math.max(replayed, frame.length) - 4;
+    if (body > this.#maxFrameBytes) throw new EventTooLargeError(type, body, this.#maxFrameBytes);
+    return frame;
+  }
+
+  #keep(type: string, key: string, entry: { payload: unknown; source?: string; each?: PayloadFor }): void {
+    let map = this.#sticky.get(type);
+    if (!map) this.#sticky.set(type, map = new Map());
+    map.set(key, entry);
+  }
+
+  /** Hand one event to one subscriber; a failure there is reported and never stops the fan-out. */
+  #deliver(
+    d: Delivery,
+    frame: Uint8Array,
+    type: string,
+    lossy: boolean,
+    shared: { stable: Uint8Array | undefined },
+  ): number {
+    try {
+      if (!d.offer(frame, type, lossy, false)) d.enqueue(shared.stable ??= frame.slice(), type, lossy);
+      return 1;
+    } catch (e) {
+      this.#onDeliveryError?.(d.sink, e);
+      return 0;
+    }
   }
 
   #encode(type: string, seq: number, payload: unknown, source: string | undefined, replay: boolean): Uint8Array {
@@ -361,35 +472,4 @@ export class EventBus {
     this.#scratch.frame(m);
     return this.#scratch.bytes();
   }
-
-  /** Recompute what a subscriber receives; returns the types it gained. */
-  #refresh(st: SubState): string[] {
-    const next = new Set<string>();
-    const star = st.types.has("*");
-    for (const t of st.types) if (t !== "*") next.add(t);
-    for (const c of CATEGORY_NAMES) {
-      // Delivery events (EventsDropped) go only to the module concerned, never through subscriptions.
-      if (c === "delivery") continue;
-      if ((star || st.categories.has(c)) && st.canSee(c)) { for (const t of EVENT_CATEGORIES[c]) next.add(t); }
-    }
-    const added: string[] = [];
-    for (const t of st.effective) {
-      if (!next.has(t)) this.#byType.get(t)?.delete(st.delivery);
-    }
-    for (const t of next) {
-      if (st.effective.has(t)) continue;
-      added.push(t);
-      let set = this.#byType.get(t);
-      if (!set) this.#byType.set(t, set = new Set());
-      set.add(st.delivery);
-    }
-    st.effective = next;
-    if (star) this.#wildcard.add(st.delivery);
-    else this.#wildcard.delete(st.delivery);
-    return added;
-  }
-}
-
-function describe(st: SubState): SubscriptionSet {
-  return { types: [...st.types].sort(), categories: [...st.categories].sort() };
 }

@@ -5,24 +5,20 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { DEFAULT_CAPABILITIES } from "../protocol/api.ts";
-import { MODULE_ENV } from "../protocol/env.ts";
-import { ErrorCode } from "../protocol/errors.ts";
-import type { LimitsWire } from "../protocol/messages.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
-import { toHex } from "../node/header.ts";
 import { ModuleStartError } from "./errors.ts";
-import { EventBus, type PublishOptions } from "./events.ts";
+import { EventBus, EventTooLargeError, type PublishOptions } from "./events.ts";
+import { launchModule } from "./launch.ts";
 import { DEFAULT_RATE_LIMIT } from "./limits.ts";
-import { hostLogger, moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
+import { hostLogger, moduleLogger } from "./log.ts";
 import { createModuleApiHandlers } from "./module_api.ts";
+import { defaultRuntimeCacheDir, type ModuleRuntime, prepareModuleRuntime } from "./module_runtime.ts";
 import { type ApiHandlers, createNodeApiHandlers } from "./node_api.ts";
+import { type OsSandboxMode, type OsSandboxProbe, probeOsSandbox } from "./os_sandbox.ts";
 import { ModulePeers } from "./peers.ts";
 import { EventRequests } from "./requests.ts";
-import { buildDenoArgs } from "./permissions.ts";
-import { type ModuleProcess, spawnModuleProcess, terminate, waitForExit } from "./process.ts";
-import { createRuntimeDir, prepareDataDir, socketPathFor } from "./runtime_dir.ts";
-import { acceptSession, type ModuleSession } from "./session.ts";
+import { terminate } from "./process.ts";
+import { createRuntimeDir, RESERVED_MODULE_NAMES } from "./runtime_dir.ts";
 import type { HostOptions, ModuleHandle, ModuleSpec } from "./spec.ts";
 
 export type { HostOptions, ModuleHandle, ModuleSpec };
@@ -50,14 +46,7 @@ export class Host {
   readonly peers: ModulePeers;
   /** Request events (`StorageFlush`, `HealthCheck`, ...) and the modules' answers to them. */
   readonly requests: EventRequests;
-  readonly #opts:
-    & Required<
-      Omit<
-        HostOptions,
-        "runtimeDir" | "onModuleLog" | "denoPath" | "eventQueue" | "directory" | "activate" | "onHealthReport"
-      >
-    >
-    & Pick<HostOptions, "onModuleLog" | "denoPath" | "eventQueue" | "directory" | "activate" | "onHealthReport">;
+  readonly #opts: Resolved;
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
   readonly #starting = new Set<string>();
@@ -66,22 +55,20 @@ export class Host {
   readonly #log: Logger = hostLogger();
   readonly #unwatch: () => void;
   readonly #subscribed = new WeakSet<object>();
+  #runtime?: Promise<ModuleRuntime>;
+  #probe?: Promise<OsSandboxProbe>;
 
   private constructor(opts: HostOptions, runtimeDir: string, owns: boolean) {
     this.runtimeDir = runtimeDir;
     this.#ownsRuntimeDir = owns;
-    this.#opts = {
-      configPath: defaultConfigPath(),
-      handshakeTimeoutMs: 10_000,
-      callTimeoutMs: 30_000,
-      stopTimeoutMs: 5_000,
-      killGraceMs: 2_000,
-      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-      rateLimit: DEFAULT_RATE_LIMIT,
-      // An option given as `undefined` keeps its default.
-      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as HostOptions,
-    };
-    this.bus = new EventBus(this.#opts.eventQueue);
+    this.#opts = resolveOptions(opts);
+    this.bus = new EventBus(this.#opts.eventQueue, {
+      maxFrameBytes: this.#opts.maxFrameBytes,
+      onDeliveryError: (sub, error) => {
+        const name = this.modules.find((m) => m.session.connection === sub)?.name ?? "?";
+        moduleLogger(name).error("An event could not be handed to this module: {error}", { error: String(error) });
+      },
+    });
     this.peers = new ModulePeers(this.bus);
     this.requests = new EventRequests(this.bus, () => this.modules);
     this.bus.onSubscribe((sub) => this.#subscribed.add(sub));
@@ -147,7 +134,28 @@ export class Host {
    * @returns How many modules it was queued for.
    */
   publish(type: string, payload: unknown, options?: PublishOptions): number {
-    return this.bus.publish(type, payload, options).delivered;
+    try {
+      return this.bus.publish(type, payload, options).delivered;
+    } catch (e) {
+      // The node's own events never stop the node: one that cannot be delivered is logged and skipped.
+      if (!(e instanceof EventTooLargeError)) throw e;
+      this.#log.error("Event not published: {error}", { error: e.message });
+      return 0;
+    }
+  }
+
+  /**
+   * Whether the OS layer of the sandbox (bubblewrap) is in use for new modules, and why not.
+   *
+   * @returns The configured mode and the result of a trial sandbox (run once per host).
+   */
+  async osSandbox(): Promise<{ mode: OsSandboxMode; probe: OsSandboxProbe }> {
+    const mode = this.#opts.osSandbox;
+    if (mode === "off") {
+      return { mode, probe: { available: false, reason: 'it is turned off ([modules] os_sandbox = "off")' } };
+    }
+    this.#probe ??= probeOsSandbox(this.#opts.denoPath);
+    return { mode, probe: await this.#probe };
   }
 
   /**
@@ -167,11 +175,13 @@ export class Host {
         "name must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
       );
     }
-    if (name === "operator") {
+    if (RESERVED_MODULE_NAMES.includes(name.toLowerCase())) {
       throw new ModuleStartError(
         name,
         "INVALID_SPEC",
-        "'operator' is reserved: it is the caller name of operator calls",
+        `'${name}' is a reserved name (${
+          RESERVED_MODULE_NAMES.join(", ")
+        }): it names the operator or a part of the host`,
       );
     }
     if (this.#modules.has(name) || this.#starting.has(name)) {
@@ -186,160 +196,40 @@ export class Host {
   }
 
   async #start(spec: ModuleSpec): Promise<ModuleHandle> {
-    const { name } = spec;
-    const log = moduleLogger(name);
-    let entry: string;
-    try {
-      entry = await Deno.realPath(spec.entry);
-      if (!(await Deno.stat(entry)).isFile) throw new Error("not a file");
-    } catch (e) {
-      throw new ModuleStartError(
-        name,
-        "INVALID_SPEC",
-        `entry '${spec.entry}' is not a readable file (${(e as Error).message})`,
-      );
-    }
-    const dataDir = await prepareDataDir(this.#opts.dataDir, name).catch((e) => {
-      throw new ModuleStartError(name, "INVALID_SPEC", (e as Error).message, { cause: e });
+    const o = this.#opts;
+    const handle = await launchModule(spec, {
+      dataDir: o.dataDir,
+      denoPath: o.denoPath,
+      runtime: () =>
+        this.#runtime ??= prepareModuleRuntime({ configPath: o.configPath, cacheDir: o.cacheDir, denoPath: o.denoPath })
+          .catch((e) => {
+            this.#runtime = undefined;
+            throw e;
+          }),
+      osSandbox: () => this.osSandbox(),
+      limits: { call_timeout_ms: o.callTimeoutMs, stop_timeout_ms: o.stopTimeoutMs, max_frame_bytes: o.maxFrameBytes },
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      maxOutgoingBytes: o.maxOutgoingBytes,
+      rateLimit: o.rateLimit,
+      handlers: this.#handlers,
+      session: {
+        onLog: o.onModuleLog,
+        onEventAck: (ack) => this.requests.ack(spec.name, ack),
+      },
+      onEstablished: (s, capabilities) => this.peers.attach(s, spec, capabilities),
+      onModuleLog: o.onModuleLog,
     });
-    let socketPath: string, listener: Deno.Listener;
-    try {
-      socketPath = socketPathFor(this.runtimeDir, name);
-      await Deno.remove(socketPath).catch(() => {});
-      listener = Deno.listen({ transport: "unix", path: socketPath });
-      await Deno.chmod(socketPath, 0o600);
-    } catch (e) {
-      throw new ModuleStartError(name, "SPAWN_FAILED", `cannot create its socket: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-
-    const token = toHex(crypto.getRandomValues(new Uint8Array(32)));
-    let args: string[];
-    try {
-      for (const key of Object.keys(spec.env ?? {})) {
-        if (!spec.grants?.env?.includes(key)) {
-          throw new TypeError(
-            `env '${key}' is not in grants.env: the module could not read it, and unlisted variables are not passed`,
-          );
-        }
-      }
-      args = buildDenoArgs({
-        entry,
-        socketPath,
-        dataDir,
-        configPath: this.#opts.configPath,
-        grants: spec.grants,
-        heapMb: spec.heapMb,
-        readOnlyData: spec.readOnlyData,
-      });
-    } catch (e) {
-      listener.close();
-      await Deno.remove(socketPath).catch(() => {});
-      throw new ModuleStartError(name, "INVALID_SPEC", (e as Error).message, { cause: e });
-    }
-    const limits: LimitsWire = {
-      call_timeout_ms: this.#opts.callTimeoutMs,
-      stop_timeout_ms: this.#opts.stopTimeoutMs,
-      max_frame_bytes: this.#opts.maxFrameBytes,
-    };
-    const recent: string[] = [];
-    const onLine = (stream: "stdout" | "stderr", line: string) => {
-      const record: ModuleLogRecord = {
-        module: name,
-        level: stream === "stderr" ? "warn" : "info",
-        message: line,
-        source: stream,
-      };
-      writeModuleLog(log, record);
-      this.#opts.onModuleLog?.(record);
-      if (stream === "stderr") recent.push(line) > 5 && recent.shift();
-    };
-    const command = [this.#opts.denoPath ?? Deno.execPath(), ...args];
-    let proc: ModuleProcess;
-    try {
-      proc = spawnModuleProcess({
-        denoPath: command[0],
-        args,
-        env: {
-          ...spec.env,
-          ...childEnv(),
-          [MODULE_ENV.moduleId]: name,
-          [MODULE_ENV.socket]: socketPath,
-          [MODULE_ENV.token]: token,
-        },
-        cwd: dataDir,
-        onLine,
-      });
-    } catch (e) {
-      listener.close();
-      await Deno.remove(socketPath).catch(() => {});
-      throw new ModuleStartError(name, "SPAWN_FAILED", `cannot spawn '${command[0]}': ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    log.info("Spawned pid {pid}", { pid: proc.pid, command: command.join(" ") });
-
-    const capabilities = new Set(spec.capabilities ?? DEFAULT_CAPABILITIES);
-    const rateLimit = spec.rateLimit !== undefined ? spec.rateLimit : this.#opts.rateLimit;
-    let session: ModuleSession;
-    try {
-      session = await acceptSession(
-        listener,
-        {
-          moduleId: name,
-          token,
-          context: { module_id: name, config: spec.config ?? {}, data_dir: dataDir },
-          limits,
-          handlers: this.#handlers,
-          capabilities,
-          rateLimit,
-          logger: log,
-          onLog: this.#opts.onModuleLog,
-          onEventAck: (ack) => this.requests.ack(name, ack),
-          onEstablished: (s) => this.peers.attach(s, spec, capabilities),
-        },
-        this.#opts.handshakeTimeoutMs,
-        proc.status,
-      );
-    } catch (e) {
-      // A refused module gets a moment to read why and exit; one that timed out or died gets none.
-      const refused = e instanceof ModuleStartError && e.code !== ErrorCode.HandshakeTimeout && e.code !== "EXITED";
-      if (!refused || !(await waitForExit(proc, 1_000))) proc.signal("SIGKILL");
-      await proc.status;
-      if (e instanceof ModuleStartError && e.code === "EXITED" && recent.length) {
-        throw new ModuleStartError(
-          name,
-          e.code,
-          `${e.detail}; last stderr: ${recent.join(" | ")}`,
-        );
-      }
-      throw e;
-    } finally {
-      // Exactly one connection per module: nobody else can connect after the handshake. Synchronous, so
-      // no message from the module is handled before the caller holds the handle.
-      listener.close();
-      try {
-        Deno.removeSync(socketPath);
-      } catch { /* already gone */ }
-    }
-
-    const handle: ModuleHandle = {
-      name,
-      pid: proc.pid,
-      command,
-      dataDir,
-      socketPath,
-      session,
-      process: proc,
-      version: spec.version ?? "0.0.0",
-      capabilities,
-    };
+    const { name, session } = handle;
+    const log = moduleLogger(name);
     this.#modules.set(name, handle);
-    log.info("Module ready (sdk {sdk})", { sdk: session.sdkVersion, pid: proc.pid });
+    log.info("Module ready (sdk {sdk}, {sandbox})", {
+      sdk: session.sdkVersion,
+      pid: handle.pid,
+      sandbox: handle.sandbox,
+    });
     // A module whose connection ends must exit; if it lingers, stop it for real.
     session.closed.then(() => this.#reap(handle, "connection closed"));
-    proc.status.then((s) => {
+    handle.process.status.then((s) => {
       if (this.#modules.get(name) === handle) this.#modules.delete(name);
       log.info("Process exited (code {code}, signal {signal})", { code: s.code, signal: s.signal ?? "none" });
       session.connection.close();
@@ -428,19 +318,40 @@ export class Host {
   }
 }
 
-/** The environment every module gets besides its bootstrap variables: a warm cache and quiet output. */
-function childEnv(): Record<string, string> {
-  const env: Record<string, string> = {
-    NO_COLOR: "1",
-    DENO_NO_UPDATE_CHECK: "1",
-    PATH: "/usr/local/bin:/usr/bin:/bin",
+type Resolved =
+  & Required<
+    Omit<HostOptions, "runtimeDir" | "onModuleLog" | "eventQueue" | "directory" | "activate" | "onHealthReport">
+  >
+  & Pick<HostOptions, "onModuleLog" | "eventQueue" | "directory" | "activate" | "onHealthReport">;
+
+function resolveOptions(opts: HostOptions): Resolved {
+  const o: Resolved = {
+    configPath: defaultConfigPath(),
+    cacheDir: defaultRuntimeCacheDir(),
+    denoPath: Deno.execPath(),
+    osSandbox: "auto",
+    handshakeTimeoutMs: 10_000,
+    callTimeoutMs: 30_000,
+    stopTimeoutMs: 5_000,
+    killGraceMs: 2_000,
+    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+    maxOutgoingBytes: 32 * 1024 * 1024,
+    rateLimit: DEFAULT_RATE_LIMIT,
+    // An option given as `undefined` keeps its default.
+    ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as HostOptions,
   };
-  const denoDir = Deno.env.get("DENO_DIR");
-  const home = Deno.env.get("HOME");
-  const cache = Deno.env.get("XDG_CACHE_HOME") ?? (home ? `${home}/.cache` : undefined);
-  if (denoDir) env.DENO_DIR = denoDir;
-  else if (cache) env.DENO_DIR = `${cache}/deno`;
-  return env;
+  const least = 2 * o.maxFrameBytes + 1024 * 1024;
+  if (!Number.isInteger(o.maxOutgoingBytes) || o.maxOutgoingBytes < least) {
+    throw new RangeError(
+      `Invalid host option 'maxOutgoingBytes': it must be an integer of at least twice maxFrameBytes plus 1 MiB (${least}): current value is ${o.maxOutgoingBytes}`,
+    );
+  }
+  if (!["auto", "off", "require"].includes(o.osSandbox)) {
+    throw new RangeError(
+      `Invalid host option 'osSandbox': expected "auto", "off" or "require": current value is ${o.osSandbox}`,
+    );
+  }
+  return o;
 }
 
 /** This checkout's deno.json; a host loaded from a registry has none and must be given one. */

@@ -16,7 +16,7 @@ import {
   eventSpec,
 } from "../protocol/events/mod.ts";
 import { API_METHOD_RE, type ApiRegistry } from "./api_registry.ts";
-import type { EventBus, Subscriber } from "./events.ts";
+import { type EventBus, EventTooLargeError, type Subscriber } from "./events.ts";
 import type { ApiHandlers, CallContext } from "./node_api.ts";
 
 /** What the module API needs to know about a running module. */
@@ -129,7 +129,15 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
         ? checkPayload(spec.fields, payload)
         : (isMap(payload) ? undefined : `the payload must be a map, got ${show(payload)}`);
       if (problem) throw invalid(`Payload of '${type}' is invalid: ${problem}`);
-      return Promise.resolve(env.bus.publish(type, payload, { source: ctx.module }));
+      try {
+        return Promise.resolve(env.bus.publish(type, payload, { source: ctx.module }));
+      } catch (e) {
+        if (!(e instanceof EventTooLargeError)) throw e;
+        throw new RemoteError(ErrorCode.FrameTooLarge, e.message, {
+          frame_bytes: e.frameBytes,
+          max_frame_bytes: e.maxFrameBytes,
+        });
+      }
     },
 
     discover_modules: () => Promise.resolve(env.directory()),
@@ -245,7 +253,9 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
       }
       // The caller's own deadline (its session answers DEADLINE_EXCEEDED and cancels this call through
       // ctx.signal); the invocation's timer is only a backstop, a little later.
-      const timeoutMs = Math.max(1, (ctx.deadlineAt ?? performance.now() + 30_000) - performance.now()) + 100;
+      // Whole milliseconds: the deadline goes on the wire, where no field is a float.
+      const timeoutMs = Math.ceil(Math.max(1, (ctx.deadlineAt ?? performance.now() + 30_000) - performance.now())) +
+        100;
       try {
         return await peer.invoke(method, p.params ?? null, timeoutMs, ctx.module, ctx.signal);
       } catch (e) {

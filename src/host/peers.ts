@@ -31,8 +31,12 @@ export class ModulePeers {
   readonly reports: Map<string, ModuleMetrics> = new Map();
   readonly #bus: EventBus;
   readonly #peers = new Map<string, PeerModule>();
+  /** Each module connection (the event bus's subscriber) to its module's name. */
+  readonly #names = new WeakMap<object, string>();
 
   /**
+   * Create the registry of connected modules.
+   *
    * @param bus The event bus the modules subscribe on.
    */
   constructor(bus: EventBus) {
@@ -50,6 +54,23 @@ export class ModulePeers {
   }
 
   /**
+   * The module an event subscriber belongs to: its connection, as the event bus sees it.
+   *
+   * @param sub A subscriber of the event bus.
+   * @returns The module name, or `undefined` if it is not a module connection.
+   *
+   * @example
+   * ```ts
+   * import { EventBus, ModulePeers } from "@blvm/node";
+   * const peers = new ModulePeers(new EventBus());
+   * console.log(peers.nameOf({ sendFrame: () => true })); // undefined
+   * ```
+   */
+  nameOf(sub: object): string | undefined {
+    return this.#names.get(sub);
+  }
+
+  /**
    * Wire a new session in before any of its requests runs: its event queue (with the categories its
    * capabilities let it see), its peer record, and the clean-up when it disconnects.
    *
@@ -60,6 +81,7 @@ export class ModulePeers {
   attach(session: ModuleSession, spec: ModuleSpec, capabilities: ReadonlySet<string>): void {
     const { name } = spec;
     const conn = session.connection;
+    this.#names.set(conn, name);
     this.#bus.attach(conn, {
       limits: spec.eventQueue,
       canSee: (c) => {

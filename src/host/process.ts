@@ -18,12 +18,54 @@ export interface SpawnOptions {
   cwd: string;
   /** Called for each line the child writes to stdout or stderr. */
   onLine: (stream: "stdout" | "stderr", line: string) => void;
+  /**
+   * The command is a sandbox around the module (bubblewrap), which exits with 128 + N when the module
+   * dies of signal N: the status then reports that signal, as for an unwrapped module.
+   */
+  wrapped?: boolean;
 }
+
+/** Linux signal numbers, for a wrapper's 128 + N exit codes. */
+const SIGNALS: readonly Deno.Signal[] = [
+  "SIGHUP",
+  "SIGINT",
+  "SIGQUIT",
+  "SIGILL",
+  "SIGTRAP",
+  "SIGABRT",
+  "SIGBUS",
+  "SIGFPE",
+  "SIGKILL",
+  "SIGUSR1",
+  "SIGSEGV",
+  "SIGUSR2",
+  "SIGPIPE",
+  "SIGALRM",
+  "SIGTERM",
+  "SIGSTKFLT",
+  "SIGCHLD",
+  "SIGCONT",
+  "SIGSTOP",
+  "SIGTSTP",
+  "SIGTTIN",
+  "SIGTTOU",
+  "SIGURG",
+  "SIGXCPU",
+  "SIGXFSZ",
+  "SIGVTALRM",
+  "SIGPROF",
+  "SIGWINCH",
+  "SIGIO",
+  "SIGPWR",
+  "SIGSYS",
+];
 
 /** A running module process. */
 export interface ModuleProcess {
-  /** Process id, which is also its process group id. */
+  /** Process id of what was spawned (the module, or the OS sandbox around it), also its process group id. */
   readonly pid: number;
+  /** The module's own process: {@link ModuleProcess.pid} until {@link ModuleProcess.adopt} names another. */
+  readonly modulePid: number;
   /** Resolves with the exit status once the process has exited and its output has been read. */
   readonly status: Promise<Deno.CommandStatus>;
   /** Whether the process has exited. */
@@ -35,6 +77,14 @@ export interface ModuleProcess {
    * @returns `true` if the signal was sent.
    */
   signal(signal: Deno.Signal): boolean;
+  /**
+   * Name the module's own process inside a sandbox that was spawned around it. From then on signals
+   * other than SIGKILL go to that process's group (the sandbox would die of them at once, killing the
+   * module without its SIGTERM handler); SIGKILL goes to both groups.
+   *
+   * @param pid The module's process id, a descendant of {@link ModuleProcess.pid}.
+   */
+  adopt(pid: number): void;
 }
 
 /**
@@ -67,23 +117,41 @@ export function spawnModuleProcess(o: SpawnOptions): ModuleProcess {
   const err = readLines(child.stderr, (l) => o.onLine("stderr", l));
   const raw = child.status.then((s) => {
     exited = true;
-    return s;
+    const signal = o.wrapped && s.signal === null && s.code > 128 ? SIGNALS[s.code - 129] : undefined;
+    return signal ? { ...s, signal } : s;
   });
   const status = Promise.all([raw, out.catch(() => {}), err.catch(() => {})]).then(([s]) => s);
+  let inner: { pid: number; group: number } | undefined;
+  const kill = (group: number, signal: Deno.Signal) => {
+    try {
+      Deno.kill(-group, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return {
     pid: child.pid,
+    get modulePid() {
+      return inner?.pid ?? child.pid;
+    },
     status,
     get exited() {
       return exited;
     },
     signal(signal: Deno.Signal): boolean {
       if (exited) return false;
+      if (!inner) return kill(child.pid, signal);
+      if (signal !== "SIGKILL") return kill(inner.group, signal);
+      const a = kill(inner.group, signal), b = kill(child.pid, signal);
+      return a || b;
+    },
+    adopt(pid: number): void {
+      if (pid === child.pid) return;
       try {
-        Deno.kill(-child.pid, signal);
-        return true;
-      } catch {
-        return false;
-      }
+        const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+        inner = { pid, group: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) };
+      } catch { /* gone already: signals keep going to the spawned group */ }
     },
   };
 }

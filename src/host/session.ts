@@ -5,7 +5,7 @@
  * @module
  */
 import { METHOD_CAPABILITY, type NodeApiMethod } from "../protocol/api.ts";
-import { ErrorCode, type ProtocolError, RemoteError } from "../protocol/errors.ts";
+import { ErrorCode, type ProtocolError, quoted, RemoteError } from "../protocol/errors.ts";
 import type {
   EventAckMessage,
   LimitsWire,
@@ -14,6 +14,7 @@ import type {
   ModuleContextWire,
   RequestMessage,
 } from "../protocol/messages.ts";
+import { encodeFrame } from "../protocol/encoder.ts";
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../protocol/version.ts";
 import { type CloseInfo, Connection } from "../transport/connection.ts";
 import { HandshakeGate } from "../transport/gate.ts";
@@ -49,6 +50,13 @@ export interface SessionOptions {
   onEventAck?: (ack: EventAckMessage) => void;
   /** Called with the session right after the handshake ack, before any message behind the handshake is handled. */
   onEstablished?: (session: ModuleSession) => void;
+  /**
+   * Called for each accepted connection before anything is read from it: a reason string refuses it
+   * (another process connected in the module's place) and the host waits for the next one.
+   */
+  verifyPeer?: () => string | undefined;
+  /** Unwritten bytes the host holds for this module before cutting it off (`SLOW_CONSUMER`). Default: no limit. */
+  maxOutgoingBytes?: number;
 }
 
 /** Counters for one session. */
@@ -107,11 +115,19 @@ export async function acceptSession(
   let conn: Connection | undefined;
   let session: ModuleSession | undefined;
   try {
-    const socket = await Promise.race([listener.accept(), timeout, early]);
+    let socket = await Promise.race([listener.accept(), timeout, early]);
+    // The module's own process only: a process that read the token elsewhere is refused, and the host
+    // goes on waiting for the module.
+    for (let refusal = options.verifyPeer?.(); refusal; refusal = options.verifyPeer?.()) {
+      options.logger.warn("Refused a connection to the module's socket: {reason}", { reason: refusal });
+      await refuse(socket, refusal);
+      socket = await Promise.race([listener.accept(), timeout, early]);
+    }
     // Messages a module pipelines behind its handshake are held until the session exists.
     const gate = new HandshakeGate();
     conn = new Connection(socket, {
       maxFrameBytes: options.limits.max_frame_bytes,
+      maxBufferedBytes: options.maxOutgoingBytes,
       onMessage: (m) => gate.push(m),
       onInvalid: (e) => session?.invalid(e) ?? false,
       onClose: (info) =>
@@ -149,6 +165,22 @@ export async function acceptSession(
     clearTimeout(timer);
     early.catch(() => {});
   }
+}
+
+/** Tell an impostor why (`handshake_reject`, UNAUTHORIZED) and close its connection, within 200 ms. */
+async function refuse(socket: Deno.Conn, reason: string): Promise<void> {
+  const frame = encodeFrame({
+    kind: "handshake_reject",
+    protocol: PROTOCOL_VERSION,
+    code: ErrorCode.Unauthorized,
+    message: `Connection refused: ${reason}`,
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([socket.write(frame).catch(() => 0), new Promise((r) => timer = setTimeout(r, 200))]);
+  clearTimeout(timer);
+  try {
+    socket.close();
+  } catch { /* closed by the peer */ }
 }
 
 function sameToken(a: string, b: string): boolean {
@@ -364,7 +396,7 @@ export class ModuleSession {
     }
     // Own properties only: `constructor` or `toString` must not resolve to Object.prototype members.
     if (!Object.hasOwn(this.#opts.handlers, method) || !Object.hasOwn(METHOD_CAPABILITY, method)) {
-      return { code: ErrorCode.MethodNotFound, message: `Unknown NodeAPI method '${method}'` };
+      return { code: ErrorCode.MethodNotFound, message: `Unknown NodeAPI method ${quoted(String(method))}` };
     }
     const capability = METHOD_CAPABILITY[method as NodeApiMethod];
     if (!this.#opts.capabilities.has(capability)) {
@@ -396,6 +428,12 @@ export class ModuleSession {
 
   #respondError(id: number, code: string, message: string, data?: unknown): void {
     this.stats.errors++;
-    this.connection.send({ kind: "response", id, ok: false, error: { code, message, data } });
+    const text = message.length > 1024 ? `${message.slice(0, 1024)}...` : message;
+    try {
+      this.connection.send({ kind: "response", id, ok: false, error: { code, message: text, data } });
+    } catch {
+      // An error too big for a frame (its data, say) still gets an answer, without the data.
+      this.connection.send({ kind: "response", id, ok: false, error: { code, message: text } });
+    }
   }
 }

@@ -9,6 +9,7 @@ import type { DeliveryLimits } from "./delivery.ts";
 import type { RateLimit } from "./limits.ts";
 import type { ModuleLogRecord } from "./log.ts";
 import type { Grants } from "./permissions.ts";
+import type { OsSandboxMode, SandboxKind } from "./os_sandbox.ts";
 import type { ModuleProcess } from "./process.ts";
 import type { ModuleSession } from "./session.ts";
 
@@ -20,8 +21,19 @@ export interface HostOptions {
   dataDir: string;
   /** Private directory for sockets. Default: a fresh temporary directory, removed at shutdown. */
   runtimeDir?: string;
-  /** The `deno.json` modules run with (import map and lock). Default: this package's own. */
+  /**
+   * The `deno.json` whose `npm:` imports (with the `deno.lock` and `package.json` beside it) are the
+   * dependencies modules may use; they run with a copy of them, the module runtime. Default: this
+   * package's own.
+   */
   configPath?: string;
+  /** Where module runtimes are built and kept. Default: `$BLVM_CACHE_DIR`, `$XDG_CACHE_HOME/blvm-node` or `~/.cache/blvm-node`. */
+  cacheDir?: string;
+  /**
+   * The OS layer of the sandbox (bubblewrap): `auto` uses it when it works, `off` runs modules under
+   * Deno's flags only, `require` refuses to start modules without it. Default `auto`.
+   */
+  osSandbox?: OsSandboxMode;
   /** The deno binary for modules. Default: the one running the host. */
   denoPath?: string;
   /** Connect plus handshake deadline. Default 10000. */
@@ -32,8 +44,13 @@ export interface HostOptions {
   stopTimeoutMs?: number;
   /** Time between SIGTERM and SIGKILL. Default 2000. */
   killGraceMs?: number;
-  /** Largest frame body accepted from modules. Default 4 MiB. */
+  /** Largest frame body in either direction; a module's event that would be bigger is refused when published. Default 4 MiB. */
   maxFrameBytes?: number;
+  /**
+   * Bytes the host may hold unwritten for one module (replies and events it has not read yet). A module
+   * past it is cut off with `SLOW_CONSUMER`. Default 32 MiB; at least twice `maxFrameBytes` plus 1 MiB.
+   */
+  maxOutgoingBytes?: number;
   /** Sees every module log record (SDK logs and stdout/stderr lines). */
   onModuleLog?: (record: ModuleLogRecord) => void;
   /** Default per-module request rate limit; `null` for none. Default 10 000/s, bursts of 20 000. */
@@ -54,6 +71,8 @@ export interface ModuleSpec {
   name: string;
   /** Path of the entry file. */
   entry: string;
+  /** The module's own folder: every local file it imports must lie inside it. Default: the entry's folder. */
+  root?: string;
   /** The module's typed configuration. */
   config?: Record<string, unknown>;
   /** Extra sandbox grants. */
@@ -82,14 +101,18 @@ export interface ModuleSpec {
 export interface ModuleHandle {
   /** The module's name from its {@link ModuleSpec}, also its id on the wire. */
   readonly name: string;
-  /** Process id of the module, which is also its process group id. */
+  /** Process id of the module's own (Deno) process; under the OS sandbox, a descendant of `process.pid`. */
   readonly pid: number;
   /** The exact command line it was spawned with. */
   readonly command: string[];
   /** Real absolute path of the module's data directory (`<HostOptions.dataDir>/<name>`), its working directory. */
   readonly dataDir: string;
+  /** Real path of the module's own folder. */
+  readonly root: string;
   /** Path the module connected to; the socket file is deleted once the handshake has ended. */
   readonly socketPath: string;
+  /** The layers it runs under: bubblewrap and Deno's flags, or Deno's flags only. */
+  readonly sandbox: SandboxKind;
   /** The established connection: counters, invocations and `stop`. */
   readonly session: ModuleSession;
   /** The OS process: exit status and signals to its process group. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { HOST_FOLDER } from "../host/runtime_dir.ts";
 import type { JanitorContext } from "./context.ts";
 
 /** What a backup wrote. */
@@ -65,7 +66,8 @@ export async function takeBackup(ctx: JanitorContext): Promise<BackupStats> {
     for (const { name } of ctx.manager.list()) {
       const st = await Deno.lstat(`${dataDir}/${name}`).catch(() => undefined);
       if (!st?.isDirectory) continue;
-      await copyTree(`${dataDir}/${name}`, `${tmp}/modules/${name}`, stats);
+      // Not the host's folder in it (its socket and Deno cache): nothing there is the module's data.
+      await copyTree(`${dataDir}/${name}`, `${tmp}/modules/${name}`, stats, HOST_FOLDER);
       stats.modules++;
     }
     await Deno.writeTextFile(
@@ -86,9 +88,10 @@ export async function takeBackup(ctx: JanitorContext): Promise<BackupStats> {
   return stats;
 }
 
-async function copyTree(from: string, to: string, stats: BackupStats): Promise<void> {
+async function copyTree(from: string, to: string, stats: BackupStats, skip?: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true, mode: 0o700 });
   for await (const e of Deno.readDir(from)) {
+    if (e.name === skip) continue;
     const src = `${from}/${e.name}`;
     if (e.isSymlink) stats.skipped_links++;
     else if (e.isDirectory) await copyTree(src, `${to}/${e.name}`, stats);

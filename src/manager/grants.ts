@@ -10,6 +10,7 @@
  */
 import { DEFAULT_CAPABILITIES } from "../protocol/api.ts";
 import type { Grants } from "../host/permissions.ts";
+import type { Manifest } from "./manifest.ts";
 
 /** Capabilities every module has, whether or not it requests them. */
 export { DEFAULT_CAPABILITIES };
@@ -197,5 +198,35 @@ export function describePermissions(e: Effective): string[] {
   const out: string[] = [];
   for (const kind of KINDS) for (const v of e.grants[kind]) out.push(`${kind}:${v}`);
   for (const c of e.capabilities) out.push(`capability:${c}`);
+  return sortedUnique(out);
+}
+
+/**
+ * What a new manifest lets a module do that the old one did not, beyond its permissions: publish more
+ * event types, be started by more events or by calls, and be called by more modules. Like
+ * {@link widening}, these hold an update until the operator approves it.
+ *
+ * @param before The manifest in force.
+ * @param after The new manifest.
+ * @returns New entries as `kind:value` (`publishes:alerts.Fired`, `activation:event:NewBlock`,
+ * `activation:on_call`, `api_callers:*`), sorted; empty when nothing widens.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(manifestWidening(old, next)); // ["activation:on_call", "publishes:alerts.Fired"]
+ * ```
+ */
+export function manifestWidening(
+  before: Pick<Manifest, "publishes" | "activation" | "api">,
+  after: Pick<Manifest, "publishes" | "activation" | "api">,
+): string[] {
+  const added = (kind: string, a: string[], b: string[]) => b.filter((v) => !a.includes(v)).map((v) => `${kind}:${v}`);
+  const out = [
+    ...added("publishes", before.publishes, after.publishes),
+    ...added("activation:event", before.activation?.events ?? [], after.activation?.events ?? []),
+    ...(after.activation?.on_call && !before.activation?.on_call ? ["activation:on_call"] : []),
+  ];
+  // Callers: "*" already admits every module.
+  if (!before.api.callers.includes("*")) out.push(...added("api_callers", before.api.callers, after.api.callers));
   return sortedUnique(out);
 }

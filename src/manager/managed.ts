@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { SandboxKind } from "../host/os_sandbox.ts";
 import type { Grants } from "../host/permissions.ts";
 import type { ModuleInfo } from "../protocol/api.ts";
 import type { Host, ModuleHandle } from "../host/host.ts";
@@ -13,6 +14,7 @@ import type { LoadedManifest, Manifest } from "./manifest.ts";
 import type { ModuleOverrides } from "./node_config.ts";
 import { initialRestartState, type RestartState } from "./restart.ts";
 import { healthOf, type ModuleHealth, type ModuleState } from "./state.ts";
+import type { SignatureOutcome } from "../signing/policy.ts";
 
 /** How many recent log lines are kept per module. */
 export const LOG_LINES = 200;
@@ -33,6 +35,8 @@ export interface ManagedModule {
   config: Record<string, unknown>;
   /** Sandbox grants and capabilities in force. */
   effective?: Effective;
+  /** The outcome of the signature check of the version loaded; `undefined` if it was never prepared. */
+  signature?: SignatureOutcome;
   /** Lifecycle state. */
   state: ModuleState;
   /** Why it is in this state (for failed, crashed, quarantined, stopped). */
@@ -131,6 +135,8 @@ export interface ModuleStatus {
   required: boolean;
   /** Permissions a held-back reload would add; empty when nothing waits for approval. */
   pending_approval: string[];
+  /** The sandbox layers its process runs under (`os+deno`: bubblewrap and Deno's flags; `deno`: flags only). */
+  sandbox: SandboxKind | null;
   /** Milliseconds until a scheduled restart. */
   restart_in_ms: number | null;
 }
@@ -155,6 +161,8 @@ export interface ModuleDetail extends ModuleStatus {
   warnings: string[];
   /** Recent log lines, oldest first. */
   logs: string[];
+  /** The signature check of the loaded version (`status`, trusted `keys` that signed, `detail`), or `null`. */
+  signature: SignatureOutcome | null;
   /** Live traffic of the running process: its subscriptions and event queue, requests, API; `null` when not running. */
   traffic: ModuleTraffic | null;
 }
@@ -218,6 +226,7 @@ export function statusOf(m: ManagedModule, now: number): ModuleStatus {
     lazy: m.lazy,
     required: m.overrides.required,
     pending_approval: m.pendingApproval ?? [],
+    sandbox: pid !== null ? m.handle!.sandbox : null,
     restart_in_ms: m.restartAt !== undefined ? Math.max(0, m.restartAt - now) : null,
   };
 }
@@ -248,6 +257,7 @@ export function detailOf(m: ManagedModule, now: number, host?: Host): ModuleDeta
     command: m.handle?.command ?? null,
     warnings: m.loaded?.warnings ?? [],
     logs: [...m.logs],
+    signature: m.signature ?? null,
     traffic: h
       ? {
         events: host?.bus.stats(h.session.connection) ?? null,

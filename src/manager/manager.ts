@@ -13,7 +13,7 @@ import type { NodeBackend } from "../node/backend.ts";
 import { ConfigFileError } from "./config_error.ts";
 import { discoverModules, readModuleFolder } from "./discovery.ts";
 import { ManagerError } from "./errors.ts";
-import { widening } from "./grants.ts";
+import { manifestWidening, widening } from "./grants.ts";
 import {
   detailOf,
   directoryEntry,
@@ -38,6 +38,7 @@ import { dependentsOf, serial, setState, spawn, stop, stopDependents, type Super
 import { reloadChanged, watchModules } from "./watcher.ts";
 import { reconfigure, type ReconfigureAction } from "./reconfigure.ts";
 import { stable } from "../config/redact.ts";
+import { signatureDowngrade } from "../signing/policy.ts";
 
 /** Settings for {@link ModuleManager.create}. */
 export interface ManagerOptions {
@@ -143,6 +144,7 @@ export class ModuleManager {
       handshakeTimeoutMs: cfg.handshake_timeout_ms,
       stopTimeoutMs: cfg.stop_timeout_ms,
       killGraceMs: cfg.kill_grace_ms,
+      osSandbox: cfg.require_os_sandbox ? "require" : cfg.os_sandbox,
       onModuleLog: (r) => {
         const m = modules.get(r.module);
         if (m && m.logs.push(`${new Date().toISOString()} ${r.level} [${r.source}] ${r.message}`) > LOG_LINES) {
@@ -391,15 +393,24 @@ export class ModuleManager {
     } catch (e) {
       throw asManagerError(name, e);
     }
-    const widened = m.effective ? widening(m.effective, next.effective) : [];
-    if (widened.length && !opts.approve) {
-      m.pendingApproval = widened;
+    // Held for the operator: anything the update widens (permissions, events it publishes, triggers,
+    // callers), and a verified module replaced by files that are not verified (policy "warn").
+    const widened = [
+      ...(m.effective ? widening(m.effective, next.effective) : []),
+      ...(m.loaded ? manifestWidening(m.loaded.manifest, next.loaded.manifest) : []),
+    ];
+    const unverified = signatureDowngrade(m.signature, next.signature);
+    if ((widened.length || unverified) && !opts.approve) {
+      m.pendingApproval = unverified ? [unverified, ...widened] : widened;
+      const wider = widened.length ? `it would widen its permissions (${widened.map((w) => `+${w}`).join(", ")})` : "";
+      const sig = unverified
+        ? `the running version is verified, but the new files are ${next.signature.status} (${next.signature.detail})`
+        : "";
       throw new ManagerError(
         "APPROVAL_REQUIRED",
         name,
-        `Reload of '${name}' not applied: it would widen its permissions (${
-          widened.map((w) => `+${w}`).join(", ")
-        }). The running version is kept. Approve with: deno task ctl reload ${name} --approve`,
+        `Reload of '${name}' not applied: ${[sig, wider].filter(Boolean).join(", and ")}. The running version is ` +
+          `kept. Approve with: deno task ctl reload ${name} --approve`,
       );
     }
     const why = this.#resolve(new Map(), { name, loaded: next.loaded }).failed.get(name);
@@ -522,15 +533,19 @@ export class ModuleManager {
    */
   async applyConfig(next: NodeConfig): Promise<Record<string, ReconfigureAction | string>> {
     const out: Record<string, ReconfigureAction | string> = {};
-    const { modules: _a, ...fixedBefore } = this.config.modules;
-    const { modules: _b, ...fixedAfter } = next.modules;
+    // Per-module settings and the signing defaults apply at once; the rest of [modules] needs a restart.
+    const { modules: _a, signing: _s, ...fixedBefore } = this.config.modules;
+    const { modules: _b, signing: _t, ...fixedAfter } = next.modules;
     const fixed = Object.keys(fixedAfter).filter((k) =>
       stable((fixedBefore as Record<string, unknown>)[k]) !== stable((fixedAfter as Record<string, unknown>)[k])
     );
     if (fixed.length) {
       this.#log.warn("[modules] {keys} changed; this takes effect when the host restarts", { keys: fixed.join(", ") });
     }
-    this.config = { ...next, modules: { ...this.config.modules, modules: next.modules.modules } };
+    this.config = {
+      ...next,
+      modules: { ...this.config.modules, modules: next.modules.modules, signing: next.modules.signing },
+    };
     for (const m of this.#modules.values()) {
       if (this.#closing) break;
       try {

@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { RESERVED_MODULE_NAMES } from "../host/runtime_dir.ts";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { isAbsolute, join, relative } from "node:path";
@@ -84,7 +85,7 @@ export interface ModuleApiAccess {
   callers: string[];
 }
 
-/** Maintainer signatures over a module release (checked for shape only). */
+/** Legacy maintainer signatures in the manifest: checked for shape only, never verified, and warned about (use `module.sig.json`). */
 export interface Signatures {
   /** `M-of-N`. */
   threshold: string;
@@ -151,8 +152,13 @@ const uniq = (a: string[]) => [...new Set(a)];
 const emptyPermissions = (): RequestedPermissions => ({ read: [], write: [], net: [], env: [], sys: [] });
 
 const manifestSchema = z.object({
-  name: moduleNameSchema.refine((v) => v !== OPERATOR, {
-    error: `'${"operator"}' is reserved: callees see it as the caller of 'deno task ctl call'`,
+  name: moduleNameSchema.refine((v) => !RESERVED_MODULE_NAMES.includes(v.toLowerCase()), {
+    error: (i) =>
+      String(i.input).toLowerCase() === OPERATOR
+        ? `'operator' is reserved: callees see it as the caller of 'deno task ctl call'`
+        : `${json(i.input)} is a reserved name (${
+          RESERVED_MODULE_NAMES.join(", ")
+        }): it names the operator or a part of the host`,
   }),
   version: z.string().refine((v) => semver.valid(v) === v, {
     error: (i) => `expected a semantic version such as "0.1.0", got ${json(i.input)}`,
@@ -275,7 +281,14 @@ function publishProblem(type: unknown, name: unknown): string | undefined {
 function validate(data: Record<string, unknown>, file: string) {
   const r = manifestSchema.safeParse(data, { reportInput: true });
   const issues = [...(r.success ? [] : issuesFromZod(file, r.error)), ...crossIssues(data, file)];
-  return { manifest: r.success ? r.data as Manifest : undefined, issues, warnings: unknownKeyWarnings(data) };
+  const warnings = unknownKeyWarnings(data);
+  if (data.signatures !== undefined) {
+    warnings.push(
+      "[signatures] in module.toml is not verified and proves nothing; sign the folder with 'deno task ctl sign' " +
+        "(module.sig.json, see docs/SIGNING.md)",
+    );
+  }
+  return { manifest: r.success ? r.data as Manifest : undefined, issues, warnings };
 }
 
 /**

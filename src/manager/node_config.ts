@@ -47,6 +47,13 @@ import type { RestartPolicy } from "./restart.ts";
 import { type BackendConfig, parseBackendConfig } from "./backend_config.ts";
 import { type JanitorConfig, parseJanitorConfig } from "../config/janitor_config.ts";
 import { applyOverrides, type Override } from "../config/overrides.ts";
+import {
+  DEFAULT_SIGNING,
+  moduleSigningSchema,
+  parseSigningConfig,
+  resolveModuleSigning,
+} from "../config/signing_config.ts";
+import type { SigningSettings } from "../signing/policy.ts";
 
 // One declaration shared with the restart logic, so that `export *` of both files does not clash.
 export type { RestartPolicy };
@@ -99,6 +106,13 @@ export interface ModuleOverrides {
   limits: ModuleLimits;
   /** The global `[modules.restart]` with this module's `restart` keys merged over it. */
   restart: RestartPolicy;
+  /** Signing policy, threshold and trusted keys in force: `[modules.<name>.signing]` over `[signing]`. */
+  signing: SigningSettings;
+  /**
+   * Top-level sections of `blvm.toml` this module is shown in `ConfigLoaded`, besides its own settings and
+   * `[node]` and `[janitor]` (always shown). Never `modules` or `secret_keys`.
+   */
+  config_sections?: string[];
 }
 
 /** A module's resource limits, from `[modules.<name>.limits]`. */
@@ -147,8 +161,14 @@ export interface NodeModulesConfig {
   startup_wait_ms: number;
   /** The global restart policy. */
   restart: RestartPolicy;
+  /** The OS layer of the sandbox (bubblewrap): `auto` uses it where it works, `off` never. */
+  os_sandbox: "auto" | "off";
+  /** Refuse to start modules without the OS layer. */
+  require_os_sandbox: boolean;
   /** Per-module settings, by module name. */
   modules: Record<string, ModuleOverrides>;
+  /** The top-level `[signing]` settings, for modules without a `[modules.<name>.signing]` table. */
+  signing: SigningSettings;
 }
 
 /** A loaded `blvm.toml`. */
@@ -161,6 +181,8 @@ export interface NodeConfig {
   node: BackendConfig;
   /** The `[janitor]` section: janitorial schedules, deadlines and monitors. */
   janitor: JanitorConfig;
+  /** The `[signing]` section: signing policy, threshold and trusted keys (`docs/SIGNING.md`). */
+  signing: SigningSettings;
   /** Dotted paths the operator marked secret (top-level `secret_keys`): redacted in `ConfigLoaded`. */
   secret_keys: string[];
   /** The whole parsed file, including sections not checked here. */
@@ -197,10 +219,30 @@ const sectionSchema = z.object({
   stop_timeout_ms: z.int().min(1).default(5000),
   kill_grace_ms: ms.default(2000),
   startup_wait_ms: ms.default(5000),
+  os_sandbox: z.enum(["auto", "off"], {
+    error: (i) => `expected "auto" (bubblewrap when it works) or "off", got ${describeValue(i.input)}`,
+  }).default("auto"),
+  require_os_sandbox: z.boolean().default(false),
   restart: restartSchema,
 });
 
 const emptyGrants = (): ModuleGrants => ({ read: [], write: [], net: [], env: [], sys: [], capabilities: [] });
+
+/** Top-level sections `config_sections` may not list, and why. */
+const UNSHOWABLE: Record<string, string> = {
+  modules: "it holds the host's settings and every module's; a module is always shown its own",
+  secret_keys: "the list of secret paths is never shown to modules",
+};
+const configSectionsSchema = z.array(
+  z.string({ error: (i) => `expected a top-level section name such as "custom", got ${describeValue(i.input)}` })
+    .refine((v) => v !== "" && !Object.hasOwn(UNSHOWABLE, v), {
+      error: (i) =>
+        i.input === ""
+          ? 'expected a top-level section name such as "custom", got an empty string'
+          : `'${i.input}' cannot be shown to a module: ${UNSHOWABLE[i.input as string]}`,
+    }),
+  { error: (i) => `expected a list of top-level section names such as ["custom"], got ${describeValue(i.input)}` },
+).transform(uniq);
 
 const moduleSchema = z.object({
   version: semverRangeSchema.optional(),
@@ -227,6 +269,8 @@ const moduleSchema = z.object({
     event_queue: z.int().min(16).max(10_000_000).optional(),
   }).default(() => ({})),
   restart: restartSchema,
+  config_sections: configSectionsSchema.optional(),
+  signing: moduleSigningSchema.optional(),
 });
 
 /**
@@ -261,8 +305,16 @@ function mergeRestart(
   return out;
 }
 
-function defaultOverrides(restart: RestartPolicy): ModuleOverrides {
-  return { required: false, config: {}, grants: emptyGrants(), env: {}, limits: {}, restart: { ...restart } };
+function defaultOverrides(restart: RestartPolicy, signing: SigningSettings = DEFAULT_SIGNING): ModuleOverrides {
+  return {
+    required: false,
+    config: {},
+    grants: emptyGrants(),
+    env: {},
+    limits: {},
+    restart: { ...restart },
+    signing: { ...signing, keys: { ...signing.keys } },
+  };
 }
 
 function checkModuleTable(
@@ -271,6 +323,7 @@ function checkModuleTable(
   file: string,
   restart: RestartPolicy | undefined,
   issues: ConfigIssue[],
+  signing: SigningSettings | undefined,
 ): ModuleOverrides | undefined {
   const field = fieldPath([name], "modules");
   if (!isTable(value)) {
@@ -308,9 +361,12 @@ function checkModuleTable(
     issues.push(...issuesFromZod(file, r.error, field));
     return undefined;
   }
-  const { restart: own, ...rest } = r.data;
+  const { restart: own, signing: ownSigning, ...rest } = r.data;
   const merged = restart ? mergeRestart(restart, own, file, `${field}.restart`, issues) : { ...DEFAULT_RESTART };
-  return { ...rest, restart: merged };
+  const sign = signing
+    ? resolveModuleSigning(signing, ownSigning, file, `${field}.signing`, issues)
+    : { ...DEFAULT_SIGNING, keys: {} };
+  return { ...rest, restart: merged, signing: sign };
 }
 
 /**
@@ -349,9 +405,16 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
   const restart = r.success
     ? mergeRestart(DEFAULT_RESTART, r.data.restart, label, "modules.restart", issues)
     : undefined;
+  let signing: SigningSettings | undefined;
+  try {
+    signing = parseSigningConfig(data.signing, label);
+  } catch (e) {
+    if (!(e instanceof ConfigFileError)) throw e;
+    issues.push(...e.issues);
+  }
   const modules: Record<string, ModuleOverrides> = {};
   for (const [name, value] of tables) {
-    const o = checkModuleTable(name, value, label, restart, issues);
+    const o = checkModuleTable(name, value, label, restart, issues, signing);
     if (o) modules[name] = o;
   }
   let node: BackendConfig | undefined;
@@ -376,6 +439,7 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
       message: `expected a list of dotted key paths such as "node.rpc_password", got ${describeValue(secrets)}`,
     });
   }
+  if (r.success) issues.push(...layoutIssues(label, r.data, node, baseDir));
   if (!r.success || issues.length) throw new ConfigFileError(label, issues);
   const s = r.data;
   return {
@@ -383,6 +447,7 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
     raw: data,
     node: node!,
     janitor: janitor!,
+    signing: signing!,
     secret_keys: secrets as string[],
     modules: {
       ...s,
@@ -391,8 +456,46 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
       runtime_dir: resolve(baseDir, s.runtime_dir),
       restart: restart!,
       modules,
+      signing: signing!,
     },
   };
+}
+
+/**
+ * Settings that are valid alone but not together: the OS sandbox required and turned off, or a host
+ * folder inside the modules' data folder (a module named like that folder would own it).
+ */
+function layoutIssues(
+  file: string,
+  s: z.infer<typeof sectionSchema>,
+  node: BackendConfig | undefined,
+  baseDir: string,
+): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  if (s.require_os_sandbox && s.os_sandbox === "off") {
+    out.push({
+      file,
+      field: "modules.require_os_sandbox",
+      message: 'cannot be true while modules.os_sandbox is "off": no module could start',
+    });
+  }
+  const data = resolve(baseDir, s.data_dir);
+  const host: [string, string | undefined][] = [
+    ["modules.runtime_dir", resolve(baseDir, s.runtime_dir)],
+    ["node.data_dir", node?.data_dir],
+    ["modules.modules_dir", resolve(baseDir, s.modules_dir)],
+  ];
+  for (const [key, dir] of host) {
+    if (dir !== undefined && (dir === data || dir.startsWith(`${data}/`))) {
+      out.push({
+        file,
+        field: "modules.data_dir",
+        message:
+          `'${data}' contains ${key} '${dir}': a module named like a folder in it would own that folder; give module data a folder of its own`,
+      });
+    }
+  }
+  return out;
 }
 
 /**
@@ -449,5 +552,5 @@ export async function loadNodeConfig(
  * ```
  */
 export function moduleOverrides(cfg: NodeModulesConfig, name: string): ModuleOverrides {
-  return Object.hasOwn(cfg.modules, name) ? cfg.modules[name] : defaultOverrides(cfg.restart);
+  return Object.hasOwn(cfg.modules, name) ? cfg.modules[name] : defaultOverrides(cfg.restart, cfg.signing);
 }

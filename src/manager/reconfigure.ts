@@ -47,8 +47,10 @@ export async function reconfigure(
     m.overrides = old;
     throw e;
   }
-  const { config: _a, ...restBefore } = before.overrides;
-  const { config: _b, ...restAfter } = next;
+  // What the module is shown (config_sections) and how it is verified (signing, just checked again by
+  // prepareModule) need no new process.
+  const { config: _a, config_sections: _c, signing: _s, ...restBefore } = before.overrides;
+  const { config: _b, config_sections: _d, signing: _t, ...restAfter } = next;
   const flags = stable(restBefore) !== stable(restAfter) ||
     stable(before.effective) !== stable(describePermissions(prepared.effective));
   const configChanged = stable(m.config) !== stable(prepared.config);

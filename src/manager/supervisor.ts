@@ -11,6 +11,7 @@ import { DEFAULT_RATE_LIMIT, type RateLimit } from "../host/limits.ts";
 import { activate } from "./activation.ts";
 import { ManagerError } from "./errors.ts";
 import { hardDependencies, type ManagedModule } from "./managed.ts";
+import { changedSinceVerified } from "./prepare.ts";
 import { describeExit, onExit, type RestartDecision } from "./restart.ts";
 import { canTransition, healthOf, type ModuleState } from "./state.ts";
 
@@ -109,6 +110,13 @@ export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: b
   for (const dep of hardDependencies(m)) {
     const d = ctx.entry(dep);
     if (d?.lazy && !d.handle) await activate(ctx, d, `needed by '${m.name}'`).catch(() => {});
+  }
+  // A verified module's files are hashed again before every start, so a restart or a lazy start never
+  // runs files that changed after their signature was checked (a held or refused reload, say).
+  const changed = await changedSinceVerified(m);
+  if (changed) {
+    setState(ctx, m, "failed", changed);
+    return false;
   }
   setState(ctx, m, "starting", initial ? "host start-up" : m.state === "crashed" ? "restart" : "start");
   const grants = m.effective!.grants;

@@ -1,6 +1,7 @@
 // The admin socket's janitor.* methods through serveAdmin on a real Unix socket, with a real module
 // process answering the janitorial requests.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import { rejectsWith } from "./_admin.ts";
 import { connectAdmin, Janitor, LiveConfig, parseJanitorConfig, serveAdmin } from "../../mod.ts";
 import { dispatchJanitor, JANITOR_METHODS } from "../../src/admin/janitor_commands.ts";
@@ -52,7 +53,7 @@ async function seen(t: TestManager, type: string): Promise<Record<string, unknow
 
 Deno.test("janitor.* over the admin socket: each command runs and the module answers", async () => {
   await using t = await testManager({
-    keeper: { manifest: manifest("keeper"), config: KEEPER, main: `import "${MODULE}";\n` },
+    keeper: { manifest: manifest("keeper"), config: KEEPER, main: fixtureSource(MODULE) },
   });
   await using h = await keeperHost(t);
   const call = <T>(method: string, params: Record<string, unknown> = {}) => h.admin.call(method, params) as Promise<T>;
@@ -126,7 +127,7 @@ Deno.test("janitor.* over the admin socket: each command runs and the module ans
 
 Deno.test("janitor.* rejects bad params with INVALID_PARAMS and asks no module anything", async () => {
   await using t = await testManager({
-    keeper: { manifest: manifest("keeper"), config: KEEPER, main: `import "${MODULE}";\n` },
+    keeper: { manifest: manifest("keeper"), config: KEEPER, main: fixtureSource(MODULE) },
   });
   await using h = await keeperHost(t);
   const call = (method: string, params: Record<string, unknown> = {}) => h.admin.call(method, params);
@@ -154,7 +155,7 @@ Deno.test("janitor.* rejects bad params with INVALID_PARAMS and asks no module a
 
 Deno.test("without a janitor or a live configuration the methods answer UNAVAILABLE", async () => {
   await using t = await testManager({
-    keeper: { manifest: manifest("keeper"), config: KEEPER, main: `import "${MODULE}";\n` },
+    keeper: { manifest: manifest("keeper"), config: KEEPER, main: fixtureSource(MODULE) },
   });
   await using h = await keeperHost(t, false);
   for (const method of JANITOR_METHODS) {

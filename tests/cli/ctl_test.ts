@@ -19,10 +19,13 @@ Deno.test("ctl talks to a running host over its admin socket", async (t) => {
       equal(r.code, 0, show(r));
       const lines = r.stdout.trimEnd().split("\n");
       equal(lines.length, 3, show(r));
-      match(lines[0], /^NAME\s+VERSION\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+MEMORY\s+NOTE$/);
+      match(lines[0], /^NAME\s+VERSION\s+STATE\s+PID\s+SANDBOX\s+UPTIME\s+RESTARTS\s+MEMORY\s+NOTE$/);
       const pids = Object.fromEntries(tm.manager.list().map((m) => [m.name, m.pid]));
-      match(lines[1], new RegExp(`^alpha\\s+1\\.0\\.0\\s+running\\s+${pids.alpha}\\s+\\S+\\s+0\\s+`));
-      match(lines[2], new RegExp(`^beta\\s+0\\.3\\.0\\s+running\\s+${pids.beta}\\s+\\S+\\s+0\\s+`));
+      match(
+        lines[1],
+        new RegExp(`^alpha\\s+1\\.0\\.0\\s+running\\s+${pids.alpha}\\s+(os\\+deno|deno)\\s+\\S+\\s+0\\s+`),
+      );
+      match(lines[2], new RegExp(`^beta\\s+0\\.3\\.0\\s+running\\s+${pids.beta}\\s+(os\\+deno|deno)\\s+\\S+\\s+0\\s+`));
       // Columns line up: every value starts where its header does.
       for (const col of ["VERSION", "STATE", "PID"]) {
         const at = lines[0].indexOf(col);

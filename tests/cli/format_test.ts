@@ -17,6 +17,7 @@ function status(over: Partial<ModuleStatus> = {}): ModuleStatus {
     lazy: false,
     required: false,
     pending_approval: [],
+    sandbox: "os+deno",
     restart_in_ms: null,
     ...over,
   };
@@ -47,6 +48,7 @@ function detail(over: Partial<ModuleDetail> = {}): ModuleDetail {
     warnings: [],
     logs: ["l1", "l2"],
     traffic: null,
+    signature: null,
     ...over,
   };
 }
@@ -110,6 +112,7 @@ Deno.test("listTable: header, values, and the NOTE column", () => {
       pid: null,
       uptime_ms: null,
       memory_bytes: null,
+      sandbox: null,
       lazy: true,
     }),
     status({
@@ -119,10 +122,11 @@ Deno.test("listTable: header, values, and the NOTE column", () => {
       pid: null,
       uptime_ms: null,
       memory_bytes: null,
+      sandbox: null,
       restarts: 3,
       restart_in_ms: 1_500,
     }),
-    status({ name: "wider", pending_approval: ["net:example.com:443", "env:TOKEN"] }),
+    status({ name: "wider", pending_approval: ["net:example.com:443", "env:TOKEN"], sandbox: "deno" }),
     status({
       name: "broken",
       version: null,
@@ -131,21 +135,25 @@ Deno.test("listTable: header, values, and the NOTE column", () => {
       pid: null,
       uptime_ms: null,
       memory_bytes: null,
+      sandbox: null,
     }),
   ]).split("\n");
   equal(lines.length, 6);
-  equal(lines[0], "NAME       VERSION  STATE              PID   UPTIME  RESTARTS  MEMORY    NOTE");
-  equal(lines[1], "hello      1.0.0    running            4242  1m02s   0         50.0 MiB");
-  equal(lines[2], "lazybones  0.2.0    discovered (lazy)  -     -       0         -         waiting for its trigger");
+  equal(lines[0], "NAME       VERSION  STATE              PID   SANDBOX  UPTIME  RESTARTS  MEMORY    NOTE");
+  equal(lines[1], "hello      1.0.0    running            4242  os+deno  1m02s   0         50.0 MiB");
+  equal(
+    lines[2],
+    "lazybones  0.2.0    discovered (lazy)  -     -        -       0         -         waiting for its trigger",
+  );
   equal(
     lines[3],
-    "crashy     1.0.0    crashed            -     -       3         -         restart in 1.5s: exit code 1",
+    "crashy     1.0.0    crashed            -     -        -       3         -         restart in 1.5s: exit code 1",
   );
   equal(
     lines[4],
-    "wider      1.0.0    running            4242  1m02s   0         50.0 MiB  reload waits for approval: +net:example.com:443, +env:TOKEN",
+    "wider      1.0.0    running            4242  deno     1m02s   0         50.0 MiB  reload waits for approval: +net:example.com:443, +env:TOKEN",
   );
-  equal(lines[5], "broken     -        failed             -     -       0         -         bad manifest");
+  equal(lines[5], "broken     -        failed             -     -        -       0         -         bad manifest");
   // A running lazy module is just "running".
   ok(listTable([status({ lazy: true })]).split("\n")[1].includes("running  "));
   ok(!listTable([status({ lazy: true })]).includes("(lazy)"));
@@ -223,4 +231,15 @@ Deno.test("inspectText shell-quotes command arguments that need it", () => {
     "  command:      '/opt/my deno/bin/deno' run '--allow-read=/srv/data,/srv/it'\\''s here' " +
       "--v8-flags=--max-old-space-size=64 '' /srv/modules/hello/main.ts",
   );
+});
+
+Deno.test("inspectText shows the sandbox layers and the signature check", () => {
+  const verified = inspectText(
+    detail({ signature: { status: "verified", policy: "require", keys: ["alice", "bob"] } }),
+  );
+  ok(verified.includes("  sandbox:      os+deno"), verified);
+  ok(verified.includes("  signature:    verified (alice, bob) (policy require)"), verified);
+  const bare = inspectText(detail({ sandbox: "deno", signature: null }));
+  ok(bare.includes("  sandbox:      deno (Deno's permission flags only, no OS layer)"), bare);
+  ok(!bare.includes("signature:"));
 });

@@ -1,6 +1,7 @@
 // The text output of the janitorial ctl commands (janitorText), on hand-made reports and on the real
 // reports of a running janitor, and the ctl commands end to end against a real admin socket.
 import { equal, match, ok } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import { ctl, show } from "./_ctl.ts";
 import { Janitor, parseJanitorConfig, serveAdmin } from "../../mod.ts";
 import { janitorText } from "../../src/cli/janitor_format.ts";
@@ -234,7 +235,7 @@ Deno.test("janitorText on real reports, and the ctl commands against a running j
     keeper: {
       manifest: manifest("keeper"),
       config: `record = ["StorageFlush", "DataCleanup", "MaintenanceStarted"]\nhealth = { status = "healthy" }\n`,
-      main: `import "${MODULE}";\n`,
+      main: fixtureSource(MODULE),
     },
   });
   await t.waitLog("keeper", (m) => m === "ready");

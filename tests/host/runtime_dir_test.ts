@@ -1,5 +1,11 @@
 import { equal, match, ok, rejects, throws } from "node:assert/strict";
-import { createRuntimeDir, prepareDataDir, socketPathFor } from "../../src/host/runtime_dir.ts";
+import {
+  clearSocketPath,
+  createRuntimeDir,
+  moduleSocketPath,
+  prepareDataDir,
+  sealSocketPath,
+} from "../../src/host/runtime_dir.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "blvm-rt-test-" }));
@@ -48,29 +54,53 @@ Deno.test("createRuntimeDir() returns the real path when given a path through a 
   });
 });
 
-Deno.test("socketPathFor() joins the runtime dir and name with .sock", () => {
-  equal(socketPathFor("/run/blvm", "hello"), "/run/blvm/hello.sock");
+Deno.test("moduleSocketPath() puts the socket in the host's folder inside the module's data dir", () => {
+  equal(moduleSocketPath("/var/lib/blvm/hello"), "/var/lib/blvm/hello/.blvm/run/sock");
 });
 
-Deno.test("socketPathFor() accepts a path of exactly 107 bytes", () => {
-  const dir = "/" + "d".repeat(95); // 96 bytes + "/" + "hello" + ".sock" = 107
-  const path = socketPathFor(dir, "hello");
-  equal(new TextEncoder().encode(path).length, 107);
+Deno.test("moduleSocketPath() accepts a path of exactly 107 bytes", () => {
+  const dir = "/" + "d".repeat(91); // 92 bytes + "/.blvm/run/sock" (15) = 107
+  equal(new TextEncoder().encode(moduleSocketPath(dir)).length, 107);
 });
 
-Deno.test("socketPathFor() throws RangeError for a path of 108 bytes", () => {
-  const dir = "/" + "d".repeat(96);
-  throws(() => socketPathFor(dir, "hello"), (e: unknown) => {
+Deno.test("moduleSocketPath() throws RangeError for a path of 108 bytes, naming the path", () => {
+  const dir = "/" + "d".repeat(92);
+  throws(() => moduleSocketPath(dir), (e: unknown) => {
     ok(e instanceof RangeError);
     match(e.message, /108 bytes/);
-    match(e.message, /hello/);
+    match(e.message, /shorter data dir/);
     return true;
   });
 });
 
-Deno.test("socketPathFor() counts UTF-8 bytes, not characters", () => {
-  // 60 x "é" = 60 characters but 120 bytes.
-  throws(() => socketPathFor("/run", "é".repeat(60)), RangeError);
+Deno.test("moduleSocketPath() counts UTF-8 bytes, not characters", () => {
+  // 46 x "é" = 46 characters but 92 bytes: 108 in all.
+  throws(() => moduleSocketPath("/" + "é".repeat(46)), RangeError);
+});
+
+Deno.test("clearSocketPath() removes a folder a module made at the socket path", async () => {
+  await withTempDir(async (base) => {
+    const sock = moduleSocketPath(base);
+    await Deno.mkdir(`${sock}/inside`, { recursive: true });
+    await Deno.writeTextFile(`${sock}/inside/junk`, "x".repeat(1000));
+    await clearSocketPath(sock);
+    equal(await Deno.stat(sock).then(() => true, () => false), false);
+    ok((await Deno.stat(`${base}/.blvm/run`)).isDirectory);
+    const l = Deno.listen({ transport: "unix", path: sock });
+    l.close();
+  });
+});
+
+Deno.test("sealSocketPath() leaves a file where the socket's folder was, so the path cannot become a folder", async () => {
+  await withTempDir(async (base) => {
+    const sock = moduleSocketPath(base);
+    await clearSocketPath(sock);
+    Deno.listen({ transport: "unix", path: sock }).close();
+    sealSocketPath(sock);
+    ok((await Deno.lstat(`${base}/.blvm/run`)).isFile);
+    await rejects(Deno.mkdir(sock, { recursive: true }));
+    await rejects(Deno.writeTextFile(sock, "x"));
+  });
 });
 
 Deno.test("prepareDataDir() creates the module dir with mode 0700 and returns its real path", async () => {
@@ -137,5 +167,26 @@ Deno.test("prepareDataDir() refuses a dangling symlink inside the data dir", asy
     await Deno.mkdir(`${base}/hello`);
     await Deno.symlink(`${base}/nowhere`, `${base}/hello/dangling`);
     await rejects(prepareDataDir(base, "hello"), /dangling/);
+  });
+});
+
+Deno.test("prepareDataDir() refuses a hard link inside the data dir, naming it", async () => {
+  await withTempDir(async (base) => {
+    await Deno.mkdir(`${base}/hello/sub`, { recursive: true });
+    await Deno.writeTextFile(`${base}/outside.txt`, "secret");
+    await Deno.link(`${base}/outside.txt`, `${base}/hello/sub/innocent.txt`);
+    await rejects(prepareDataDir(base, "hello"), (e: unknown) => {
+      match((e as Error).message, /innocent\.txt' is a hard link/);
+      return true;
+    });
+  });
+});
+
+Deno.test("prepareDataDir() finds a symlink however deep it is nested", async () => {
+  await withTempDir(async (base) => {
+    const deep = `${base}/hello/${Array.from({ length: 40 }, (_, i) => `d${i}`).join("/")}`;
+    await Deno.mkdir(deep, { recursive: true });
+    await Deno.symlink("/etc", `${deep}/etc`);
+    await rejects(prepareDataDir(base, "hello"), /symbolic link/);
   });
 });

@@ -1,5 +1,6 @@
 // Helpers shared by the tests that run tests/fixtures/janitor_module.ts under a real manager.
 import { Janitor, parseJanitorConfig } from "../../mod.ts";
+import { fixtureSource } from "../_host_helpers.ts";
 import { type FolderSpec, manifest, type TestManager } from "../manager/_managed.ts";
 
 export const FIXTURE = new URL("../fixtures/janitor_module.ts", import.meta.url).href;
@@ -17,7 +18,7 @@ export interface Rec {
 /** A module folder running the janitor fixture with this config.toml text. */
 export const folder = (name: string, config: string): FolderSpec => ({
   manifest: manifest(name),
-  main: `import "${FIXTURE}";\n`,
+  main: fixtureSource(FIXTURE),
   config,
 });
 

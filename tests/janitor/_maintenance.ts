@@ -1,5 +1,6 @@
 // Helpers shared by the tests that run tests/fixtures/maintenance_module.ts under a real manager.
 import { type FolderSpec, manifest, type TestManager } from "../manager/_managed.ts";
+import { fixtureSource } from "../_host_helpers.ts";
 
 export const MODULE = new URL("../fixtures/maintenance_module.ts", import.meta.url).href;
 
@@ -12,7 +13,7 @@ export interface Rec {
 
 /** A module folder running the maintenance fixture with this config.toml text. */
 export function folder(name: string, config: string): FolderSpec {
-  return { manifest: manifest(name), config, main: `import "${MODULE}";\n` };
+  return { manifest: manifest(name), config, main: fixtureSource(MODULE) };
 }
 
 /** Wait until each module logged `ready` (its subscriptions are in place). */

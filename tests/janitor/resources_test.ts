@@ -1,6 +1,7 @@
 // The resource monitor against real module processes: memory, CPU, disk quota and request-rate limits,
 // the ResourceLimitWarning each module receives, and the actions the host takes.
 import { deepEqual, equal, fail, ok } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import { parseJanitorConfig } from "../../src/config/janitor_config.ts";
 import { Janitor } from "../../src/janitor/janitor.ts";
 import type { ResourceAction } from "../../src/janitor/resource_monitor.ts";
@@ -11,7 +12,7 @@ const MiB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A module folder running the resource fixture with this config.toml. */
-const folder = (name: string, config: string) => ({ manifest: manifest(name), config, main: `import "${FIXTURE}";\n` });
+const folder = (name: string, config: string) => ({ manifest: manifest(name), config, main: fixtureSource(FIXTURE) });
 
 type Warning = Record<string, unknown>;
 
@@ -20,7 +21,7 @@ type Warning = Record<string, unknown>;
  * once every module has subscribed (warnings published before that never reach it).
  */
 async function janitorFor(t: TestManager, resources: Record<string, number>) {
-  for (const m of t.manager.list()) await t.waitLog(m.name, (l) => l.startsWith("started pid="));
+  for (const m of t.manager.list()) await t.waitLog(m.name, (l) => l.startsWith("started id="));
   const janitor = new Janitor({ manager: t.manager, backend: t.backend, config: janitorConfig(t, resources) });
   // Every warning published, as the host's bus sees it.
   const published: Warning[] = [];
@@ -84,6 +85,12 @@ const logsOf = (t: TestManager, name: string, text: string, from = 0) =>
 
 const moduleStatus = (j: Janitor, name: string) => j.status().resources.modules.find((m) => m.module === name);
 
+/** The instance id the module's `n`-th process (0 = first) logged at its start. */
+async function instanceId(t: TestManager, name: string, n: number): Promise<string> {
+  await until(`start ${n + 1} of ${name}`, () => logsOf(t, name, "started id=").length > n, 20_000);
+  return logsOf(t, name, "started id=")[n].split(" ")[1].slice("id=".length);
+}
+
 function procState(pid: number): string {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
@@ -99,24 +106,28 @@ Deno.test("A module over its memory limit is warned first, then restarted (sched
   );
   using j = await janitorFor(t, { interval_seconds: 0.25 });
   const first = t.manager.list()[0].pid!;
+  const firstId = await instanceId(t, "hog", 0);
   await j.start();
   await until("a memory restart", () => actionOf(j, "hog", "memory", "restart"));
   await t.waitEvent("ModuleStarted", (p) => p.name === "hog" && p.restarts === 1, 20_000);
-  await t.waitLog("hog", (m) => m.startsWith("started pid=") && !m.includes(`pid=${first} `), 20_000);
+  await instanceId(t, "hog", 1);
 
   // The first process itself received the warning, with the documented fields.
   const got = (await received(t, "hog")).filter((w) => w.module === "hog" && w.resource_type === "memory");
   ok(got.length >= 1, `warnings received: ${JSON.stringify(await received(t, "hog"))}`);
   const w = got[0];
-  equal(w.pid, first, "received by the process that was over, before its restart");
+  equal(w.instance, firstId, "received by the process that was over, before its restart");
   equal(w.limit, 150 * MiB);
   equal(w.threshold_percent, 80);
   ok((w.usage_percent as number) >= 80, `usage_percent ${w.usage_percent}`);
   ok((w.current_usage as number) >= 0.8 * 150 * MiB, `current_usage ${w.current_usage}`);
-  ok(logsOf(t, "hog", `warning memory `).some((m) => m.includes(`pid=${first}`)), "warning logged by the first pid");
+  ok(
+    logsOf(t, "hog", `warning memory `).some((m) => m.includes(`id=${firstId}`)),
+    "warning logged by the first process",
+  );
 
   // Restarted: a new pid, two starts, a counted restart; the warning came before the restart.
-  const starts = logsOf(t, "hog", "started pid=");
+  const starts = logsOf(t, "hog", "started id=");
   ok(starts.length >= 2, starts.join(" | "));
   ok(t.of("ModuleStarted", "hog").length >= 2);
   const status = t.manager.list()[0];
@@ -319,11 +330,11 @@ Deno.test({
     const restarts = () => actions(j, "busy", "cpu").filter((a) => a.action === "restart").length;
     await until("two cpu restarts", () => restarts() >= 2, 20_000, () => j.resources.check());
     j.stop();
-    const second = (await t.waitEvent("ModuleStarted", (p) => p.name === "busy" && p.restarts === 1)).payload.pid;
     await t.waitEvent("ModuleStarted", (p) => p.name === "busy" && p.restarts === 2, 20_000);
+    const second = await instanceId(t, "busy", 1);
     const got = await until("a warning at the second process", async () => {
       const list = await received(t, "busy");
-      return list.some((w) => w.resource_type === "cpu" && w.pid === second) && list;
+      return list.some((w) => w.resource_type === "cpu" && w.instance === second) && list;
     }, 5000);
     ok(got.length >= 2, JSON.stringify(got));
     const warnings = actions(j, "busy", "cpu").filter((a) => a.action === "warning").length;

@@ -1,5 +1,6 @@
 // Helpers for tests that run a real ModuleManager over a temporary modules directory.
 import { waitUntil } from "../_host_helpers.ts";
+import { fixtureSource } from "../_host_helpers.ts";
 import { DevNode, type ModuleLogRecord, ModuleManager, parseNodeConfig } from "../../mod.ts";
 
 export const FIXTURE = new URL("../fixtures/managed_module.ts", import.meta.url).href;
@@ -22,7 +23,7 @@ export async function writeModules(root: string, folders: Record<string, FolderS
     const dir = `${root}/modules/${name}`;
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(`${dir}/module.toml`, f.manifest);
-    await Deno.writeTextFile(`${dir}/main.ts`, f.main ?? `import "${FIXTURE}";\n`);
+    await Deno.writeTextFile(`${dir}/main.ts`, f.main ?? fixtureSource(FIXTURE));
     if (f.config !== undefined) await Deno.writeTextFile(`${dir}/config.toml`, f.config);
   }
 }
@@ -84,7 +85,10 @@ kill_grace_ms = ${opts.stopMs ?? 500}
 ${modulesToml.includes("startup_wait_ms") ? "" : "startup_wait_ms = 0\n"}${
     modulesToml.includes("[modules.restart]") ? "" : "[modules.restart]\ninitial_delay_ms = 100\n"
   }
-${modulesToml}`;
+${modulesToml}
+[node]
+data_dir = "node"
+`;
   let config;
   try {
     config = parseNodeConfig(parse(text) as Record<string, unknown>, `${root}/blvm.toml`, root);

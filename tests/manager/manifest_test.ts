@@ -137,6 +137,8 @@ Deno.test("parseManifest() warns about unknown keys at every level instead of fa
     "unknown key 'signatures.maintainers[0].x' (ignored)",
     "unknown key 'config_schema.a.hidden' (ignored)",
     'unknown key \'config_schema."b.c"."x y"\' (ignored)',
+    "[signatures] in module.toml is not verified and proves nothing; sign the folder with 'deno task ctl sign' " +
+    "(module.sig.json, see docs/SIGNING.md)",
   ]);
   equal((manifest as unknown as Record<string, unknown>).colour, undefined);
 });

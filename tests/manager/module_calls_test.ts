@@ -2,6 +2,7 @@
 // blvm.toml, on_call activation by another module's call, discover_modules, ModuleApiRegistered and
 // the traffic `ctl inspect` shows. Real module processes running tests/fixtures/api_module.ts.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import type { Outcome } from "../host/_api_fixture.ts";
 import { type FolderSpec, manifest, type TestManager, testManager } from "./_managed.ts";
 
@@ -20,7 +21,7 @@ function folder(
   return {
     manifest: manifest(name, "1.0.0", lines.join("\n")),
     config: `provide = ${JSON.stringify(o.provide ?? [])}\n`,
-    main: `import "${API_FIXTURE}";\n`,
+    main: fixtureSource(API_FIXTURE),
   };
 }
 

@@ -53,6 +53,8 @@ Deno.test("RESERVED_KEYS are the [modules] settings", () => {
     "handshake_timeout_ms",
     "kill_grace_ms",
     "modules_dir",
+    "os_sandbox",
+    "require_os_sandbox",
     "restart",
     "runtime_dir",
     "startup_wait_ms",
@@ -79,8 +81,11 @@ Deno.test("loadNodeConfig() without a file gives defaults resolved against cwd",
       stop_timeout_ms: 5000,
       kill_grace_ms: 2000,
       startup_wait_ms: 5000,
+      os_sandbox: "auto",
+      require_os_sandbox: false,
       restart: DEFAULT_RESTART,
       modules: {},
+      signing: { policy: "warn", threshold: 1, keys: {} },
     });
   });
 });
@@ -212,6 +217,7 @@ capabilities = ["ReadMempool", "send_transactions"]
     env: {},
     limits: {},
     restart: { ...DEFAULT_RESTART, max_crashes: 3, initial_delay_ms: 500 },
+    signing: { policy: "warn", threshold: 1, keys: {} },
   });
 });
 
@@ -393,4 +399,24 @@ Deno.test("parseNodeConfig() lists problems from settings and several modules at
   );
   deepEqual(fields(e), ["modules.watch", "modules.a.typo", "modules.b.env.X", "modules.c.version"]);
   equal(e.issues.length, e.message.split("; ").length);
+});
+
+Deno.test("parseNodeConfig() refuses require_os_sandbox with os_sandbox off, naming both keys", () => {
+  const e = configErrorOf(() => fromToml('[modules]\nos_sandbox = "off"\nrequire_os_sandbox = true\n'));
+  match(e.message, /modules\.require_os_sandbox: cannot be true while modules\.os_sandbox is "off"/);
+  match(
+    configErrorOf(() => fromToml('[modules]\nos_sandbox = "maybe"\n')).message,
+    /modules\.os_sandbox: expected "auto"/,
+  );
+});
+
+Deno.test("parseNodeConfig() refuses a host folder inside the modules' data folder", () => {
+  // A module named "run" would own the runtime folder (the admin socket), one named "chain" the node's store.
+  const e = configErrorOf(() =>
+    fromToml('[modules]\ndata_dir = "data"\nruntime_dir = "data/run"\n[node]\ndata_dir = "data/chain"\n')
+  );
+  match(e.message, /modules\.data_dir: '\/srv\/blvm\/data' contains modules\.runtime_dir '\/srv\/blvm\/data\/run'/);
+  match(e.message, /contains node\.data_dir '\/srv\/blvm\/data\/chain'/);
+  // Side by side is fine.
+  fromToml('[modules]\ndata_dir = "data/modules"\nruntime_dir = "data/run"\n[node]\ndata_dir = "data/node"\n');
 });

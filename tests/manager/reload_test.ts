@@ -1,5 +1,6 @@
 // Reload and hot reload, with real module processes and a real Deno.watchFs watcher.
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import { processAlive } from "../_host_helpers.ts";
 import { FIXTURE, manifest, testManager, writeModules } from "./_managed.ts";
 
@@ -9,7 +10,7 @@ Deno.test("Editing a module's code hot-reloads it: new process, ModuleReloaded, 
   });
   const first = t.manager.list()[0].pid!;
   await Deno.writeTextFile(`${t.root}/modules/live/config.toml`, "greeting = 'hello'\n");
-  await Deno.writeTextFile(`${t.root}/modules/live/main.ts`, `// edited\nimport "${FIXTURE}";\n`);
+  await Deno.writeTextFile(`${t.root}/modules/live/main.ts`, `// edited\n${fixtureSource(FIXTURE)}`);
   const r = await t.waitEvent("ModuleReloaded", (p) => p.name === "live");
   equal(r.payload.success, true);
   // Two writes inside the debounce window make one reload.

@@ -3,10 +3,11 @@
 // module's ModuleLoaded is no longer replayed. The subscribers run tests/fixtures/events_module.ts,
 // which subscribes when the test invokes its `sub` method.
 import { deepEqual, equal, ok } from "node:assert/strict";
+import { fixtureSource } from "../_host_helpers.ts";
 import { manifest, testManager } from "./_managed.ts";
 
 const EVENTS_FIXTURE = new URL("../fixtures/events_module.ts", import.meta.url).href;
-const main = `import "${EVENTS_FIXTURE}";\n`;
+const main = fixtureSource(EVENTS_FIXTURE);
 const TYPES = ["ModuleLoaded", "NodeStartupCompleted"];
 
 interface Received {
