@@ -38,9 +38,9 @@ export async function cleanFiles(ctx: JanitorContext): Promise<FileCleanupStats>
   const stats: FileCleanupStats = { stale_sockets: 0, temp_files: 0, old_logs: 0, freed_bytes: 0 };
   const now = Date.now();
   const host = ctx.manager.host;
-  const starting = new Set(ctx.manager.list().filter((m) => m.state === "starting").map((m) => `${m.name}.sock`));
+  // Module sockets live in their data dirs (and each start clears its own); what is left here is stale.
   for (const e of await entries(host.runtimeDir)) {
-    if (!e.name.endsWith(".sock") || e.name === "admin.sock" || starting.has(e.name)) continue;
+    if (!e.name.endsWith(".sock") || e.name === "admin.sock") continue;
     const st = await Deno.lstat(`${host.runtimeDir}/${e.name}`).catch(() => undefined);
     if (!st?.isSocket || now - (st.mtime?.getTime() ?? now) < SOCKET_GRACE_MS) continue;
     if (await remove(`${host.runtimeDir}/${e.name}`)) stats.stale_sockets++;

@@ -178,7 +178,8 @@ export class Connection {
     if (budget !== undefined && this.bufferedBytes > budget && !this.#cutOff) {
       this.#cutOff = true;
       const unwritten = this.bufferedBytes;
-      this.#out.reset();
+      // A fresh buffer, so the memory the queued bytes took can be reclaimed now.
+      this.#out = new EncodeBuffer();
       this.close(
         ErrorCode.SlowConsumer,
         `Peer stopped reading: ${unwritten} bytes waited unwritten, over the ${budget}-byte budget`,

@@ -10,10 +10,15 @@ export interface Run {
 }
 
 /** Run ctl with `args`; the in-process admin server answers while we wait. */
-export async function ctl(...args: string[]): Promise<Run> {
+export function ctl(...args: string[]): Promise<Run> {
+  return ctlIn(REPO, ...args);
+}
+
+/** Run ctl from `cwd` (so `./blvm.toml` there is the default configuration). */
+export async function ctlIn(cwd: string, ...args: string[]): Promise<Run> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", CTL, ...args],
-    cwd: REPO,
+    cwd,
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },

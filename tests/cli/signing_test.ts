@@ -4,22 +4,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { serveAdmin, signModule } from "../../mod.ts";
 import { keys, tempModule } from "../signing/_sign.ts";
 import { manifest, testManager } from "../manager/_managed.ts";
-import { ctl, type Run, show } from "./_ctl.ts";
-
-const CTL = new URL("../../src/cli/ctl.ts", import.meta.url).pathname;
-
-/** ctl run from `cwd` (so `./blvm.toml` there is the default configuration). */
-async function ctlIn(cwd: string, ...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CTL, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+import { ctl, ctlIn, show } from "./_ctl.ts";
 
 const PUBLIC = /^public key: {2}(ed25519:[0-9a-f]{64})$/m;
 

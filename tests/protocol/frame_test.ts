@@ -1,4 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { concat } from "./_fuzz.ts";
 import { FrameReader } from "../../src/protocol/frame.ts";
 import { encodeFrame } from "../../src/protocol/encoder.ts";
 import { ErrorCode, ProtocolError } from "../../src/protocol/errors.ts";
@@ -8,16 +9,6 @@ function rawFrame(body: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
   out.set(body, 4);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
   return out;
 }
 
@@ -53,7 +44,7 @@ const BODIES = [
   new Uint8Array(0),
   pattern(200, 11),
 ];
-const STREAM = concat(...BODIES.map(rawFrame));
+const STREAM = concat(BODIES.map(rawFrame));
 
 Deno.test("FrameReader.next() yields the same bodies for a stream split at every byte boundary", () => {
   for (let i = 0; i <= STREAM.length; i++) {
@@ -92,7 +83,7 @@ Deno.test("FrameReader.next() yields the same bodies for chunks of every size fr
 
 Deno.test("FrameReader handles two consecutive frames larger than the buffer", () => {
   const bodies = [pattern(500, 1), pattern(700, 2), Uint8Array.of(9)];
-  const stream = concat(...bodies.map(rawFrame));
+  const stream = concat(bodies.map(rawFrame));
   const reader = new FrameReader({ bufferBytes: 16 });
   const out: Uint8Array[] = [];
   for (let i = 0; i < stream.length; i += 13) feed(reader, stream.subarray(i, i + 13), out);
@@ -131,7 +122,7 @@ Deno.test("FrameReader.next() reads frames produced by encodeFrame()", () => {
   const b = encodeFrame({ kind: "ack", of: "stop" });
   const reader = new FrameReader();
   const out: Uint8Array[] = [];
-  feed(reader, concat(a, b), out);
+  feed(reader, concat([a, b]), out);
   deepEqual(out, [a.subarray(4), b.subarray(4)]);
 });
 
@@ -175,7 +166,7 @@ Deno.test("FrameReader.next() throws FRAME_TOO_LARGE for a later frame after a g
   const reader = new FrameReader({ maxFrameBytes: 10, bufferBytes: 64 });
   const bad = new Uint8Array(4);
   new DataView(bad.buffer).setUint32(0, 11);
-  const stream = concat(rawFrame(Uint8Array.of(7)), bad);
+  const stream = concat([rawFrame(Uint8Array.of(7)), bad]);
   reader.writable().set(stream);
   reader.commit(stream.length);
   deepEqual(reader.next(), Uint8Array.of(7));
@@ -184,7 +175,7 @@ Deno.test("FrameReader.next() throws FRAME_TOO_LARGE for a later frame after a g
 
 Deno.test("FrameReader bodies returned before the next writable() all stay valid", () => {
   const bodies = [pattern(10, 1), pattern(20, 2), pattern(30, 3)];
-  const stream = concat(...bodies.map(rawFrame));
+  const stream = concat(bodies.map(rawFrame));
   const reader = new FrameReader({ bufferBytes: 128 });
   reader.writable().set(stream);
   reader.commit(stream.length);

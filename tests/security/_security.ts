@@ -71,9 +71,15 @@ export async function moduleFolder(files: Record<string, string>): Promise<strin
   return dir;
 }
 
-/** The attacker fixture's source, to copy into a module folder of its own (with lines prepended). */
-export function attackerSource(prefix = ""): string {
-  return prefix + Deno.readTextFileSync(`${FIXTURES}attack_module.ts`);
+/**
+ * The attacker fixture's files, to copy into a module folder of its own: `<dir>main.ts` (its source, with
+ * `prefix` prepended) and the helper it imports beside it.
+ */
+export function attackerFiles(prefix = "", dir = ""): Record<string, string> {
+  return {
+    [`${dir}main.ts`]: prefix + Deno.readTextFileSync(`${FIXTURES}attack_module.ts`),
+    [`${dir}_tree_size.ts`]: Deno.readTextFileSync(`${FIXTURES}_tree_size.ts`),
+  };
 }
 
 /** A file outside every module's reach, holding a secret. */

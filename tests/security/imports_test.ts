@@ -9,7 +9,7 @@ import { FIXTURES } from "../_host_helpers.ts";
 import {
   ask,
   assertBystanderServed,
-  attackerSource,
+  attackerFiles,
   hostWithBystander,
   moduleFolder,
   SANDBOX_LAYERS,
@@ -31,7 +31,7 @@ for (const layer of SANDBOX_LAYERS) {
     await using t = await hostWithBystander(layer);
     const secret = await secretFile();
     const dir = await moduleFolder({
-      "main.ts": attackerSource(`import stolen from "${secret.path}" with { type: "text" };\nconsole.log(stolen);\n`),
+      ...attackerFiles(`import stolen from "${secret.path}" with { type: "text" };\nconsole.log(stolen);\n`),
     });
     const e = await refused(
       t.host.startModule({ name: "attacker", entry: `${dir}/main.ts` }),
@@ -46,7 +46,7 @@ for (const layer of SANDBOX_LAYERS) {
   Deno.test(`A literal dynamic import and an import through a relative path outside are refused (${layer.name})`, async () => {
     await using t = await hostWithBystander(layer);
     const dir = await moduleFolder({
-      "mod/main.ts": `import "./lib.ts";\n${attackerSource()}`,
+      ...attackerFiles(`import "./lib.ts";\n`, "mod/"),
       "mod/lib.ts": `export const x = await import("../outside.ts");\n`,
       "outside.ts": `export const y = Deno.readTextFileSync("/etc/hostname");\n`,
     });
@@ -61,7 +61,7 @@ for (const layer of SANDBOX_LAYERS) {
     await using t = await hostWithBystander(layer);
     const secret = await secretFile();
     const dir = await moduleFolder({
-      "main.ts": attackerSource(`import s from "./notes.txt" with { type: "text" };\n`),
+      ...attackerFiles(`import s from "./notes.txt" with { type: "text" };\n`),
     });
     await Deno.symlink(secret.path, `${dir}/notes.txt`);
     await refused(
@@ -75,7 +75,7 @@ for (const layer of SANDBOX_LAYERS) {
     await using t = await hostWithBystander(layer);
     const secret = await secretFile();
     const dir = await moduleFolder({
-      "main.ts": attackerSource(`import stolen from "x" with { type: "text" };\n`),
+      ...attackerFiles(`import stolen from "x" with { type: "text" };\n`),
       // Its own import map, an unstable flag that would allow byte imports, and Node subpath imports.
       "deno.json": JSON.stringify({ imports: { x: secret.path }, unstable: ["raw-imports"] }),
       "package.json": JSON.stringify({ name: "evil", imports: { "#x": secret.path } }),
@@ -89,7 +89,7 @@ for (const layer of SANDBOX_LAYERS) {
 
   Deno.test(`An invalid deno.json in one module's folder does not stop others from starting (${layer.name})`, async () => {
     await using t = await hostWithBystander(layer);
-    const dir = await moduleFolder({ "main.ts": attackerSource(), "deno.json": "{ this is not json" });
+    const dir = await moduleFolder({ ...attackerFiles(), "deno.json": "{ this is not json" });
     await startAttacker(t, { entry: `${dir}/main.ts` });
     // The bystander restarts while the broken folder is there.
     await t.host.stopModule("bystander");

@@ -3,17 +3,8 @@
 // caches for code the module writes and imports at run time must land inside its own data dir or be
 // refused (under the OS layer the cache is read-only), never in a cache shared with the host.
 import { equal, ok } from "node:assert/strict";
+import { treeSize } from "../fixtures/_tree_size.ts";
 import { ask, assertBystanderServed, hostWithBystander, SANDBOX_LAYERS, startAttacker } from "./_security.ts";
-
-async function size(path: string): Promise<number> {
-  let total = 0;
-  for await (const e of Deno.readDir(path)) {
-    const p = `${path}/${e.name}`;
-    if (e.isDirectory) total += await size(p);
-    else if (e.isFile) total += (await Deno.stat(p)).size;
-  }
-  return total;
-}
 
 for (const layer of SANDBOX_LAYERS) {
   for (const readOnlyData of [false, true]) {
@@ -35,13 +26,13 @@ for (const layer of SANDBOX_LAYERS) {
     await using t = await hostWithBystander(layer);
     const m = await startAttacker(t);
     const hostCache = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
-    const before = await size(`${hostCache}/gen`).catch(() => 0);
+    const before = await treeSize(`${hostCache}/gen`).catch(() => 0);
     const done = await ask(t, "import_many", { count: 40, size: 20_000 });
     equal(done.ok && done.value, 40, JSON.stringify(done));
     // The host's cache did not grow because of it (other tests may add a little; 40 × 20 KB would show).
-    const after = await size(`${hostCache}/gen`).catch(() => 0);
+    const after = await treeSize(`${hostCache}/gen`).catch(() => 0);
     ok(after - before < 400_000, `host cache grew by ${after - before} bytes`);
-    const own = await size(`${m.dataDir}/.blvm/deno`).catch(() => 0);
+    const own = await treeSize(`${m.dataDir}/.blvm/deno`).catch(() => 0);
     if (layer.kind === "deno") ok(own > 40 * 20_000, `the module's cache in its data dir holds ${own} bytes`);
     else equal(own, 0, "under the OS layer the cache is read-only and nothing is written");
     await assertBystanderServed(t);
