@@ -163,7 +163,7 @@ export function inspectText(d: ModuleDetail): string {
     const r = t.requests;
     lines.push(
       `  requests:     ${r.calls} ok, ${r.errors} failed (${r.denied} denied, ${r.rate_limited} rate-limited, ` +
-        `${r.deadline_exceeded} past deadline)`,
+        `${r.deadline_exceeded} past deadline)${r.logs_dropped ? `; ${r.logs_dropped} log messages dropped` : ""}`,
     );
     if (t.api) lines.push(`  serves api:   ${t.api.version}: ${t.api.methods.join(", ")}`);
   }

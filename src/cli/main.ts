@@ -197,7 +197,7 @@ if (sandbox.mode !== "off" && sandbox.probe.available) {
   );
 } else {
   log.warn(
-    "Sandbox: DENO PERMISSION FLAGS ONLY, no OS layer ({reason}). A module can read any file its OS user can read through imports of code it writes at run time. Install bubblewrap, or set [modules] require_os_sandbox = true to refuse modules without it.",
+    "Sandbox: DENO PERMISSION FLAGS ONLY, no OS layer ({reason}). A single hole in Deno's permissions or in the host's import check would reach every file the host's OS user can read, and a module outlives a killed host. Install bubblewrap (apt-get install bubblewrap), or set [modules] require_os_sandbox = true to refuse modules without it.",
     { reason: sandbox.probe.reason },
   );
 }

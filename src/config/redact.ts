@@ -2,7 +2,8 @@
  * Secret redaction for configuration the node shows: the `ConfigLoaded` event, `ctl config` and logs.
  *
  * A value is a secret when its key looks like one (password, passphrase, token, secret, private key,
- * api key, credential, auth, cookie, mnemonic, seed, xprv), when it is under a module's `env` table
+ * api key, access key, credential, auth, rpcauth, cookie, macaroon, mnemonic, seed, seed phrase, xprv,
+ * private key, hmac key, signing key, nsec, pin, sk), when it is under a module's `env` table
  * (environment handed to a module usually carries keys), or when its dotted path is marked: listed in
  * the top-level `secret_keys` of `blvm.toml`, or declared `secret = true` in a module's `[config_schema]`.
  *
@@ -15,10 +16,25 @@
 /** What every redacted value is replaced with. */
 export const REDACTED = "[redacted]";
 
-const SECRET_WORDS = new Set(["pass", "passwd", "auth", "authorization", "cookie", "mnemonic", "xprv", "privkey"]);
+const SECRET_WORDS = new Set([
+  "pass",
+  "passwd",
+  "auth",
+  "authorization",
+  "cookie",
+  "mnemonic",
+  "xprv",
+  "privkey",
+  "rpcauth",
+  "macaroon",
+  "nsec",
+  "pin",
+  "sk",
+]);
 /** Words that make a secret only as the last word: `rpc_token`, `wallet_seed`, but not `max_tokens` or `seed_nodes`. */
-const SECRET_LAST = new Set(["token", "seed"]);
-const SECRET_PART = /password|passphrase|secret|privatekey|apikey|credential/;
+const SECRET_LAST = new Set(["token", "seed", "phrase"]);
+const SECRET_PART =
+  /password|passphrase|secret|privatekey|privkey|apikey|accesskey|credential|hmackey|signingkey|seedphrase/;
 
 /**
  * Whether a key name looks like it holds a secret.
@@ -93,6 +109,10 @@ const FLAG_VALUE = /(?<![\w-])(--?([A-Za-z][\w-]*))([ \t]+)([^\s-]\S*)/g;
 const VALUE_PREFIX = /^(?:Bearer|Basic|Digest|Token)[ \t]+/i;
 /** BIP32 extended private keys (mainnet, testnet, and the SLIP-132 variants). */
 const XPRV = new RegExp(`(?<![${B58}])[xtyzuvYZUV]prv[${B58}]{70,}`, "g");
+/** PEM blocks of private keys, JSON web tokens, and Nostr secret keys. */
+const PEM_PRIVATE = /-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----[\s\S]*?-----END \1-----/g;
+const JWT = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/g;
+const NSEC = /\bnsec1[02-9ac-hj-np-z]{58}\b/g;
 /** WIF private keys: 51 characters from `5` / `9`, or 52 (compressed) from `K`, `L` / `c`. */
 const WIF = new RegExp(`(?<![${B58}])(?:[59][${B58}]{50}|[KLc][${B58}]{51})(?![${B58}])`, "g");
 
@@ -152,7 +172,8 @@ function keyValues(text: string): string {
  *   flag whose key looks secret ({@link isSecretName}): `password=[redacted]`, `?api_key=[redacted]&page=2`,
  *   `--rpc-password [redacted]`;
  * - `Bearer <token>` and `Basic <base64 user:password>`: `Bearer [redacted]`;
- * - BIP32 extended private keys (`xprv…`, `tprv…`, `yprv…`, `zprv…`, …) and WIF private keys.
+ * - BIP32 extended private keys (`xprv…`, `tprv…`, `yprv…`, `zprv…`, …), WIF private keys, PEM private key
+ *   blocks, JSON web tokens and Nostr secret keys (`nsec1…`).
  *
  * @param text Any string.
  * @returns The string, redacted.
@@ -173,7 +194,8 @@ export function redactText(text: string): string {
     (m, flag, name, space, value) =>
       isSecretName(name) && !value.startsWith(REDACTED) ? `${flag}${space}${REDACTED}` : m,
   );
-  return s.replace(XPRV, REDACTED).replace(WIF, REDACTED);
+  return s.replace(PEM_PRIVATE, REDACTED).replace(JWT, REDACTED).replace(NSEC, REDACTED)
+    .replace(XPRV, REDACTED).replace(WIF, REDACTED);
 }
 
 /**

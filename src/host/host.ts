@@ -107,6 +107,7 @@ export class Host {
   static async create(options: HostOptions): Promise<Host> {
     const dir = await createRuntimeDir(options.runtimeDir);
     await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+    await Deno.chmod(options.dataDir, 0o700);
     return new Host(options, dir, options.runtimeDir === undefined);
   }
 
@@ -207,6 +208,7 @@ export class Host {
             throw e;
           }),
       osSandbox: () => this.osSandbox(),
+      moduleCacheDir: (name) => `${this.runtimeDir}/cache/${name}`,
       limits: { call_timeout_ms: o.callTimeoutMs, stop_timeout_ms: o.stopTimeoutMs, max_frame_bytes: o.maxFrameBytes },
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       maxOutgoingBytes: o.maxOutgoingBytes,

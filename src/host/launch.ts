@@ -21,7 +21,7 @@ import { bwrapArgs, type OsSandboxMode, type OsSandboxProbe, type SandboxKind } 
 import { acceptedPeers, descendsFrom } from "./peer_credentials.ts";
 import { buildDenoArgs } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, waitForExit } from "./process.ts";
-import { clearSocketPath, HOST_FOLDER, moduleSocketPath, prepareDataDir, sealSocketPath } from "./runtime_dir.ts";
+import { clearSocketPath, moduleSocketPath, prepareDataDir, sealSocketPath } from "./runtime_dir.ts";
 import { acceptSession, type ModuleSession, type SessionOptions } from "./session.ts";
 import type { ModuleHandle, ModuleSpec } from "./spec.ts";
 
@@ -33,6 +33,8 @@ export interface LaunchContext {
   denoPath: string;
   /** The module runtime (SDK and pinned dependencies), built on first use. */
   runtime: () => Promise<ModuleRuntime>;
+  /** A folder of the host's, outside every grant, for a module's Deno cache under Deno's flags alone. */
+  moduleCacheDir: (name: string) => string;
   /** The OS layer's mode, and whether it works here. */
   osSandbox: () => Promise<{ mode: OsSandboxMode; probe: OsSandboxProbe }>;
   /** Sent to modules in the handshake. */
@@ -110,6 +112,20 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     sealSocketPath(socketPath);
   };
 
+  // The module's Deno cache must be out of its code's reach: a module that could edit its compiled code
+  // or dependency cache would load, after a restart, imports the vetting never saw. Under the OS layer,
+  // the runtime's precompiled cache, mounted read-only; under Deno's flags alone, a folder of the host's
+  // that no grant covers (what Deno writes there is counted against the module's disk quota).
+  const cacheDir = os ? undefined : ctx.moduleCacheDir(name);
+  const denoDir = cacheDir ?? runtime.denoDir ?? `${runtime.dir}/no-cache`;
+  if (cacheDir) {
+    try {
+      await Deno.mkdir(cacheDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      cleanup();
+      return fail("SPAWN_FAILED", e, "cannot create its Deno cache: ");
+    }
+  }
   const token = toHex(crypto.getRandomValues(new Uint8Array(32)));
   let command: string[];
   try {
@@ -169,7 +185,7 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
       args: command.slice(1),
       env: {
         ...spec.env,
-        ...childEnv(os && runtime.denoDir ? runtime.denoDir : `${dataDir}/${HOST_FOLDER}/deno`),
+        ...childEnv(denoDir),
         [MODULE_ENV.moduleId]: name,
         [MODULE_ENV.socket]: socketPath,
         [MODULE_ENV.token]: token,
@@ -191,6 +207,9 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
   const capabilities = new Set(spec.capabilities ?? DEFAULT_CAPABILITIES);
   let peerPid = proc.pid;
   let session: ModuleSession;
+  // Until the handshake the module may write at its socket path (Deno needs the grant to connect): one
+  // that removes the socket to make a folder there (to write past a read-only data dir) is killed at once.
+  const guard = guardSocket(socketPath, () => proc.signal("SIGKILL"));
   try {
     session = await acceptSession(
       listener,
@@ -223,11 +242,15 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     const refused = e instanceof ModuleStartError && e.code !== ErrorCode.HandshakeTimeout && e.code !== "EXITED";
     if (!refused || !(await waitForExit(proc, 1_000))) proc.signal("SIGKILL");
     await proc.status;
+    if (guard.tampered) {
+      throw new ModuleStartError(name, ErrorCode.Unauthorized, `it ${guard.tampered} before its handshake; killed`);
+    }
     if (e instanceof ModuleStartError && e.code === "EXITED" && recent.length) {
       throw new ModuleStartError(name, e.code, `${e.detail}; last stderr: ${recent.join(" | ")}`);
     }
     throw e;
   } finally {
+    guard.stop();
     // Exactly one connection per module: nobody else can connect after the handshake. Synchronous, so
     // no message from the module is handled before the caller holds the handle.
     cleanup();
@@ -240,12 +263,33 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     dataDir,
     root,
     socketPath,
+    cacheDir,
     sandbox: os ? "os+deno" : "deno" satisfies SandboxKind,
     session,
     process: proc,
     version: spec.version ?? "0.0.0",
     capabilities,
   };
+}
+
+/** Check every 100 ms that the socket at `path` is still the one listening there; call `kill` if not. */
+function guardSocket(path: string, kill: () => void): { readonly tampered?: string; stop(): void } {
+  const ino = Deno.lstatSync(path).ino;
+  const state: { tampered?: string; stop(): void } = { stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    const st = (() => {
+      try {
+        return Deno.lstatSync(path);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (st?.isSocket && st.ino === ino) return;
+    state.tampered = st ? "replaced its socket" : "removed its socket";
+    clearInterval(timer);
+    kill();
+  }, 100);
+  return state;
 }
 
 const warned = new WeakSet<Logger>();
@@ -255,13 +299,7 @@ function warnOnce(log: Logger, why: string): void {
   log.warn("Cannot check which process connected ({why}); relying on the token alone", { why });
 }
 
-/**
- * The environment every module gets besides its bootstrap variables: quiet output and a Deno cache
- * whose writes cannot escape its quota. Under the OS layer that is the runtime's precompiled cache,
- * mounted read-only (Deno then skips its cache writes); under Deno's flags alone, a cache inside the
- * module's data directory, so what it caches (code it writes and imports at run time, too) counts
- * against its own disk quota.
- */
+/** The environment every module gets besides its bootstrap variables: quiet output and its Deno cache. */
 function childEnv(denoDir: string): Record<string, string> {
   return { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", PATH: "/usr/local/bin:/usr/bin:/bin", DENO_DIR: denoDir };
 }

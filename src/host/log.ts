@@ -128,7 +128,8 @@ export interface ModuleLogRecord {
 export function writeModuleLog(logger: Logger, record: ModuleLogRecord): void {
   const level = LEVELS[record.level];
   const message = record.message.replaceAll("{", "{{").replaceAll("}", "}}");
-  const props = { ...record.fields, source: record.source };
+  // The module's own fields first: it cannot pass itself off as another module or source.
+  const props = { ...record.fields, source: record.source, module: record.module };
   if (level === "warning") logger.warn(message, props);
   else logger[level](message, props);
 }

@@ -17,6 +17,7 @@ import {
 } from "../protocol/events/mod.ts";
 import { API_METHOD_RE, type ApiRegistry } from "./api_registry.ts";
 import { type EventBus, EventTooLargeError, type Subscriber } from "./events.ts";
+import { TokenBucket } from "./limits.ts";
 import type { ApiHandlers, CallContext } from "./node_api.ts";
 
 /** What the module API needs to know about a running module. */
@@ -59,9 +60,17 @@ export interface ModuleApiEnv {
 }
 
 const MAX_NAMES = 256;
+const MAX_SUBSCRIBED_TYPES = 1024;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const METRIC_RE = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 const MAX_METRICS = 256;
+/**
+ * How often a module may do what makes the host announce something to every module (register or withdraw
+ * its API, report its health): each may publish an event that subscribers may not drop.
+ */
+const ANNOUNCE_LIMIT = { per_second: 5, burst: 20 };
+/** Unwritten bytes for a module above which calls to it are refused as busy instead of queued for it. */
+const BUSY_BYTES = 8 * 1024 * 1024;
 
 /**
  * Build the module-group handlers (and `subscribe`/`unsubscribe`).
@@ -83,6 +92,20 @@ const MAX_METRICS = 256;
  * ```
  */
 export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
+  const buckets = new Map<string, TokenBucket>();
+  /** Refuse an announcing action past the module's rate (a module that churns could flood everyone). */
+  const announce = (module: string, what: string) => {
+    let b = buckets.get(module);
+    if (!b) buckets.set(module, b = new TokenBucket(ANNOUNCE_LIMIT));
+    const wait = b.take();
+    if (wait > 0) {
+      throw new RemoteError(
+        ErrorCode.RateLimited,
+        `A module may ${what} at most ${ANNOUNCE_LIMIT.per_second} times a second (bursts of ${ANNOUNCE_LIMIT.burst}); retry in ${wait} ms`,
+        { retry_after_ms: wait, ...ANNOUNCE_LIMIT },
+      );
+    }
+  };
   const self = (ctx: CallContext): PeerModule => {
     const p = env.peer(ctx.module);
     if (!p) throw new RemoteError(ErrorCode.Unavailable, `Module '${ctx.module}' is not connected`);
@@ -94,6 +117,14 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
     subscribe: (p, ctx) => {
       const me = self(ctx);
       const set = subscriptionParams(p, "subscribe", me.capabilities);
+      // Bounded, so a module cannot grow the host's subscription index (and every answer) without end.
+      const had = env.bus.stats(me.connection)?.types ?? [];
+      const total = new Set([...had, ...set.types]).size;
+      if (total > MAX_SUBSCRIBED_TYPES) {
+        throw invalid(
+          `A module may subscribe to at most ${MAX_SUBSCRIBED_TYPES} event types one by one (this would make ${total}); subscribe to categories or '*' instead`,
+        );
+      }
       return Promise.resolve(env.bus.subscribe(me.connection, set));
     },
     unsubscribe: (p, ctx) => {
@@ -157,8 +188,10 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
       }
       const message = p.message === undefined || p.message === null ? null : p.message;
       if (message !== null && typeof message !== "string") throw invalid(`Param 'message' must be a string`);
-      reportOf(env, ctx.module).health = { status, message: message?.slice(0, 1024) ?? null, at: Date.now() };
-      env.onHealthReport?.(ctx.module, status, message);
+      announce(ctx.module, "report its health");
+      const text = message?.slice(0, 1024) ?? null;
+      reportOf(env, ctx.module).health = { status, message: text, at: Date.now() };
+      env.onHealthReport?.(ctx.module, status, text);
       return Promise.resolve({ recorded: true });
     },
     report_metric: (p, ctx) => {
@@ -198,12 +231,14 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
         throw invalid(`Param 'version' must be a non-empty string, got ${show(p.version)}`);
       }
       self(ctx);
+      announce(ctx.module, "register or withdraw its API");
       const registered = env.apis.register(ctx.module, p.version, methods as string[]);
       env.onApiChange?.(ctx.module);
       return Promise.resolve({ methods: registered });
     },
     unregister_module_api: (p, ctx) => {
       only(p, []);
+      announce(ctx.module, "register or withdraw its API");
       const removed = env.apis.unregister(ctx.module);
       if (removed) env.onApiChange?.(ctx.module);
       return Promise.resolve({ removed });
@@ -249,6 +284,15 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
             ? `Module '${target}' does not serve '${method}'; it serves ${[...api.methods].sort().join(", ")}`
             : `Module '${target}' has registered no API`,
           { target, method },
+        );
+      }
+      // A target that is not reading fast enough is busy: the caller waits, the target is never cut off
+      // for what other modules send it.
+      if ((peer.connection.bufferedBytes ?? 0) > BUSY_BYTES) {
+        throw new RemoteError(
+          ErrorCode.Unavailable,
+          `Module '${target}' is busy: ${peer.connection.bufferedBytes} bytes wait for it to read; retry later`,
+          { target, method, busy: true, retry_after_ms: 100 },
         );
       }
       // The caller's own deadline (its session answers DEADLINE_EXCEEDED and cancels this call through

@@ -106,7 +106,8 @@ export function sealSocketPath(socketPath: string): void {
 /**
  * Create (if needed) a module's data directory, mode 0700, and return its real path. Refuses a data
  * directory that is, or contains, a symbolic link or a hard link: Deno checks grants by path, so a link
- * inside the granted directory would open everything it points to.
+ * inside the granted directory would open everything it points to. Clears set-user-id, set-group-id and
+ * world-write bits the module may have set on its files (they are the host's user's files).
  *
  * @param base The base data directory.
  * @param name The module name.
@@ -141,12 +142,16 @@ async function refuseLinks(dir: string, name: string): Promise<void> {
           `Refusing data dir for module '${name}': '${path}' is a symbolic link, which would escape the sandbox`,
         );
       }
-      if (entry.isDirectory) stack.push(path);
-      else if (entry.isFile && ((await Deno.lstat(path)).nlink ?? 1) > 1) {
+      const st = await Deno.lstat(path);
+      if (entry.isFile && (st.nlink ?? 1) > 1) {
         throw new Error(
           `Refusing data dir for module '${name}': '${path}' is a hard link (one of several names of one file), which could be a file outside the data dir`,
         );
       }
+      // No set-user/group-id or world-writable file or folder: the module made them (as the host's user).
+      const mode = st.mode ?? 0;
+      if (mode & 0o6002) await Deno.chmod(path, mode & 0o7777 & ~0o6002);
+      if (entry.isDirectory) stack.push(path);
     }
   }
 }

@@ -73,7 +73,16 @@ export interface SessionStats {
   deadline_exceeded: number;
   /** Log messages received. */
   logs: number;
+  /** Log messages dropped for coming faster than the host logs them. */
+  logs_dropped: number;
 }
+
+/** Most map entries one frame from a module may hold. */
+const MAX_MAP_ENTRIES = 65_536;
+/** How fast a module may log through the protocol; the excess is dropped and counted. */
+const LOG_LIMIT = { per_second: 500, burst: 2000 };
+/** Longest log message, and longest fields (as JSON), the host keeps: like a stdout line. */
+const MAX_LOG_CHARS = 16_384;
 
 /**
  * Accept exactly one connection on `listener` and complete the handshake within `deadlineMs`.
@@ -128,6 +137,8 @@ export async function acceptSession(
     conn = new Connection(socket, {
       maxFrameBytes: options.limits.max_frame_bytes,
       maxBufferedBytes: options.maxOutgoingBytes,
+      // A frame of hundreds of thousands of map keys would stall the host for a quarter of a second.
+      maxMapEntries: MAX_MAP_ENTRIES,
       onMessage: (m) => gate.push(m),
       onInvalid: (e) => session?.invalid(e) ?? false,
       onClose: (info) =>
@@ -205,7 +216,17 @@ export class ModuleSession {
   /** The SDK version the module announced. */
   readonly sdkVersion: string;
   /** Request and log counters. */
-  readonly stats: SessionStats = { calls: 0, errors: 0, denied: 0, rate_limited: 0, deadline_exceeded: 0, logs: 0 };
+  readonly stats: SessionStats = {
+    calls: 0,
+    errors: 0,
+    denied: 0,
+    rate_limited: 0,
+    deadline_exceeded: 0,
+    logs: 0,
+    logs_dropped: 0,
+  };
+  readonly #logBucket = new TokenBucket(LOG_LIMIT);
+  #dropsReported = 0;
   readonly #opts: SessionOptions;
   readonly #pending = new PendingCalls();
   readonly #inflight = new Map<number, { control: AbortController; method: string; ms: number }>();
@@ -341,7 +362,23 @@ export class ModuleSession {
     source: ModuleLogRecord["source"],
   ): void {
     this.stats.logs++;
-    const record = { module: this.#opts.moduleId, level, message, fields, source };
+    // Bounded, like the module's stdout lines: the host's log (and its disk) is not the module's to fill.
+    if (this.#logBucket.take() > 0) {
+      if (this.stats.logs_dropped++ === this.#dropsReported) {
+        this.#opts.logger.warn("Dropping log messages over {rate}/s (the module logs too much)", {
+          rate: LOG_LIMIT.per_second,
+        });
+      }
+      return;
+    }
+    if (this.stats.logs_dropped > this.#dropsReported) {
+      this.#opts.logger.warn("Dropped {count} log messages", { count: this.stats.logs_dropped - this.#dropsReported });
+      this.#dropsReported = this.stats.logs_dropped;
+    }
+    const text = message.length > MAX_LOG_CHARS ? `${message.slice(0, MAX_LOG_CHARS)}...` : message;
+    const size = fields ? JSON.stringify(fields, (_k, v) => typeof v === "bigint" ? String(v) : v).length : 0;
+    const kept = size > MAX_LOG_CHARS ? { fields_dropped: "too large" } : fields;
+    const record = { module: this.#opts.moduleId, level, message: text, fields: kept, source };
     writeModuleLog(this.#opts.logger, record);
     this.#opts.onLog?.(record);
   }

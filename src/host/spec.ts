@@ -111,6 +111,8 @@ export interface ModuleHandle {
   readonly root: string;
   /** Path the module connected to; the socket file is deleted once the handshake has ended. */
   readonly socketPath: string;
+  /** Its Deno cache under Deno's flags alone: the host's, out of the module's reach, counted in its disk use. */
+  readonly cacheDir?: string;
   /** The layers it runs under: bubblewrap and Deno's flags, or Deno's flags only. */
   readonly sandbox: SandboxKind;
   /** The established connection: counters, invocations and `stop`. */

@@ -93,7 +93,10 @@ export class SubscriptionIndex {
     }
     const added: string[] = [];
     for (const t of st.effective) {
-      if (!next.has(t)) this.#byType.get(t)?.delete(st.delivery);
+      if (next.has(t)) continue;
+      const set = this.#byType.get(t);
+      set?.delete(st.delivery);
+      if (set?.size === 0) this.#byType.delete(t);
     }
     for (const t of next) {
       if (st.effective.has(t)) continue;

@@ -22,6 +22,8 @@ export interface BackupStats extends Record<string, unknown> {
   modules: number;
   /** Symbolic links not followed (a module's data folder may not point outside itself). */
   skipped_links: number;
+  /** Sparse files not copied: a copy would take their whole size (a module could fill the disk that way). */
+  skipped_sparse: number;
   /** Older backups removed by retention. */
   removed: number;
 }
@@ -54,6 +56,7 @@ export async function takeBackup(ctx: JanitorContext): Promise<BackupStats> {
     node_bytes: 0,
     modules: 0,
     skipped_links: 0,
+    skipped_sparse: 0,
     removed: 0,
   };
   try {
@@ -88,6 +91,9 @@ export async function takeBackup(ctx: JanitorContext): Promise<BackupStats> {
   return stats;
 }
 
+/** A file bigger than this that takes less than half its size on disk is sparse. */
+const SPARSE_MIN = 1024 * 1024;
+
 async function copyTree(from: string, to: string, stats: BackupStats, skip?: string): Promise<void> {
   await Deno.mkdir(to, { recursive: true, mode: 0o700 });
   for await (const e of Deno.readDir(from)) {
@@ -96,9 +102,14 @@ async function copyTree(from: string, to: string, stats: BackupStats, skip?: str
     if (e.isSymlink) stats.skipped_links++;
     else if (e.isDirectory) await copyTree(src, `${to}/${e.name}`, stats);
     else if (e.isFile) {
+      const st = await Deno.lstat(src);
+      if (st.size > SPARSE_MIN && st.size > 2 * (st.blocks ?? 0) * 512) {
+        stats.skipped_sparse++;
+        continue;
+      }
       await Deno.copyFile(src, `${to}/${e.name}`);
       stats.files++;
-      stats.bytes += (await Deno.lstat(src)).size;
+      stats.bytes += st.size;
     }
   }
 }

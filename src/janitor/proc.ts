@@ -34,21 +34,26 @@ export function cpuTimeMs(pid: number): number | null {
 }
 
 /**
- * Total size of the regular files under a folder, not following symbolic links.
+ * Disk space a folder counts against a quota, not following symbolic links: each regular file its size
+ * or its allocated blocks, whichever is larger (a sparse file counts what a copy of it takes), and each
+ * folder its allocated blocks (so masses of empty files and folders count too). Files deleted while
+ * still open are not seen.
  *
  * @param dir The folder.
  * @returns Bytes; 0 if it does not exist.
  *
  * @example
  * ```ts
- * import { folderBytes } from "./proc.ts";
+ * import { diskUsage } from "./proc.ts";
  * const dir = await Deno.makeTempDir();
- * await Deno.writeTextFile(`${dir}/a`, "12345");
- * console.log(await folderBytes(dir)); // 5
+ * const f = await Deno.open(`${dir}/sparse`, { write: true, create: true });
+ * await f.truncate(1 << 30); // 1 GiB, almost nothing allocated
+ * f.close();
+ * console.log(await diskUsage(dir) >= 1 << 30); // true
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function folderBytes(dir: string): Promise<number> {
+export async function diskUsage(dir: string): Promise<number> {
   let total = 0;
   const walk = async (d: string): Promise<void> => {
     let entries: Deno.DirEntry[];
@@ -58,8 +63,12 @@ export async function folderBytes(dir: string): Promise<number> {
       return;
     }
     for (const e of entries) {
+      if (!e.isDirectory && !e.isFile) continue;
+      const st = await Deno.lstat(`${d}/${e.name}`).catch(() => undefined);
+      if (!st) continue;
+      const allocated = (st.blocks ?? 0) * 512;
+      total += e.isFile ? Math.max(st.size, allocated) : allocated;
       if (e.isDirectory) await walk(`${d}/${e.name}`);
-      else if (e.isFile) total += await Deno.lstat(`${d}/${e.name}`).then((s) => s.size, () => 0);
     }
   };
   await walk(dir);

@@ -16,7 +16,7 @@
 import { residentBytes } from "../manager/managed.ts";
 import type { ModuleLimits } from "../manager/node_config.ts";
 import type { JanitorContext } from "./context.ts";
-import { cpuTimeMs, folderBytes } from "./proc.ts";
+import { cpuTimeMs, diskUsage } from "./proc.ts";
 import { Throttle } from "./throttle.ts";
 
 /** The resources watched. */
@@ -131,7 +131,10 @@ export class ResourceMonitor {
         cpu: prev && dt > 0 && s.cpuMs !== null && prev.cpuMs !== null && !t
           ? round((s.cpuMs - prev.cpuMs) / dt * 100)
           : null,
-        disk: limits.disk_mb !== undefined ? await folderBytes(h.dataDir) : null,
+        // Its Deno cache (under Deno's flags alone, a folder of the host's) counts too.
+        disk: limits.disk_mb !== undefined
+          ? await diskUsage(h.dataDir) + (h.cacheDir ? await diskUsage(h.cacheDir) : 0)
+          : null,
         network: prev && dt > 0 ? round((s.requests - prev.requests) / (dt / 1000)) : null,
       };
       const lim = limitsOf(limits);

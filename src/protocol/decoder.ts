@@ -30,6 +30,8 @@ let src: Uint8Array = EMPTY;
 let pos = 0;
 /** A DataView of `src`, made on first use (floats and 64-bit integers only). */
 let view: DataView | undefined;
+/** Map entries the current body may still hold. */
+let entriesLeft = Infinity;
 
 /** Why a body is malformed; turned into a `ProtocolError` by {@link decode}. */
 class Malformed extends Error {}
@@ -42,9 +44,14 @@ class Malformed extends Error {}
  * Map keys that are numbers, booleans or nil are converted to strings, and a `__proto__` key is read as
  * `__proto_` so that it cannot replace the decoded object's prototype.
  *
+ * A map with very many keys is slow to build (tens of milliseconds per 100,000 keys), so a receiver that
+ * must stay responsive (the host, decoding what modules send) can cap the map entries of one body.
+ *
  * @param bytes The frame body.
+ * @param maxMapEntries Most map entries (all maps together) the body may hold. Default: no cap.
  * @returns The decoded value.
- * @throws {ProtocolError} with code `MALFORMED_FRAME` when the bytes are not one MessagePack value.
+ * @throws {ProtocolError} with code `MALFORMED_FRAME` when the bytes are not one MessagePack value, or
+ * hold more map entries than allowed.
  *
  * @example
  * ```ts
@@ -52,9 +59,10 @@ class Malformed extends Error {}
  * console.log(decode(encode({ height: 5 }))); // { height: 5 }
  * ```
  */
-export function decode(bytes: Uint8Array): unknown {
+export function decode(bytes: Uint8Array, maxMapEntries = Infinity): unknown {
   src = bytes;
   pos = 0;
+  entriesLeft = maxMapEntries;
   try {
     const value = read(0);
     if (pos !== bytes.length) throw new Malformed(`${bytes.length - pos} trailing bytes after the value`);
@@ -181,6 +189,8 @@ function readArray(count: number, depth: number): unknown[] {
 
 function readMap(count: number, depth: number): Record<string, unknown> {
   container(count, 2, depth);
+  entriesLeft -= count;
+  if (entriesLeft < 0) throw new Malformed(`more map entries than the receiver accepts in one frame`);
   const out: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
     const t = src[pos];

@@ -50,6 +50,8 @@ export interface ConnectionOptions {
    * bounded. Default: no limit.
    */
   maxBufferedBytes?: number;
+  /** Most map entries one incoming frame may hold (maps are slow to build); more is `MALFORMED_FRAME`. Default: no cap. */
+  maxMapEntries?: number;
 }
 
 /**
@@ -291,7 +293,7 @@ export class Connection {
   #dispatch(body: Uint8Array): void {
     let message: Message;
     try {
-      message = parseMessage(decode(body));
+      message = parseMessage(decode(body, this.#opts.maxMapEntries));
     } catch (e) {
       if (e instanceof ProtocolError && e.code === ErrorCode.InvalidMessage && this.#handle(this.#opts.onInvalid, e)) {
         return;

@@ -1,8 +1,8 @@
 // Credentials inside configuration values (not only under secret key names): URL userinfo, secret
 // key=value pairs and query parameters, Bearer/Basic credentials, extended private keys and WIF keys.
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { TEST_NETWORK, WIF } from "@scure/btc-signer";
-import { redactConfig, REDACTED, redactText } from "../../src/config/redact.ts";
+import { isSecretName, redactConfig, REDACTED, redactText } from "../../src/config/redact.ts";
 
 const R = REDACTED;
 const XPRV =
@@ -146,4 +146,36 @@ Deno.test("redactConfig() redacts credentials inside values, in arrays and table
   });
   const json = JSON.stringify(redactConfig(input));
   for (const secret of ["PASSWORD", ":pw@", "password=pw", "api_key=k"]) equal(json.includes(secret), false, secret);
+});
+
+Deno.test("isSecretName() and redactText() catch Bitcoin and Lightning secrets the red team found", () => {
+  for (
+    const k of [
+      "rpcauth",
+      "priv_key",
+      "seed_phrase",
+      "admin_macaroon",
+      "nsec",
+      "hmac_key",
+      "signing_key",
+      "pin",
+      "x_access_key",
+      "sk",
+    ]
+  ) {
+    ok(isSecretName(k), k);
+  }
+  for (const k of ["pinned", "desk", "sketch", "macro", "phrasebook_url", "seed_nodes"]) ok(!isSecretName(k), k);
+  const pem =
+    "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----";
+  equal(redactText(`key: ${pem}`).includes("MC4CAQ"), false);
+  equal(redactText(`note ${pem} end`), "note [redacted] end");
+  const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+  equal(redactText(`header ${jwt}`), "header [redacted]");
+  const nsec = "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5";
+  equal(redactText(`nostr ${nsec}`), "nostr [redacted]");
+  // Public material stays.
+  const npub = "npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg";
+  equal(redactText(`nostr ${npub}`), `nostr ${npub}`);
+  equal(redactText("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----").includes("MCowBQ"), true);
 });

@@ -190,3 +190,15 @@ Deno.test("prepareDataDir() finds a symlink however deep it is nested", async ()
     await rejects(prepareDataDir(base, "hello"), /symbolic link/);
   });
 });
+
+Deno.test("prepareDataDir() clears set-id and world-write bits a module left on its files", async () => {
+  await withTempDir(async (base) => {
+    await Deno.mkdir(`${base}/hello/open`, { recursive: true });
+    await Deno.writeTextFile(`${base}/hello/tool`, "#!/bin/sh\n");
+    await Deno.chmod(`${base}/hello/tool`, 0o6777);
+    await Deno.chmod(`${base}/hello/open`, 0o777);
+    await prepareDataDir(base, "hello");
+    equal((await Deno.stat(`${base}/hello/tool`)).mode! & 0o7777, 0o775);
+    equal((await Deno.stat(`${base}/hello/open`)).mode! & 0o7777, 0o775);
+  });
+});

@@ -5,7 +5,7 @@ import { DatabaseSync } from "node:sqlite";
 import { BackendUnavailableError, Janitor, parseJanitorConfig } from "../../mod.ts";
 import type { BackupStats } from "../../src/janitor/backup.ts";
 import type { FileCleanupStats } from "../../src/janitor/file_cleanup.ts";
-import { folderBytes } from "../../src/janitor/proc.ts";
+import { treeSize } from "../fixtures/_tree_size.ts";
 import { type TestManager, testManager } from "../manager/_managed.ts";
 import { events, folder, ready, type Rec } from "./_maintenance.ts";
 
@@ -69,6 +69,10 @@ Deno.test("backup: the module sees MaintenanceStarted and MaintenanceCompleted a
   await Deno.mkdir(`${moduleDir}/sub`);
   await Deno.writeFile(`${moduleDir}/sub/deep.bin`, new Uint8Array(4096).fill(7));
   await Deno.symlink("/etc/hostname", `${moduleDir}/outside`);
+  // A 1 TiB sparse file: copying it would write a terabyte.
+  const sparse = await Deno.open(`${moduleDir}/sub/huge.bin`, { write: true, create: true });
+  await sparse.truncate(2 ** 40);
+  sparse.close();
   t.backend.dev.generate(5);
   const tip = await t.backend.getTip();
   using j = janitorFor(t, { backup_keep: 2, deadline_ms: 4000 });
@@ -81,12 +85,14 @@ Deno.test("backup: the module sees MaintenanceStarted and MaintenanceCompleted a
   ok(s1.path.startsWith(`${backupDir}/backup-`), s1.path);
   equal(s1.modules, 1);
   equal(s1.skipped_links, 1);
+  equal(s1.skipped_sparse, 1);
+  equal(await exists(`${s1.path}/modules/keeper/sub/huge.bin`), false, "a sparse file is not copied");
   equal(s1.removed, 0);
   // node.sqlite + notes.txt, state.json, events.jsonl (MaintenanceStarted was recorded first), sub/deep.bin
   equal(s1.files, 5);
   ok(s1.node_bytes > 0);
   equal(s1.node_bytes, (await Deno.stat(`${s1.path}/node/node.sqlite`)).size);
-  equal(s1.bytes, s1.node_bytes + await folderBytes(`${s1.path}/modules`));
+  equal(s1.bytes, s1.node_bytes + await treeSize(`${s1.path}/modules`));
   equal(await Deno.readTextFile(`${s1.path}/modules/keeper/notes.txt`), "hello backup");
   deepEqual(await Deno.readFile(`${s1.path}/modules/keeper/sub/deep.bin`), new Uint8Array(4096).fill(7));
   equal(await exists(`${s1.path}/modules/keeper/outside`), false, "a symbolic link is not followed");

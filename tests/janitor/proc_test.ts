@@ -1,7 +1,7 @@
 // Units for the system readings (proc.ts) and the SIGSTOP/SIGCONT throttle, against real processes.
 import { equal, ok } from "node:assert/strict";
 import { type ModuleProcess, spawnModuleProcess } from "../../src/host/process.ts";
-import { cpuTimeMs, diskSpace, folderBytes } from "../../src/janitor/proc.ts";
+import { cpuTimeMs, diskSpace, diskUsage } from "../../src/janitor/proc.ts";
 import { Throttle, THROTTLE_PERIOD_MS } from "../../src/janitor/throttle.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -80,23 +80,33 @@ Deno.test("cpuTimeMs() is null for a process that is gone", async () => {
   equal(cpuTimeMs(-1), null);
 });
 
-Deno.test("folderBytes() sums regular files recursively, skips symlinks, and is 0 for a missing folder", async () => {
+Deno.test("diskUsage() counts files and folders as they take the disk, skips symlinks, 0 for a missing folder", async () => {
   const dir = await Deno.makeTempDir({ prefix: "blvm-proc-" });
   const outside = await Deno.makeTempFile({ prefix: "blvm-proc-big-" });
   try {
-    equal(await folderBytes(dir), 0);
+    const empty = await diskUsage(dir);
     await Deno.writeFile(`${dir}/a.bin`, new Uint8Array(1000));
     await Deno.mkdir(`${dir}/sub/deeper`, { recursive: true });
     await Deno.writeFile(`${dir}/sub/b.bin`, new Uint8Array(2345));
     await Deno.writeFile(`${dir}/sub/deeper/c.bin`, new Uint8Array(7));
     await Deno.writeTextFile(`${dir}/sub/empty.txt`, "");
     await Deno.writeFile(outside, new Uint8Array(1_000_000));
+    const withFiles = await diskUsage(dir);
+    ok(withFiles >= empty + 1000 + 2345 + 7, `${withFiles}`);
+    // Links are not followed: the megabyte they point at does not count.
     await Deno.symlink(outside, `${dir}/link-to-big`);
     await Deno.symlink(`${dir}/sub`, `${dir}/link-to-dir`);
-    equal(await folderBytes(dir), 1000 + 2345 + 7);
-    equal(await folderBytes(`${dir}/sub`), 2345 + 7);
-    equal(await folderBytes(`${dir}/nope`), 0);
-    equal(await folderBytes(`${dir}/a.bin/not-a-dir`), 0);
+    ok(await diskUsage(dir) < withFiles + 100_000);
+    ok(await diskUsage(`${dir}/sub`) >= 2345 + 7);
+    equal(await diskUsage(`${dir}/nope`), 0);
+    equal(await diskUsage(`${dir}/a.bin/not-a-dir`), 0);
+    // A sparse file counts its full size (a copy, a backup, would take it); empty folders count their blocks.
+    const f = await Deno.open(`${dir}/sparse`, { write: true, create: true });
+    await f.truncate(1 << 30);
+    f.close();
+    ok(await diskUsage(dir) >= withFiles + (1 << 30));
+    for (let i = 0; i < 50; i++) await Deno.mkdir(`${dir}/many/d${i}`, { recursive: true });
+    ok(await diskUsage(`${dir}/many`) >= 50 * 512);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(outside);

@@ -125,3 +125,13 @@ Deno.test("decode() returns nested bin values that do not alias a larger shared 
   deepEqual(v.data, bytes(1, 2, 3, 4));
   ok(v.data.buffer !== shared.buffer);
 });
+
+Deno.test("decode() caps the map entries of one body when asked, counting every map", async () => {
+  const { encode, ProtocolError } = await import("../../src/protocol/mod.ts");
+  const body = encode({ a: { b: 1, c: 2 }, d: [{ e: 3 }] }); // 2 + 2 + 1 = 5 entries
+  deepEqual(decode(body, 5), { a: { b: 1, c: 2 }, d: [{ e: 3 }] });
+  throws(() => decode(body, 4), (e: unknown) => e instanceof ProtocolError && e.code === "MALFORMED_FRAME");
+  // No cap by default, and the cap is per body.
+  decode(body);
+  decode(body, 5);
+});

@@ -62,3 +62,22 @@ for (const layer of SANDBOX_LAYERS) {
     await assertBystanderServed(t);
   });
 }
+
+for (const layer of SANDBOX_LAYERS) {
+  Deno.test(`A frame holding 100,000 map keys is refused before it can stall the host (${layer.name})`, async () => {
+    await using t = await hostWithBystander(layer);
+    const m = await t.host.startModule({
+      name: "wide",
+      entry: `${FIXTURES}misbehave_module.ts`,
+      env: { BLVM_TEST_SCENARIO: "wide_map" },
+      grants: { env: ["BLVM_TEST_SCENARIO"] },
+    });
+    const closed = await m.session.closed;
+    equal(closed.code, "MALFORMED_FRAME", JSON.stringify(closed));
+    match(closed.message, /more map entries than the receiver accepts/);
+    await t.waitForLog((r) =>
+      r.module === "wide" && r.message.startsWith('host said {"kind":"close","code":"MALFORMED_FRAME"')
+    );
+    await assertBystanderServed(t);
+  });
+}

@@ -2,9 +2,19 @@
 // handshake) must not become a folder it writes into, even with a read-only data dir; and what Deno
 // caches for code the module writes and imports at run time must land inside its own data dir or be
 // refused (under the OS layer the cache is read-only), never in a cache shared with the host.
-import { equal, ok } from "node:assert/strict";
+import { equal, match, ok, rejects } from "node:assert/strict";
+import { ModuleStartError } from "../../mod.ts";
+import { FIXTURES } from "../_host_helpers.ts";
 import { treeSize } from "../fixtures/_tree_size.ts";
-import { ask, assertBystanderServed, hostWithBystander, SANDBOX_LAYERS, startAttacker } from "./_security.ts";
+import {
+  ask,
+  assertBystanderServed,
+  attackerFiles,
+  hostWithBystander,
+  moduleFolder,
+  SANDBOX_LAYERS,
+  startAttacker,
+} from "./_security.ts";
 
 for (const layer of SANDBOX_LAYERS) {
   for (const readOnlyData of [false, true]) {
@@ -22,7 +32,7 @@ for (const layer of SANDBOX_LAYERS) {
     });
   }
 
-  Deno.test(`Deno's cache for code a module writes and imports stays in its quota or is refused (${layer.name})`, async () => {
+  Deno.test(`Deno's cache is out of the module's reach, and what it caches counts in its quota (${layer.name})`, async () => {
     await using t = await hostWithBystander(layer);
     const m = await startAttacker(t);
     const hostCache = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
@@ -32,9 +42,70 @@ for (const layer of SANDBOX_LAYERS) {
     // The host's cache did not grow because of it (other tests may add a little; 40 × 20 KB would show).
     const after = await treeSize(`${hostCache}/gen`).catch(() => 0);
     ok(after - before < 400_000, `host cache grew by ${after - before} bytes`);
-    const own = await treeSize(`${m.dataDir}/.blvm/deno`).catch(() => 0);
-    if (layer.kind === "deno") ok(own > 40 * 20_000, `the module's cache in its data dir holds ${own} bytes`);
-    else equal(own, 0, "under the OS layer the cache is read-only and nothing is written");
+    // Nothing cached inside the data dir, where the module could edit it.
+    equal(await treeSize(`${m.dataDir}/.blvm`).catch(() => 0), 0);
+    if (layer.kind === "deno") {
+      // Under Deno's flags alone: a folder of the host's, which the disk quota counts...
+      ok(m.cacheDir && (await treeSize(m.cacheDir)) > 40 * 20_000, `cache ${m.cacheDir}`);
+      // ...and which the module cannot write (it would poison its own compiled code and dependency list).
+      const poison = await ask(t, "write", { path: `${m.cacheDir}/dep_analysis_cache_v2`, text: "x" });
+      equal(poison.ok, false, JSON.stringify(poison));
+    } else {
+      equal(m.cacheDir, undefined, "under the OS layer the runtime's read-only cache is used");
+      const runtime = m.command.find((a) => a.startsWith("--config="))!.slice("--config=".length).replace(
+        /\/deno\.json$/,
+        "",
+      );
+      const poison = await ask(t, "write", { path: `${runtime}/deno/dep_analysis_cache_v2`, text: "x" });
+      equal(poison.ok, false, JSON.stringify(poison));
+    }
+    await assertBystanderServed(t);
+  });
+
+  Deno.test(`A module can use the host's pinned npm packages and never writes to the shared runtime (${layer.name})`, async () => {
+    await using t = await hostWithBystander(layer);
+    const dir = await moduleFolder({
+      ...attackerFiles(
+        `import { z } from "zod";\nimport { sha256 } from "@noble/hashes/sha2.js";\n` +
+          `console.log("npm ok", typeof z.string, sha256(new Uint8Array(1)).length);\n`,
+      ),
+    });
+    const m = await startAttacker(t, { entry: `${dir}/main.ts` });
+    await t.waitForLog((r) => r.module === "attacker" && r.message === "npm ok function 32");
+    const runtime = m.command.find((a) => a.startsWith("--config="))!.slice("--config=".length).replace(
+      /\/deno\.json$/,
+      "",
+    );
+    const write = await ask(t, "write", { path: `${runtime}/node_modules/zod/index.js`, text: "module.exports = 1" });
+    equal(write.ok, false, JSON.stringify(write));
+    await assertBystanderServed(t);
+  });
+}
+
+for (const layer of SANDBOX_LAYERS) {
+  Deno.test(`A module that turns its socket into a folder before the handshake is killed (${layer.name})`, async () => {
+    await using t = await hostWithBystander(layer);
+    const start = t.host.startModule({
+      name: "digger",
+      entry: `${FIXTURES}misbehave_module.ts`,
+      env: { BLVM_TEST_SCENARIO: "socket_dir" },
+      grants: { env: ["BLVM_TEST_SCENARIO"] },
+      readOnlyData: true,
+    });
+    if (layer.kind === "deno") {
+      await rejects(start, (e: unknown) => {
+        ok(e instanceof ModuleStartError, String(e));
+        equal(e.code, "UNAUTHORIZED");
+        match(e.message, /(removed|replaced) its socket before its handshake; killed/);
+        return true;
+      });
+      // What it wrote there is gone with the sealed folder.
+      equal(await Deno.stat(`${t.dataDir}/digger/.blvm/run/sock`).then(() => true, () => false), false);
+    } else {
+      // The socket is a mount point in its sandbox: it cannot even remove it.
+      await start;
+      await t.waitForLog((r) => r.module === "digger" && r.message === "connected after the denial");
+    }
     await assertBystanderServed(t);
   });
 }
