@@ -15,7 +15,7 @@ import { ModuleStartError } from "./errors.ts";
 import { ImportRefusedError, vetImports } from "./import_vetting.ts";
 import type { RateLimit } from "./limits.ts";
 import { moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
-import type { ModuleRuntime } from "./module_runtime.ts";
+import { type ModuleCache, type ModuleRuntime, prepareModuleCache } from "./module_runtime.ts";
 import type { ApiHandlers } from "./node_api.ts";
 import { bwrapArgs, type OsSandboxMode, type OsSandboxProbe, type SandboxKind } from "./os_sandbox.ts";
 import { acceptedPeers, descendsFrom } from "./peer_credentials.ts";
@@ -112,19 +112,16 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     sealSocketPath(socketPath);
   };
 
-  // The module's Deno cache must be out of its code's reach: a module that could edit its compiled code
-  // or dependency cache would load, after a restart, imports the vetting never saw. Under the OS layer,
-  // the runtime's precompiled cache, mounted read-only; under Deno's flags alone, a folder of the host's
-  // that no grant covers (what Deno writes there is counted against the module's disk quota).
-  const cacheDir = os ? undefined : ctx.moduleCacheDir(name);
-  const denoDir = cacheDir ?? runtime.denoDir ?? `${runtime.dir}/no-cache`;
-  if (cacheDir) {
-    try {
-      await Deno.mkdir(cacheDir, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      cleanup();
-      return fail("SPAWN_FAILED", e, "cannot create its Deno cache: ");
-    }
+  // The module's Deno cache must be out of its code's reach: a module that could edit its compiled code or
+  // dependency cache would load, after a restart, imports the vetting never saw. It is a folder of the
+  // host's that no grant covers (Deno writes it, the module's code cannot), seeded from the runtime's
+  // precompiled cache; what it grows beyond that counts against the module's disk quota.
+  let cache: ModuleCache;
+  try {
+    cache = await prepareModuleCache(ctx.moduleCacheDir(name), runtime);
+  } catch (e) {
+    cleanup();
+    return fail("SPAWN_FAILED", e, "cannot prepare its Deno cache: ");
   }
   const token = toHex(crypto.getRandomValues(new Uint8Array(32)));
   let command: string[];
@@ -151,6 +148,7 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
         ...bwrapArgs({
           denoPath: ctx.denoPath,
           readOnly: [root, runtime.dir],
+          cacheDir: cache.dir,
           dataDir,
           readOnlyData: spec.readOnlyData,
           socketPath,
@@ -185,7 +183,7 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
       args: command.slice(1),
       env: {
         ...spec.env,
-        ...childEnv(denoDir),
+        ...childEnv(cache.dir),
         [MODULE_ENV.moduleId]: name,
         [MODULE_ENV.socket]: socketPath,
         [MODULE_ENV.token]: token,
@@ -263,7 +261,7 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     dataDir,
     root,
     socketPath,
-    cacheDir,
+    cache,
     sandbox: os ? "os+deno" : "deno" satisfies SandboxKind,
     session,
     process: proc,

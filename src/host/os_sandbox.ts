@@ -2,8 +2,8 @@
  * The OS layer of the sandbox: bubblewrap (`bwrap`) around every module process, in addition to Deno's
  * permission flags. The module sees only the Deno binary, the system libraries under `/usr`, its own
  * folder and the module runtime (read-only), its data directory (read-write, or read-only over its
- * quota), its socket, the paths the operator granted, a small private `/tmp`, and minimal `/dev` and
- * `/proc`. It runs in new user, pid, ipc, uts, cgroup and (unless `net` is granted) network namespaces,
+ * quota), its socket, its Deno cache, the paths the operator granted, a small private `/tmp`, and
+ * minimal `/dev` and `/proc`. It runs in new user, pid, ipc, uts, cgroup and (unless `net` is granted) network namespaces,
  * with no capabilities, cannot create further user namespaces, and dies with the host.
  *
  * @module
@@ -33,6 +33,8 @@ export interface BwrapOptions {
   readOnly: string[];
   /** The module's data directory (its working directory). */
   dataDir: string;
+  /** The module's Deno cache, bound read-write: Deno writes it, the module's code has no grant for it. */
+  cacheDir?: string;
   /** Mount the data directory read-only (the module is over its quota). */
   readOnlyData?: boolean;
   /** The socket, inside the data directory: bound read-write so the module can connect even when its data is read-only. */
@@ -106,6 +108,7 @@ export function bwrapArgs(o: BwrapOptions): string[] {
   for (const p of o.grantedRead ?? []) args.push("--ro-bind-try", p, p);
   for (const p of o.grantedWrite ?? []) args.push("--bind-try", p, p);
   if (o.network) { for (const p of NET_FILES) args.push("--ro-bind-try", p, p); }
+  if (o.cacheDir) args.push("--bind", o.cacheDir, o.cacheDir);
   args.push(o.readOnlyData ? "--ro-bind" : "--bind", o.dataDir, o.dataDir);
   args.push("--bind", o.socketPath, o.socketPath, "--chdir", o.dataDir, "--");
   return args;

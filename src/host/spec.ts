@@ -9,6 +9,7 @@ import type { DeliveryLimits } from "./delivery.ts";
 import type { RateLimit } from "./limits.ts";
 import type { ModuleLogRecord } from "./log.ts";
 import type { Grants } from "./permissions.ts";
+import type { ModuleCache } from "./module_runtime.ts";
 import type { OsSandboxMode, SandboxKind } from "./os_sandbox.ts";
 import type { ModuleProcess } from "./process.ts";
 import type { ModuleSession } from "./session.ts";
@@ -111,8 +112,8 @@ export interface ModuleHandle {
   readonly root: string;
   /** Path the module connected to; the socket file is deleted once the handshake has ended. */
   readonly socketPath: string;
-  /** Its Deno cache under Deno's flags alone: the host's, out of the module's reach, counted in its disk use. */
-  readonly cacheDir?: string;
+  /** Its Deno cache: the host's, out of the module's reach; what grew beyond the seed counts in its disk use. */
+  readonly cache: ModuleCache;
   /** The layers it runs under: bubblewrap and Deno's flags, or Deno's flags only. */
   readonly sandbox: SandboxKind;
   /** The established connection: counters, invocations and `stop`. */

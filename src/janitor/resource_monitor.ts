@@ -131,9 +131,9 @@ export class ResourceMonitor {
         cpu: prev && dt > 0 && s.cpuMs !== null && prev.cpuMs !== null && !t
           ? round((s.cpuMs - prev.cpuMs) / dt * 100)
           : null,
-        // Its Deno cache (under Deno's flags alone, a folder of the host's) counts too.
+        // What its Deno cache (a folder of the host's) grew beyond the precompiled copy it started from counts too.
         disk: limits.disk_mb !== undefined
-          ? await diskUsage(h.dataDir) + (h.cacheDir ? await diskUsage(h.cacheDir) : 0)
+          ? await diskUsage(h.dataDir) + Math.max(0, await diskUsage(h.cache.dir) - h.cache.seedBytes)
           : null,
         network: prev && dt > 0 ? round((s.requests - prev.requests) / (dt / 1000)) : null,
       };
