@@ -21,6 +21,7 @@ import { HandshakeGate } from "../transport/gate.ts";
 import { PendingCalls } from "../transport/pending.ts";
 import { ModuleStartError } from "./errors.ts";
 import { Deadlines, type RateLimit, TokenBucket } from "./limits.ts";
+import { LogGate } from "./log_gate.ts";
 import { type Logger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
 import type { ApiHandlers } from "./node_api.ts";
 
@@ -73,16 +74,12 @@ export interface SessionStats {
   deadline_exceeded: number;
   /** Log messages received. */
   logs: number;
-  /** Log messages dropped for coming faster than the host logs them. */
+  /** Log messages dropped for coming faster than the host logs them (see `LogGate`). */
   logs_dropped: number;
 }
 
 /** Most map entries one frame from a module may hold. */
 const MAX_MAP_ENTRIES = 65_536;
-/** How fast a module may log through the protocol; the excess is dropped and counted. */
-const LOG_LIMIT = { per_second: 500, burst: 2000 };
-/** Longest log message, and longest fields (as JSON), the host keeps: like a stdout line. */
-const MAX_LOG_CHARS = 16_384;
 
 /**
  * Accept exactly one connection on `listener` and complete the handshake within `deadlineMs`.
@@ -225,8 +222,7 @@ export class ModuleSession {
     logs: 0,
     logs_dropped: 0,
   };
-  readonly #logBucket = new TokenBucket(LOG_LIMIT);
-  #dropsReported = 0;
+  readonly #logGate: LogGate;
   readonly #opts: SessionOptions;
   readonly #pending = new PendingCalls();
   readonly #inflight = new Map<number, { control: AbortController; method: string; ms: number }>();
@@ -246,6 +242,7 @@ export class ModuleSession {
     this.#opts = options;
     this.sdkVersion = sdkVersion;
     this.#bucket = options.rateLimit ? new TokenBucket(options.rateLimit) : undefined;
+    this.#logGate = new LogGate(options.logger);
     conn.closed.then((info) => {
       this.#deadlines.close();
       this.#pending.rejectAll(
@@ -362,23 +359,10 @@ export class ModuleSession {
     source: ModuleLogRecord["source"],
   ): void {
     this.stats.logs++;
-    // Bounded, like the module's stdout lines: the host's log (and its disk) is not the module's to fill.
-    if (this.#logBucket.take() > 0) {
-      if (this.stats.logs_dropped++ === this.#dropsReported) {
-        this.#opts.logger.warn("Dropping log messages over {rate}/s (the module logs too much)", {
-          rate: LOG_LIMIT.per_second,
-        });
-      }
-      return;
-    }
-    if (this.stats.logs_dropped > this.#dropsReported) {
-      this.#opts.logger.warn("Dropped {count} log messages", { count: this.stats.logs_dropped - this.#dropsReported });
-      this.#dropsReported = this.stats.logs_dropped;
-    }
-    const text = message.length > MAX_LOG_CHARS ? `${message.slice(0, MAX_LOG_CHARS)}...` : message;
-    const size = fields ? JSON.stringify(fields, (_k, v) => typeof v === "bigint" ? String(v) : v).length : 0;
-    const kept = size > MAX_LOG_CHARS ? { fields_dropped: "too large" } : fields;
-    const record = { module: this.#opts.moduleId, level, message: text, fields: kept, source };
+    const kept = this.#logGate.admit(message, fields);
+    this.stats.logs_dropped = this.#logGate.dropped;
+    if (!kept) return;
+    const record = { module: this.#opts.moduleId, level, ...kept, source };
     writeModuleLog(this.#opts.logger, record);
     this.#opts.onLog?.(record);
   }

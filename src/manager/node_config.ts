@@ -47,6 +47,7 @@ import type { RestartPolicy } from "./restart.ts";
 import { type BackendConfig, parseBackendConfig } from "./backend_config.ts";
 import { type JanitorConfig, parseJanitorConfig } from "../config/janitor_config.ts";
 import { applyOverrides, type Override } from "../config/overrides.ts";
+import { layoutIssues } from "./layout_rules.ts";
 import {
   DEFAULT_SIGNING,
   moduleSigningSchema,
@@ -439,7 +440,7 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
       message: `expected a list of dotted key paths such as "node.rpc_password", got ${describeValue(secrets)}`,
     });
   }
-  if (r.success) issues.push(...layoutIssues(label, r.data, node, baseDir));
+  if (r.success) issues.push(...layoutIssues(label, r.data, node?.data_dir, baseDir));
   if (!r.success || issues.length) throw new ConfigFileError(label, issues);
   const s = r.data;
   return {
@@ -459,43 +460,6 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
       signing: signing!,
     },
   };
-}
-
-/**
- * Settings that are valid alone but not together: the OS sandbox required and turned off, or a host
- * folder inside the modules' data folder (a module named like that folder would own it).
- */
-function layoutIssues(
-  file: string,
-  s: z.infer<typeof sectionSchema>,
-  node: BackendConfig | undefined,
-  baseDir: string,
-): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  if (s.require_os_sandbox && s.os_sandbox === "off") {
-    out.push({
-      file,
-      field: "modules.require_os_sandbox",
-      message: 'cannot be true while modules.os_sandbox is "off": no module could start',
-    });
-  }
-  const data = resolve(baseDir, s.data_dir);
-  const host: [string, string | undefined][] = [
-    ["modules.runtime_dir", resolve(baseDir, s.runtime_dir)],
-    ["node.data_dir", node?.data_dir],
-    ["modules.modules_dir", resolve(baseDir, s.modules_dir)],
-  ];
-  for (const [key, dir] of host) {
-    if (dir !== undefined && (dir === data || dir.startsWith(`${data}/`))) {
-      out.push({
-        file,
-        field: "modules.data_dir",
-        message:
-          `'${data}' contains ${key} '${dir}': a module named like a folder in it would own that folder; give module data a folder of its own`,
-      });
-    }
-  }
-  return out;
 }
 
 /**
