@@ -17,6 +17,7 @@ import type { LiveConfig } from "../config/live.ts";
 import type { Janitor } from "../janitor/janitor.ts";
 import type { MaintenanceType } from "../janitor/maintenance.ts";
 import { ErrorCode, RemoteError } from "../protocol/errors.ts";
+import { shown } from "./params.ts";
 
 /** Every janitorial and configuration admin method. */
 export const JANITOR_METHODS = [
@@ -72,7 +73,7 @@ export async function dispatchJanitor(
       if (age !== undefined && (!Number.isSafeInteger(age) || (age as number) < 0)) {
         throw new RemoteError(
           ErrorCode.InvalidParams,
-          `'target_age_days' must be a whole number of days >= 0, got ${age}`,
+          `'target_age_days' must be a whole number of days >= 0, got ${shown(age)}`,
         );
       }
       return await janitor.cleanup("manual", age as number | undefined);
@@ -82,7 +83,7 @@ export async function dispatchJanitor(
       if (!MAINTENANCE.includes(type)) {
         throw new RemoteError(
           ErrorCode.InvalidParams,
-          `'type' must be one of ${MAINTENANCE.join(", ")}, got ${JSON.stringify(p.type)}`,
+          `'type' must be one of ${MAINTENANCE.join(", ")}, got ${shown(p.type, "undefined")}`,
         );
       }
       return await janitor.maintenance(type, "manual");

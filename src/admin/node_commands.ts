@@ -16,9 +16,12 @@
  * @module
  */
 import { ErrorCode, RemoteError } from "../protocol/errors.ts";
+import { BackendUnavailableError } from "../node/backend.ts";
 import type { DevNode } from "../node/dev/node.ts";
+import { CONSENSUS } from "../node/dev/params.ts";
 import { TxRejectedError } from "../node/dev/rules.ts";
 import { WalletError } from "../node/dev/wallet.ts";
+import { shown } from "./params.ts";
 
 /** Every `node.*` admin method. */
 export const NODE_METHODS = [
@@ -40,9 +43,12 @@ export const NODE_METHODS = [
  * @param method The method.
  * @param p Its params.
  * @returns The result.
- * @throws {RemoteError} `INVALID_PARAMS` for bad params or a refused send (with `data.reject_code`),
- *   `NOT_FOUND` for an unknown block or transaction, `UNAVAILABLE` without a dev node,
- *   `METHOD_NOT_FOUND` for an unknown `node.*` method.
+ * @throws {RemoteError} `INVALID_PARAMS` for bad params (an amount that is not a whole number of sats
+ *   from 1 to 21,000,000 BTC, a number too large, bigints included) or a refused send (with
+ *   `data.reject_code`), `NOT_FOUND` for an unknown block or transaction, `UNAVAILABLE` without a dev
+ *   node or when it cannot serve the call (its store cannot be written: the message names SQLite's
+ *   reason, e.g. `database or disk is full`; a pruned block), `METHOD_NOT_FOUND` for an unknown
+ *   `node.*` method.
  *
  * @example
  * ```ts
@@ -70,6 +76,7 @@ export async function dispatchNode(
       });
     }
     if (e instanceof RangeError || e instanceof WalletError) throw new RemoteError(ErrorCode.InvalidParams, e.message);
+    if (e instanceof BackendUnavailableError) throw new RemoteError(ErrorCode.Unavailable, e.message);
     throw e;
   }
 }
@@ -81,7 +88,7 @@ async function run(node: DevNode, method: string, p: Record<string, unknown>): P
     case "node.generate":
       return node.dev.generate(num(p, "count"), { address: optStr(p, "address") });
     case "node.send":
-      return node.dev.send(str(p, "address"), num(p, "amount_sats"), optNum(p, "fee_rate"));
+      return node.dev.send(str(p, "address"), sats(p, "amount_sats"), optNum(p, "fee_rate"));
     case "node.mempool":
       return { info: await node.getMempoolInfo(), entries: node.dev.mempool() };
     case "node.block": {
@@ -134,15 +141,34 @@ function optStr(p: Record<string, unknown>, key: string): string | undefined {
   return p[key] === undefined ? undefined : str(p, key);
 }
 
+/** A number param. A bigint (an integer beyond 2^53 on the wire) is refused, naming it. */
 function num(p: Record<string, unknown>, key: string): number {
   const v = p[key];
-  if (typeof v !== "number" || !Number.isFinite(v)) {
+  if (typeof v === "bigint") {
     throw new RemoteError(
       ErrorCode.InvalidParams,
-      `Parameter '${key}' must be a number, got ${JSON.stringify(v) ?? "nothing"}`,
+      `Parameter '${key}' must be a number no larger than ${Number.MAX_SAFE_INTEGER}, got ${v}`,
     );
   }
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    throw new RemoteError(ErrorCode.InvalidParams, `Parameter '${key}' must be a number, got ${shown(v)}`);
+  }
   return v;
+}
+
+/** An amount: a whole number of satoshis from 1 to 21,000,000 BTC, as a number or a bigint. */
+function sats(p: Record<string, unknown>, key: string): number {
+  const v = p[key];
+  const max = CONSENSUS.maxMoney;
+  const whole = typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v));
+  if (!whole || (v as number | bigint) < 1 || (v as number | bigint) > max) {
+    throw new RemoteError(
+      ErrorCode.InvalidParams,
+      `Parameter '${key}' must be a whole number of sats from 1 to ${max} (21,000,000 BTC), got ${shown(v)}`,
+      { param: key, min: 1, max },
+    );
+  }
+  return Number(v);
 }
 
 function optNum(p: Record<string, unknown>, key: string): number | undefined {

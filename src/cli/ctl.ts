@@ -168,14 +168,18 @@ function nodeParams([sub, ...args]: string[]): Record<string, unknown> {
   const spec = NODE_ARITY[sub];
   if (!spec) usage(`unknown node command '${sub}'; one of ${Object.keys(NODE_ARITY).join(", ")}`);
   if (args.length !== spec[0]) usage(`'node ${sub}' takes ${spec[0]} argument(s)`);
-  const number = (name: string, v: string) => {
+  // An integer too large for a number is sent exactly, as a bigint (MessagePack int64/uint64), or as
+  // the text typed if even that cannot hold it: the host refuses it naming the value and the limit.
+  const number = (name: string, v: string): number | bigint | string => {
     const n = Number(v);
     if (v.trim() === "" || !Number.isFinite(n)) usage(`${name} must be a number, got '${v}'`);
-    return n;
+    if (Number.isSafeInteger(n) || !/^\s*[+-]?\d+\s*$/.test(v)) return n;
+    const big = BigInt(v.trim());
+    return big >= -(1n << 63n) && big < 1n << 64n ? big : v.trim();
   };
   const p: Record<string, unknown> = {};
   if (sub === "block") {
-    if (/^\d+$/.test(args[0])) p.height = Number(args[0]);
+    if (/^\d+$/.test(args[0])) p.height = number("height", args[0]);
     else p.hash = args[0];
   } else {spec[1].forEach((name, i) =>
       p[name] = ["count", "amount_sats", "depth"].includes(name) ? number(name, args[i]) : args[i]

@@ -45,7 +45,7 @@ export function janitorText(command: string, result: unknown): string {
     case "maintenance": {
       const r = result as MaintenanceReport;
       return `Maintenance ${r.maintenance_type} ${r.success ? "succeeded" : "FAILED"} in ${r.duration_ms} ms\n` +
-        Object.entries(r.results).map(([k, v]) => `  ${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(
+        Object.entries(r.results).map(([k, v]) => `  ${k}: ${typeof v === "object" ? toJson(v) : v}`).join(
           "\n",
         );
     }

@@ -136,6 +136,8 @@ Deno.test("janitor.* rejects bad params with INVALID_PARAMS and asks no module a
   match(e.message, /'type' must be one of backup, cleanup, prune, got "x"/);
   await rejectsWith(call("janitor.maintenance"), "INVALID_PARAMS", /'type' must be one of .* got undefined/);
   await rejectsWith(call("janitor.maintenance", { type: "BACKUP" }), "INVALID_PARAMS", /got "BACKUP"/);
+  // A bigint (an integer beyond 2^53 on the wire) is named, not a failure to show it (once INTERNAL).
+  await rejectsWith(call("janitor.maintenance", { type: 2n ** 63n }), "INVALID_PARAMS", /got 9223372036854775808$/);
   for (const bad of [-1, 1.5, "7", null, Number.MAX_SAFE_INTEGER + 2]) {
     await rejectsWith(
       call("janitor.cleanup", { target_age_days: bad }),

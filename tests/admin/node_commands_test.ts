@@ -65,8 +65,10 @@ Deno.test("dispatchNode serves every node method on an in-memory dev node", asyn
       equal((await call<DevNodeStatus>(node, "node.status")).wallet.spendable, 5_000_000_000);
       const r = await call<SendResult>(node, "node.send", { address: EXTERNAL, amount_sats: 100_000, fee_rate: 3 });
       match(r.txid, HEX64);
-      equal(r.fee_rate, 3);
-      equal(r.fee_sats, 3 * r.vsize);
+      // The wallet pays 3 sat/vB on a size that counts a 72-byte signature; a real one is 70 to 72 bytes,
+      // so this one-input payment may be a vbyte smaller than it paid for (3.02 sat/vB, not 3).
+      ok(r.fee_sats === 3 * r.vsize || r.fee_sats === 3 * (r.vsize + 1), `${r.fee_sats} sats for ${r.vsize} vB`);
+      equal(r.fee_rate, r.fee_sats / r.vsize);
       sent.push(r);
       const s = await call<DevNodeStatus>(node, "node.status");
       equal(s.mempool.transactions, 1);

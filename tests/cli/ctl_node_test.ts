@@ -58,7 +58,10 @@ Deno.test("ctl node drives the host's dev node: human and --json output of every
       match(txid, HEX64);
       const entry = (await node.getMempoolEntry(txid))!;
       ok(entry, `${txid} is not in the mempool`);
-      equal(line, `${entry.fee_sats} sats fee, ${entry.vsize} vB, 4.000 sat/vB`);
+      equal(line, `${entry.fee_sats} sats fee, ${entry.vsize} vB, ${entry.fee_rate.toFixed(3)} sat/vB`);
+      // 4 sat/vB on the wallet's size, which counts a 72-byte signature; a real one is 70 to 72 bytes, so
+      // the one-input payment may be a vbyte smaller than paid for: 4.000, or up to 4 × 142 / 141 = 4.028.
+      ok(entry.fee_sats === 4 * entry.vsize || entry.fee_sats === 4 * (entry.vsize + 1), line);
       const r = JSON.parse(await okRun(run, "node", "send", EXTERNAL, "2000", "--json")) as SendResult;
       match(r.txid, HEX64);
       deepEqual(r, {

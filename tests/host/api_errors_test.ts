@@ -76,13 +76,17 @@ Deno.test("RATE_LIMITED: a burst over the limit is refused with retry_after_ms, 
   const greedy = t.host.module("greedy")!;
   // Let the bucket refill after the module's start-up, then fire 20 calls at once.
   await new Promise((r) => setTimeout(r, 1_200));
+  const t0 = performance.now();
   const outcomes = await greedy.session.invoke("burst", { method: "get_block_height", count: 20 }, 30_000) as Outcome[];
+  const took = performance.now() - t0;
   const served = outcomes.filter((o) => o.ok);
   const limited = outcomes.filter((o) => o.code === "RATE_LIMITED");
   equal(served.length + limited.length, 20, JSON.stringify(outcomes));
-  // A full bucket of 5, and a refill of at most a token or two while the burst arrives.
-  ok(served.length >= 5 && served.length <= 8, `served ${served.length}`);
-  ok(limited.length >= 12, `limited ${limited.length}`);
+  // A full bucket of 5, and the refill (5 a second) while the burst arrives: on a busy machine it takes
+  // longer to arrive, so the bound follows how long it took, not a guess.
+  const refill = Math.floor((took / 1000) * 5);
+  ok(served.length >= 5 && served.length <= 5 + refill, `served ${served.length} in ${Math.round(took)} ms`);
+  ok(limited.length >= 20 - 5 - refill && limited.length > 0, `limited ${limited.length}`);
   equal(greedy.session.stats.rate_limited, limited.length);
   for (const o of limited) {
     const wait = o.data?.retry_after_ms as number;

@@ -1,8 +1,10 @@
 /**
  * The dev node's chain: an index of every block seen (main chain and side branches, with cumulative
  * work), the UTXO set, and connecting or disconnecting the tip block with full validation. State
- * lives in memory and in the {@link NodeStore}; each connect or disconnect is one store transaction,
- * written before memory changes.
+ * lives in memory and in the {@link NodeStore}; each connect or disconnect is one store transaction
+ * (or part of the caller's: the dev node stores and connects a block, or a whole reorg, in one),
+ * written before memory changes. If a transaction fails, {@link ChainState.reload} reads the truth
+ * back from the store.
  *
  * @module
  */
@@ -100,16 +102,36 @@ export class ChainState {
       });
       return ChainState.load(store);
     }
-    for (const r of rows) {
-      const parent = cs.#index.get(r.prev_hash);
+    cs.reload();
+    return cs;
+  }
+
+  /**
+   * Forget what is in memory and read the index, the main chain and the UTXO set back from the
+   * store: after a store transaction failed and was rolled back, the file is what is true.
+   *
+   * @example
+   * ```ts
+   * import { ChainState, NodeStore } from "@blvm/node";
+   * const chain = ChainState.load(NodeStore.open(":memory:"));
+   * chain.reload();
+   * console.log(chain.tip().height); // 0
+   * ```
+   */
+  reload(): void {
+    this.#index.clear();
+    this.#main.length = 0;
+    this.#coins.clear();
+    this.#seq = 0;
+    for (const r of this.#store.headers()) {
+      const parent = this.#index.get(r.prev_hash);
       const header = parseHeader(r.header);
       const work = (parent?.work ?? 0n) + blockWork(header.bits);
-      cs.#index.set(r.hash, { hash: r.hash, height: r.height, header, work, status: r.status, seq: r.seq });
-      cs.#seq = Math.max(cs.#seq, r.seq + 1);
+      this.#index.set(r.hash, { hash: r.hash, height: r.height, header, work, status: r.status, seq: r.seq });
+      this.#seq = Math.max(this.#seq, r.seq + 1);
     }
-    for (const hash of store.chain()) cs.#main.push(cs.#index.get(hash)!);
-    for (const c of store.coins()) cs.#coins.set(key(c.txid, c.vout), c);
-    return cs;
+    for (const hash of this.#store.chain()) this.#main.push(this.#index.get(hash)!);
+    for (const c of this.#store.coins()) this.#coins.set(key(c.txid, c.vout), c);
   }
 
   /** The tip. */

@@ -153,10 +153,14 @@ export class DevControls {
     const blocks = opts.blocks ?? depth + 1;
     intIn("blocks", blocks, 1, 10_000);
     const fork = chain.at(before.height - depth)!;
-    chain.invalidate(chain.at(fork.height + 1)!.hash);
-    const disconnected = this.#e.rewind(fork);
-    this.#e.mine(blocks, opts.withMempool ?? false);
-    this.#e.finishReorg(before);
+    // One store transaction: a crash or a failed write leaves the old chain, never half a reorg.
+    const disconnected = this.#e.atomically(() => {
+      chain.invalidate(chain.at(fork.height + 1)!.hash);
+      const gone = this.#e.rewind(fork);
+      this.#e.mine(blocks, opts.withMempool ?? false);
+      this.#e.finishReorg(before);
+      return gone;
+    });
     const after = chain.tip();
     return {
       old_tip: before.hash,

@@ -3,6 +3,12 @@
  * connecting blocks, mining, disconnecting for reorgs, and the fee and threshold events that follow.
  * {@link DevNode} reads through it; {@link DevControls} drives it.
  *
+ * Each change is one store transaction ({@link NodeEngine.atomically}): a block is stored and
+ * connected (or stored and found invalid) together, with the mempool transactions it confirms; a
+ * reorg disconnects and connects all its blocks together. A crash leaves the block absent or fully
+ * in; a failed write (a full disk) leaves the store, the chain and the mempool as they were, and the
+ * change's events are published only once it is committed.
+ *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -11,12 +17,13 @@ import type { BackendEvent } from "../backend.ts";
 import { sha256d, toHex } from "../header.ts";
 import { BlockRejectedError, type ChainState, type Connected, type IndexEntry } from "./chainstate.ts";
 import { decodeBlock, type DecodedBlock, decodeTx, MalformedDataError, type Tx } from "./codec.ts";
-import { estimateFeeRate } from "./fees.ts";
+import { PoolWatch } from "./pool_watch.ts";
 import type { Mempool, PoolEntry, Removal } from "./mempool.ts";
 import { COINBASE_RESERVE_WEIGHT, mineBlock } from "./miner.ts";
 import { CONSENSUS } from "./params.ts";
 import { TxRejectedError } from "./rules.ts";
 import type { NodeStore } from "./store.ts";
+import { AtomicChanges } from "./atomic.ts";
 
 /** The engine's settings, defaults applied. */
 export interface EngineOptions {
@@ -48,11 +55,9 @@ export class NodeEngine {
   readonly pool: Mempool;
   readonly #store: NodeStore;
   readonly #opts: EngineOptions;
-  readonly #listeners = new Set<(e: BackendEvent) => void>();
+  readonly #changes: AtomicChanges;
   readonly #log = getLogger(["blvm", "devnode"]);
-  #fee = { estimate: 0, min: 0 };
-  #overThreshold = false;
-  #recent?: { tip: string; rates: number[] };
+  readonly #watch: PoolWatch;
   #template?: { tip: string; version: number };
   #poolVersion = 0;
 
@@ -69,8 +74,8 @@ export class NodeEngine {
     this.chain = chain;
     this.pool = pool;
     this.#opts = opts;
-    this.#fee = { estimate: this.nextBlockFee(), min: pool.minFeeRate() };
-    this.#overThreshold = pool.size > opts.mempoolThreshold;
+    this.#changes = new AtomicChanges(store, chain, pool);
+    this.#watch = new PoolWatch(chain, pool, opts);
   }
 
   /**
@@ -80,8 +85,32 @@ export class NodeEngine {
    * @returns A function that removes the listener.
    */
   onEvent(listener: (event: BackendEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#changes.onEvent(listener);
+  }
+
+  /**
+   * Run `fn` as one store transaction (nested calls join the outer one). Its events are published
+   * after the commit. If it throws, the store rolls back, the chain and the mempool are read back
+   * from the store, none of its events is published, and the error that caused it is rethrown.
+   *
+   * @param fn The change.
+   * @returns What `fn` returned.
+   * @throws {StoreWriteError} if the store could not be written; whatever `fn` threw otherwise.
+   *
+   * @example
+   * ```ts ignore
+   * engine.atomically(() => {
+   *   engine.rewind(fork);
+   *   engine.mine(2, false);
+   * }); // both or neither; the events after the commit
+   * ```
+   */
+  atomically<T>(fn: () => T): T {
+    const [restore, template, version] = [this.#watch.saved(), this.#template, this.#poolVersion];
+    return this.#changes.run(fn, () => {
+      restore();
+      [this.#template, this.#poolVersion] = [template, version];
+    });
   }
 
   /** The node's clock, seconds. */
@@ -91,7 +120,7 @@ export class NodeEngine {
 
   /** Drop every listener. */
   clearListeners(): void {
-    this.#listeners.clear();
+    this.#changes.clearListeners();
   }
 
   /** What the next block takes from the mempool. */
@@ -111,6 +140,10 @@ export class NodeEngine {
 
   /** Decode, check and accept a transaction, publishing its events. */
   acceptTx(bytes: Uint8Array): ReturnType<Mempool["accept"]>["entry"] {
+    return this.atomically(() => this.#acceptTx(bytes));
+  }
+
+  #acceptTx(bytes: Uint8Array): ReturnType<Mempool["accept"]>["entry"] {
     let tx: Tx;
     try {
       tx = decodeTx(bytes);
@@ -137,8 +170,12 @@ export class NodeEngine {
     return entry;
   }
 
-  /** Check and, if it is the best chain, connect a block. */
+  /** Check, store and, if it is the best chain, connect a block: one store transaction. */
   processBlock(bytes: Uint8Array, mined: boolean): SubmitBlockResult {
+    return this.atomically(() => this.#processBlock(bytes, mined));
+  }
+
+  #processBlock(bytes: Uint8Array, mined: boolean): SubmitBlockResult {
     let block;
     try {
       block = decodeBlock(bytes);
@@ -218,33 +255,39 @@ export class NodeEngine {
     });
   }
 
-  /** Mine `count` blocks on the tip. */
+  /** Mine `count` blocks on the tip, each in its own store transaction (or the caller's). */
   mine(count: number, withMempool: boolean, payout?: Uint8Array): IndexEntry[] {
     const out: IndexEntry[] = [];
-    for (let i = 0; i < count; i++) {
-      const tip = this.chain.tip();
-      const chosen = withMempool ? this.select() : [];
-      this.templateBuilt(chosen.length);
-      const extraNonce = Number(this.#store.meta("extra_nonce") ?? "0");
-      this.#store.setMeta("extra_nonce", String(extraNonce + 1));
-      const block = mineBlock({
-        prevHash: tip.hash,
-        height: tip.height + 1,
-        time: Math.max(this.#opts.clock(), this.chain.medianTime() + 1),
-        txs: chosen.map((e) => e.tx),
-        fees: chosen.reduce((n, e) => n + e.fee, 0),
-        payout: payout ?? this.#opts.payout,
-        extraNonce,
-      });
-      const r = this.processBlock(block.bytes, true);
-      if (r.status !== "accepted") throw new Error(`The dev node rejected its own block ${block.hash}: ${r.reason}`);
-      out.push(this.chain.tip());
-    }
+    for (let i = 0; i < count; i++) out.push(this.atomically(() => this.#mineOne(withMempool, payout)));
     return out;
+  }
+
+  #mineOne(withMempool: boolean, payout?: Uint8Array): IndexEntry {
+    const tip = this.chain.tip();
+    const chosen = withMempool ? this.select() : [];
+    this.templateBuilt(chosen.length);
+    const extraNonce = Number(this.#store.meta("extra_nonce") ?? "0");
+    this.#store.setMeta("extra_nonce", String(extraNonce + 1));
+    const block = mineBlock({
+      prevHash: tip.hash,
+      height: tip.height + 1,
+      time: Math.max(this.#opts.clock(), this.chain.medianTime() + 1),
+      txs: chosen.map((e) => e.tx),
+      fees: chosen.reduce((n, e) => n + e.fee, 0),
+      payout: payout ?? this.#opts.payout,
+      extraNonce,
+    });
+    const r = this.processBlock(block.bytes, true);
+    if (r.status !== "accepted") throw new Error(`The dev node rejected its own block ${block.hash}: ${r.reason}`);
+    return this.chain.tip();
   }
 
   /** Disconnect blocks down to `fork`, returning their transactions to the mempool. */
   rewind(fork: IndexEntry): IndexEntry[] {
+    return this.atomically(() => this.#rewind(fork));
+  }
+
+  #rewind(fork: IndexEntry): IndexEntry[] {
     const disconnected: IndexEntry[] = [];
     const returned: Tx[][] = [];
     while (this.chain.tip().hash !== fork.hash) {
@@ -349,67 +392,20 @@ export class NodeEngine {
 
   /** Threshold and fee-rate events after the mempool or the tip changed. */
   #poolChanged(): void {
-    const size = this.pool.size;
-    const over = size > this.#opts.mempoolThreshold;
-    if (over && !this.#overThreshold) {
-      this.#emit({
-        type: "MempoolThresholdExceeded",
-        payload: { current_size: size, threshold: this.#opts.mempoolThreshold },
-      });
-    }
-    this.#overThreshold = over;
-    const min = this.pool.minFeeRate();
-    if (min !== this.#fee.min) {
-      this.#emit({
-        type: "FeeRateChanged",
-        payload: { old_fee_rate: this.#fee.min, new_fee_rate: min, mempool_size: size },
-      });
-      this.#fee.min = min;
-    }
-    const estimate = this.nextBlockFee();
-    if (estimate !== this.#fee.estimate) {
-      this.#emit({
-        type: "FeeRateChanged",
-        payload: { old_fee_rate: this.#fee.estimate, new_fee_rate: estimate, mempool_size: size, target_blocks: 1 },
-      });
-      this.#fee.estimate = estimate;
-    }
+    this.#watch.changed((e) => this.#emit(e));
   }
 
+  /** The next-block fee estimate, sat/vB. */
   nextBlockFee(): number {
-    return this.estimate(1).fee_rate;
+    return this.#watch.nextBlockFee();
   }
 
+  /** The fee estimate for a confirmation target of `target` blocks. */
   estimate(target: number): FeeEstimate {
-    const blockVsize = (this.#opts.blockMaxWeight - COINBASE_RESERVE_WEIGHT) / 4;
-    const backlog = this.pool.vsize > target * blockVsize;
-    return estimateFeeRate(target, {
-      pool: backlog ? this.pool.byFeeRate().map((e) => ({ feeRate: e.feeRate, vsize: e.tx.vsize })) : [],
-      recent: this.#recentRates(),
-      minFeeRate: this.pool.minFeeRate(),
-      blockVsize,
-    });
-  }
-
-  #recentRates(): number[] {
-    const tip = this.chain.tip();
-    if (this.#recent?.tip !== tip.hash) {
-      const rates: number[] = [];
-      for (let h = tip.height; h > tip.height - this.#opts.feeHistoryBlocks && h > 0; h--) {
-        rates.push(...this.chain.feeRates(this.chain.at(h)!.hash));
-      }
-      this.#recent = { tip: tip.hash, rates };
-    }
-    return this.#recent.rates;
+    return this.#watch.estimate(target);
   }
 
   #emit(event: BackendEvent): void {
-    for (const l of [...this.#listeners]) {
-      try {
-        l(event);
-      } catch (e) {
-        this.#log.error("An event listener threw on {type}: {error}", { type: event.type, error: String(e) });
-      }
-    }
+    this.#changes.emit(event);
   }
 }

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Tx } from "./codec.ts";
+import { decodeTx, type Tx } from "./codec.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError, verifySignatures } from "./rules.ts";
 import type { NodeStore } from "./store.ts";
 
@@ -90,6 +90,8 @@ export class Mempool {
   #seq = 0;
   #vsize = 0;
   #fees = 0;
+  /** False while {@link Mempool.restore} re-admits what the store already holds. */
+  #persist = true;
 
   /**
    * Create an empty mempool.
@@ -221,10 +223,13 @@ export class Mempool {
     const entry: PoolEntry = { tx, fee, feeRate, time, seq: seq ?? this.#seq, parents, children: new Set() };
     this.#seq = Math.max(this.#seq, entry.seq) + 1;
     const evicted: Removal[] = [];
-    this.#store.atomically(() => {
+    const admit = () => {
       if (victim) evicted.push(...this.remove(victim.tx.txid, "evicted"));
-      this.#store.addMempool(tx.txid, tx.bytes, time, entry.seq);
-    });
+      if (this.#persist) this.#store.addMempool(tx.txid, tx.bytes, time, entry.seq);
+    };
+    // Restoring writes nothing, so it works even when the store cannot be written.
+    if (this.#persist) this.#store.atomically(admit);
+    else admit();
     this.#entries.set(tx.txid, entry);
     this.#verified.add(tx.wtxid);
     this.#vsize += tx.vsize;
@@ -232,6 +237,38 @@ export class Mempool {
     for (const input of tx.inputs) this.#spends.set(key(input.txid, input.vout), tx.txid);
     for (const p of parents) this.#entries.get(p)!.children.add(tx.txid);
     return { entry, evicted };
+  }
+
+  /**
+   * Forget what is in memory and re-admit the transactions the store holds, in their arrival order,
+   * against the chain as it is now (at start-up, and after a store transaction failed and was rolled
+   * back). A stored transaction that no longer fits is dropped from the store.
+   *
+   * @returns The transactions dropped, with why.
+   *
+   * @example
+   * ```ts ignore
+   * for (const { txid, error } of pool.restore()) console.warn(`dropped ${txid}: ${error}`);
+   * ```
+   */
+  restore(): { txid: string; error: unknown }[] {
+    this.#entries.clear();
+    this.#spends.clear();
+    this.#verified.clear();
+    this.#seq = this.#vsize = this.#fees = 0;
+    const dropped: { txid: string; error: unknown }[] = [];
+    for (const row of this.#store.mempool()) {
+      this.#persist = false;
+      try {
+        this.accept(decodeTx(row.raw), row.time, row.seq);
+      } catch (error) {
+        dropped.push({ txid: row.txid, error });
+      } finally {
+        this.#persist = true;
+      }
+    }
+    for (const d of dropped) this.#store.removeMempool(d.txid);
+    return dropped;
   }
 
   /**

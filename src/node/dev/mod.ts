@@ -22,5 +22,6 @@ export * from "./node.ts";
 export * from "./params.ts";
 export * from "./rules.ts";
 export * from "./store.ts";
+export * from "./store_errors.ts";
 export * from "./wallet.ts";
 export * from "./traffic.ts";

@@ -41,7 +41,7 @@ import type {
 import type { BackendEvent, BackupResult, FlushResult, NodeBackend, PruneResult } from "../backend.ts";
 import { fromHex, toHex } from "../header.ts";
 import { ChainState, type IndexEntry } from "./chainstate.ts";
-import { decodeBlock, decodeTx } from "./codec.ts";
+import { decodeBlock } from "./codec.ts";
 import { DevControls } from "./controls.ts";
 import { NodeEngine } from "./engine.ts";
 import { Mempool } from "./mempool.ts";
@@ -112,13 +112,8 @@ export class DevNode implements NodeBackend {
       height: () => this.#chain.tip().height,
       medianTime: () => this.#chain.medianTime(),
     }, { minFeeRate: opts.minFeeRate ?? POLICY.minFeeRate, maxTxs: opts.maxMempoolTxs ?? 50_000 });
-    for (const row of store.mempool()) {
-      try {
-        this.#pool.accept(decodeTx(row.raw), row.time, row.seq);
-      } catch (e) {
-        store.removeMempool(row.txid);
-        log.warn("Dropped stored mempool transaction {txid}: {error}", { txid: row.txid, error: String(e) });
-      }
+    for (const { txid, error } of this.#pool.restore()) {
+      log.warn("Dropped stored mempool transaction {txid}: {error}", { txid, error: String(error) });
     }
     this.#engine = new NodeEngine(store, this.#chain, this.#pool, {
       mempoolThreshold: opts.mempoolThreshold ?? 40_000,
@@ -286,14 +281,16 @@ export class DevNode implements NodeBackend {
     });
   }
 
-  submitBlock(hex: string): Promise<SubmitBlockResult> {
+  /** Check, store and connect a block; rejects with `StoreWriteError` if the store cannot be written. */
+  // deno-lint-ignore require-await
+  async submitBlock(hex: string): Promise<SubmitBlockResult> {
     let bytes: Uint8Array;
     try {
       bytes = fromHex(hex);
     } catch {
-      return Promise.resolve({ status: "rejected", hash: null, reason: "the block is not even-length hex" });
+      return { status: "rejected", hash: null, reason: "the block is not even-length hex" };
     }
-    return Promise.resolve(this.#engine.processBlock(bytes, false));
+    return this.#engine.processBlock(bytes, false);
   }
 
   submitTransaction(hex: string): Promise<SubmitTransactionResult> {
@@ -316,35 +313,38 @@ export class DevNode implements NodeBackend {
   }
 
   /** Checkpoint the store's write-ahead log into `node.sqlite`. */
-  flush(): Promise<FlushResult> {
+  // deno-lint-ignore require-await
+  async flush(): Promise<FlushResult> {
     const t0 = performance.now();
     const pages = this.#store.flush();
-    return Promise.resolve({ pages, duration_ms: Math.round(performance.now() - t0) });
+    return { pages, duration_ms: Math.round(performance.now() - t0) };
   }
 
   /**
    * Write a consistent copy of `node.sqlite` into `dir` (SQLite `VACUUM INTO`: one transaction, so
    * the copy never holds half a block).
    */
-  backup(dir: string): Promise<BackupResult> {
+  // deno-lint-ignore require-await
+  async backup(dir: string): Promise<BackupResult> {
     const t0 = performance.now();
     const file = `${dir}/node.sqlite`;
     this.#store.backupTo(file);
     const bytes = Deno.statSync(file).size;
-    return Promise.resolve({ files: 1, bytes, duration_ms: Math.round(performance.now() - t0) });
+    return { files: 1, bytes, duration_ms: Math.round(performance.now() - t0) };
   }
 
   /** Drop the raw data of blocks more than `keepBlocks` below the tip; their headers stay. */
-  prune(keepBlocks: number): Promise<PruneResult> {
+  // deno-lint-ignore require-await
+  async prune(keepBlocks: number): Promise<PruneResult> {
     const t0 = performance.now();
     const below = Math.max(0, this.#chain.tip().height - keepBlocks + 1);
     const { blocks, bytes } = this.#store.prune(below);
-    return Promise.resolve({
+    return {
       pruned_blocks: blocks,
       freed_bytes: bytes,
       prune_height: below,
       duration_ms: Math.round(performance.now() - t0),
-    });
+    };
   }
 
   /** Flush and close the store. */

@@ -3,11 +3,17 @@
  * seen with its validity, the main chain, the UTXO set, a transaction index, undo data for
  * disconnecting blocks, the mempool and the wallet's keys. Each change to the chain or mempool is one
  * SQLite transaction, so a crash leaves the file at a consistent point. The file is written in WAL mode;
- * {@link NodeStore.flush} checkpoints the WAL into the main file.
+ * {@link NodeStore.flush} checkpoints the WAL into the main file. A write that fails (a full disk, an
+ * I/O error) throws a {@link StoreWriteError} naming SQLite's reason, and nothing of its transaction is
+ * kept.
  *
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { isSqliteError, StoreError, StoreWriteError } from "./store_errors.ts";
+import { storeHooks } from "./test_hooks.ts";
+
+export { StoreError };
 
 /** The schema version this code reads and writes. */
 const SCHEMA_VERSION = "1";
@@ -73,28 +79,6 @@ export interface TxLocation {
 }
 
 /**
- * Thrown when the store file cannot be used: another schema version, or another network.
- *
- * @example
- * ```ts
- * import { StoreError } from "@blvm/node";
- * console.log(new StoreError("/tmp/node.sqlite", "schema 9").message);
- * ```
- */
-export class StoreError extends Error {
-  /**
-   * Create the error.
-   *
-   * @param path The store file.
-   * @param reason What is wrong with it.
-   */
-  constructor(path: string, reason: string) {
-    super(`Cannot use the dev node store ${path}: ${reason}`);
-    this.name = "StoreError";
-  }
-}
-
-/**
  * The SQLite file behind a dev node. Methods map one-to-one onto statements; the dev node decides
  * what goes together in a {@link NodeStore.atomically} block.
  *
@@ -109,11 +93,13 @@ export class StoreError extends Error {
  */
 export class NodeStore {
   readonly #db: DatabaseSync;
+  readonly #path: string;
   readonly #s: Record<string, StatementSync> = {};
   #depth = 0;
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
+    this.#path = path;
   }
 
   /**
@@ -127,7 +113,8 @@ export class NodeStore {
     const db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;");
     db.exec(SCHEMA);
-    const store = new NodeStore(db);
+    storeHooks.opened?.(db, path);
+    const store = new NodeStore(db, path);
     const version = store.meta("schema");
     if (version === undefined) store.setMeta("schema", SCHEMA_VERSION);
     else if (version !== SCHEMA_VERSION) {
@@ -137,20 +124,69 @@ export class NodeStore {
     return store;
   }
 
-  /** Run `fn` in one SQLite transaction; nested calls join the outer one. */
+  /**
+   * Run `fn` in one SQLite transaction; nested calls join the outer one. If `fn` or the commit
+   * throws, the transaction is rolled back and the error that caused it is rethrown: a SQLite error
+   * as a {@link StoreWriteError} naming its reason, any other error as it was. A rollback that fails
+   * too never hides that error (it is attached as {@link StoreWriteError.rollbackError}).
+   *
+   * @param fn The work; it must not catch the store's errors and carry on.
+   * @returns What `fn` returned.
+   * @throws {StoreWriteError} if SQLite could not write (e.g. `SQLITE_FULL` for a full disk).
+   */
   atomically<T>(fn: () => T): T {
     if (this.#depth > 0) return fn();
-    this.#db.exec("BEGIN IMMEDIATE");
+    // A transaction left open by a rollback that failed earlier: end it before starting anew.
+    if (this.#db.isTransaction) this.#guard(() => this.#db.exec("ROLLBACK"));
+    this.#guard(() => this.#db.exec("BEGIN IMMEDIATE"));
     this.#depth++;
     try {
       const out = fn();
+      this.#live();
       this.#db.exec("COMMIT");
       return out;
     } catch (e) {
-      this.#db.exec("ROLLBACK");
-      throw e;
+      throw this.#rolledBack(e);
     } finally {
       this.#depth--;
+    }
+  }
+
+  /** Roll back after `e` (unless SQLite already did) and return the error to throw. */
+  #rolledBack(e: unknown): unknown {
+    let rollbackError: unknown;
+    if (this.#db.isTransaction) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch (r) {
+        rollbackError = r;
+      }
+    }
+    if (e instanceof StoreWriteError) {
+      return rollbackError === undefined ? e : new StoreWriteError(this.#path, e.cause, rollbackError);
+    }
+    if (isSqliteError(e) || rollbackError !== undefined) return new StoreWriteError(this.#path, e, rollbackError);
+    return e;
+  }
+
+  /** Throw if SQLite ended the current transaction itself (it does on `SQLITE_FULL`, for one). */
+  #live(): void {
+    if (this.#depth > 0 && !this.#db.isTransaction) {
+      throw new StoreWriteError(
+        this.#path,
+        Object.assign(new Error("SQLite ended the transaction after an earlier error; nothing of it was kept"), {
+          errcode: 4,
+        }),
+      );
+    }
+  }
+
+  /** Run a statement outside {@link NodeStore.atomically}, turning SQLite's errors into {@link StoreWriteError}. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw isSqliteError(e) ? new StoreWriteError(this.#path, e) : e;
     }
   }
 
@@ -161,8 +197,10 @@ export class NodeStore {
 
   /** Set a metadata value. */
   setMeta(key: string, value: string): void {
-    this.#q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-      .run(key, value);
+    this.atomically(() =>
+      this.#q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .run(key, value)
+    );
   }
 
   /** Every stored block's index entry, in arrival order. */
@@ -179,9 +217,11 @@ export class NodeStore {
 
   /** Store a block (ignored if already stored). */
   putBlock(h: StoredHeader, raw: Uint8Array): void {
-    this.#q(
-      "INSERT OR IGNORE INTO blocks (hash, prev_hash, height, header, raw, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(h.hash, h.prev_hash, h.height, h.header, raw, h.status, h.seq);
+    this.atomically(() =>
+      this.#q(
+        "INSERT OR IGNORE INTO blocks (hash, prev_hash, height, header, raw, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ).run(h.hash, h.prev_hash, h.height, h.header, raw, h.status, h.seq)
+    );
   }
 
   /** A stored block's bytes. */
@@ -191,7 +231,7 @@ export class NodeStore {
 
   /** Mark a block valid or invalid. */
   setStatus(hash: string, status: BlockStatus): void {
-    this.#q("UPDATE blocks SET status = ? WHERE hash = ?").run(status, hash);
+    this.atomically(() => this.#q("UPDATE blocks SET status = ? WHERE hash = ?").run(status, hash));
   }
 
   /** A connected block's undo data. */
@@ -217,13 +257,16 @@ export class NodeStore {
     created: readonly StoredCoin[],
     txs: readonly { txid: string; outputs: number }[],
   ): void {
-    this.#q("INSERT INTO chain (height, hash) VALUES (?, ?)").run(height, hash);
-    this.#q("UPDATE blocks SET undo = ? WHERE hash = ?").run(undo, hash);
-    const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
-    for (const o of spent) del.run(o.txid, o.vout);
-    this.#putCoins(created);
-    const idx = this.#q("INSERT OR REPLACE INTO txindex (txid, block_hash, position, outputs) VALUES (?, ?, ?, ?)");
-    txs.forEach((t, i) => idx.run(t.txid, hash, i, t.outputs));
+    this.atomically(() => {
+      storeHooks.beforeConnect?.(hash, height);
+      this.#q("INSERT INTO chain (height, hash) VALUES (?, ?)").run(height, hash);
+      this.#q("UPDATE blocks SET undo = ? WHERE hash = ?").run(undo, hash);
+      const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
+      for (const o of spent) del.run(o.txid, o.vout);
+      this.#putCoins(created);
+      const idx = this.#q("INSERT OR REPLACE INTO txindex (txid, block_hash, position, outputs) VALUES (?, ?, ?, ?)");
+      txs.forEach((t, i) => idx.run(t.txid, hash, i, t.outputs));
+    });
   }
 
   /** Undo {@link NodeStore.connect} for the tip block. */
@@ -233,12 +276,14 @@ export class NodeStore {
     restored: readonly StoredCoin[],
     txids: readonly string[],
   ): void {
-    this.#q("DELETE FROM chain WHERE height = ?").run(height);
-    const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
-    for (const o of removed) del.run(o.txid, o.vout);
-    this.#putCoins(restored);
-    const idx = this.#q("DELETE FROM txindex WHERE txid = ?");
-    for (const t of txids) idx.run(t);
+    this.atomically(() => {
+      this.#q("DELETE FROM chain WHERE height = ?").run(height);
+      const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
+      for (const o of removed) del.run(o.txid, o.vout);
+      this.#putCoins(restored);
+      const idx = this.#q("DELETE FROM txindex WHERE txid = ?");
+      for (const t of txids) idx.run(t);
+    });
   }
 
   /** Every unspent output. */
@@ -266,12 +311,14 @@ export class NodeStore {
 
   /** Add a mempool transaction. */
   addMempool(txid: string, raw: Uint8Array, time: number, seq: number): void {
-    this.#q("INSERT OR REPLACE INTO mempool (txid, raw, time, seq) VALUES (?, ?, ?, ?)").run(txid, raw, time, seq);
+    this.atomically(() =>
+      this.#q("INSERT OR REPLACE INTO mempool (txid, raw, time, seq) VALUES (?, ?, ?, ?)").run(txid, raw, time, seq)
+    );
   }
 
   /** Remove a mempool transaction. */
   removeMempool(txid: string): void {
-    this.#q("DELETE FROM mempool WHERE txid = ?").run(txid);
+    this.atomically(() => this.#q("DELETE FROM mempool WHERE txid = ?").run(txid));
   }
 
   /** The wallet's secret keys, by index. */
@@ -282,7 +329,9 @@ export class NodeStore {
 
   /** Add a wallet key at the next index. */
   addKey(secret: Uint8Array): void {
-    this.#q("INSERT INTO wallet_keys (idx, secret) VALUES ((SELECT COUNT(*) FROM wallet_keys), ?)").run(secret);
+    this.atomically(() =>
+      this.#q("INSERT INTO wallet_keys (idx, secret) VALUES ((SELECT COUNT(*) FROM wallet_keys), ?)").run(secret)
+    );
   }
 
   /**
@@ -292,9 +341,11 @@ export class NodeStore {
    */
   flush(): number {
     // PASSIVE reports the pages it wrote back; TRUNCATE then empties the WAL file (and reports zeros).
-    const r = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { checkpointed?: number } | undefined;
-    this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
-    return Math.max(0, r?.checkpointed ?? 0);
+    return this.#guard(() => {
+      const r = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { checkpointed?: number } | undefined;
+      this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      return Math.max(0, r?.checkpointed ?? 0);
+    });
   }
 
   /**
@@ -303,7 +354,7 @@ export class NodeStore {
    * @param file The destination path.
    */
   backupTo(file: string): void {
-    this.#db.prepare("VACUUM INTO ?").run(file);
+    this.#guard(() => this.#db.prepare("VACUUM INTO ?").run(file));
   }
 
   /**
@@ -329,8 +380,12 @@ export class NodeStore {
   /** Checkpoint and close the file. */
   close(): void {
     if (!this.#db.isOpen) return;
-    this.flush();
-    this.#db.close();
+    try {
+      this.flush();
+    } finally {
+      // A checkpoint that fails (a full disk) loses nothing: the WAL file keeps what it holds.
+      this.#db.close();
+    }
   }
 
   #putCoins(coins: readonly StoredCoin[]): void {
@@ -341,6 +396,7 @@ export class NodeStore {
   }
 
   #q(sql: string): StatementSync {
+    this.#live();
     return this.#s[sql] ??= this.#db.prepare(sql);
   }
 }

@@ -7,6 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { DevNode } from "./node.ts";
+import { StoreWriteError } from "./store_errors.ts";
 
 /** How much traffic. */
 export interface DemoTraffic {
@@ -73,7 +74,9 @@ export function startDemoTraffic(node: DevNode, t: DemoTraffic): () => void {
         const s = node.dev.send(to, amount, rate);
         log.debug("Demo payment {txid} of {amount} sats at {rate} sat/vB", { txid: s.txid, amount, rate });
       } catch (e) {
-        log.info("Demo payment skipped: {error}", { error: (e as Error).message });
+        // A refused payment (funds, fee rate) is routine; a store that cannot be written (a full disk) is not.
+        if (e instanceof StoreWriteError) log.error("Demo payment failed: {error}", { error: e.message });
+        else log.info("Demo payment skipped: {error}", { error: (e as Error).message });
       }
     }, t.txInterval * 1000));
   }

@@ -8,7 +8,7 @@
 import * as btc from "@scure/btc-signer";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { toHex } from "../header.ts";
-import { REGTEST } from "./params.ts";
+import { CONSENSUS, REGTEST } from "./params.ts";
 import type { NodeStore } from "./store.ts";
 
 /** A coin the wallet may spend. */
@@ -161,7 +161,8 @@ export class DevWallet {
    * change to the default address.
    *
    * @param to The receiving address.
-   * @param amount Satoshis to pay, at least the dust limit of the address's type (294 for P2WPKH, 546 for P2PKH).
+   * @param amount Satoshis to pay, at least the dust limit of the address's type (294 for P2WPKH, 546 for P2PKH)
+   *   and at most 21,000,000 BTC.
    * @param feeRate Fee rate, sat/vB; fractions round up to whole sat/vB.
    * @param coins Spendable coins (the wallet's, mature, not spent in the mempool).
    * @returns The signed transaction's bytes.
@@ -169,8 +170,10 @@ export class DevWallet {
    */
   send(to: string, amount: number, feeRate: number, coins: readonly WalletCoin[]): Uint8Array {
     const script = addressScript(to);
-    if (!Number.isSafeInteger(amount) || amount <= 0) {
-      throw new WalletError(`the amount must be a positive whole number of sats, got ${amount}`);
+    if (!Number.isSafeInteger(amount) || amount <= 0 || amount > CONSENSUS.maxMoney) {
+      throw new WalletError(
+        `the amount must be a whole number of sats from 1 to ${CONSENSUS.maxMoney} (21,000,000 BTC), got ${amount}`,
+      );
     }
     const dust = dustLimit(script);
     if (amount < dust) {

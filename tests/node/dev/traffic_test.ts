@@ -13,6 +13,18 @@ function seeded(seed: number): () => number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Wait until `done()` holds, for at most 60 s: timers of 20 to 50 ms fire late, or rarely, on a machine
+ * busy with other work, so the test waits for what it needs instead of counting what fits in a window.
+ */
+async function until(done: () => Promise<boolean>, what: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after 60 s waiting for ${what()}`);
+    await sleep(20);
+  }
+}
+
 Deno.test("startDemoTraffic on a fresh node first mines 101 blocks and makes the demo addresses", async () => {
   const node = openNode({}, 0);
   const rec = record(node);
@@ -48,23 +60,25 @@ Deno.test("demo traffic makes blocks and payments within the fee-rate range unti
   });
   const start = (await node.getTip()).height;
   assert.equal(start, 101);
+  const added = () => rec.events.filter((e) => e.type === "MempoolTransactionAdded").map((e) => e.payload);
+  const mined = () => rec.events.filter((e) => e.type === "MempoolTransactionRemoved" && e.payload.reason === "mined");
   try {
-    await sleep(600);
+    await until(
+      async () => (await node.getTip()).height - start >= 4 && added().length >= 10 && mined().length > 0,
+      () => `4 blocks, 10 payments and a mined payment; so far ${rec.events.length} events`,
+    );
   } finally {
     stop();
   }
   const height = (await node.getTip()).height;
   const pool = (await node.getMempoolInfo()).transaction_count;
-  const added = rec.events.filter((e) => e.type === "MempoolTransactionAdded").map((e) => e.payload);
-  const mined = rec.events.filter((e) => e.type === "MempoolTransactionRemoved" && e.payload.reason === "mined");
-  assert.ok(height - start >= 4, `blocks mined: ${height - start}`);
-  assert.ok(added.length >= 10, `payments made: ${added.length}`);
-  assert.ok(mined.length > 0, "blocks took payments from the mempool");
-  for (const p of added) {
-    assert.ok(p.fee_rate >= minFeeRate && p.fee_rate <= maxFeeRate, `fee rate ${p.fee_rate} in [2, 9]`);
+  for (const p of added()) {
+    // The wallet pays the rate on a size that counts 72-byte signatures; a real one is 70 to 72 bytes,
+    // at most half a vbyte less per input of at least 68 vB, so a payment may pay up to 1 % more.
+    assert.ok(p.fee_rate >= minFeeRate && p.fee_rate <= maxFeeRate * 1.01, `fee rate ${p.fee_rate} in [2, 9.09]`);
     assert.ok(p.fee_sats > 0 && p.vsize > 0);
   }
-  assert.ok(new Set(added.map((p) => p.fee_rate)).size > 1, "fee rates vary");
+  assert.ok(new Set(added().map((p) => p.fee_rate)).size > 1, "fee rates vary");
   assertCatalogPayloads(rec.events);
 
   const events = rec.events.length;
