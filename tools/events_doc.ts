@@ -160,16 +160,20 @@ export function eventsDoc(): string {
       "Each event type has a delivery class that says what happens when the queue is full:",
   );
   bullet(
-    `\`lossy\`: when the queue holds ${lim.maxQueued} events or ${mib(lim.maxQueuedBytes)}, the host drops the ` +
-      "oldest queued lossy event to make room (or the new one, if no lossy event is queued), counts it, and tells " +
-      "the module with one `EventsDropped` event: the drops per event type since the previous `EventsDropped`, " +
-      "their total and the queue limit.",
+    `\`lossy\`: when the queue holds ${lim.maxQueued} events or ${mib(lim.maxQueuedBytes)} (counting the bytes ` +
+      "waiting to be written), the host drops the oldest queued lossy event to make room (or the new one, if no " +
+      "lossy event is queued), counts it, and tells the module with one `EventsDropped` event, sent ahead of " +
+      "everything still queued: the drops per event type since the previous `EventsDropped`, their total and the " +
+      "queue limit.",
   );
   bullet(
     "`lossless`: never dropped. If the queue is full of lossless events they keep queueing, up to " +
       `${lim.hardQueued} events or ${mib(lim.hardQueuedBytes)} (four times the bounds above). A module that ` +
       "falls further behind is cut off: the host closes its connection with `SLOW_CONSUMER`, and the module's " +
-      "restart policy applies.",
+      "restart policy applies. Lossless events other than requests, per-module events and this category's are " +
+      "also journaled: a module that crashes, is cut off or restarted, or whose host restarts, gets the ones it had " +
+      "not processed when it subscribes again (`redelivered: true`), or `EventsLost` for what the journal's limits " +
+      "dropped (MODULES.md, durable delivery).",
   );
   out.push("");
   para(
@@ -265,7 +269,7 @@ function summary(types: readonly EventType[]): string {
 }
 
 function mib(bytes: number): string {
-  return `${bytes / (1024 * 1024)} MiB`;
+  return bytes < 1024 * 1024 ? `${bytes / 1024} KiB` : `${bytes / (1024 * 1024)} MiB`;
 }
 
 /** Make text safe inside a table cell. */

@@ -13,6 +13,7 @@ import { getLogger } from "@logtape/logtape";
 import { ErrorCode } from "../protocol/errors.ts";
 import type { Message, WireError } from "../protocol/messages.ts";
 import { Connection } from "../transport/connection.ts";
+import { claimSocketPath } from "../host/host_lock.ts";
 import type { ModuleManager } from "../manager/manager.ts";
 import type { DevNode } from "../node/dev/node.ts";
 import { dispatchNode, NODE_METHODS } from "./node_commands.ts";
@@ -54,7 +55,7 @@ export interface AdminServer {
  * @param node The dev node the `node.*` methods act on, if the host runs one.
  * @param extras The janitor (`janitor.*`) and live configuration (`config.*`), if the host runs them.
  * @returns The server.
- * @throws {Error} if another host already answers on `path`.
+ * @throws {HostRunningError} `HOST_RUNNING` if another host already answers on `path` (naming its pid).
  *
  * @example
  * ```ts ignore
@@ -69,13 +70,8 @@ export async function serveAdmin(
   extras: AdminExtras = {},
 ): Promise<AdminServer> {
   const log = getLogger(["blvm", "admin"]);
-  // A live socket means another host runs with this runtime directory: never steal it.
-  const other = await Deno.connect({ transport: "unix", path }).catch(() => undefined);
-  if (other) {
-    other.close();
-    throw new Error(`Another host is already running: its admin socket ${path} answers`);
-  }
-  await Deno.remove(path).catch(() => {});
+  // A live socket means another host runs with this runtime directory: never steal it. A dead host's goes.
+  await claimSocketPath(path);
   const listener = Deno.listen({ transport: "unix", path });
   await Deno.chmod(path, 0o600);
   const conns = new Set<Connection>();

@@ -24,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { ADMIN_SOCKET, type AdminServer, serveAdmin } from "../admin/server.ts";
+import { HostRunningError, lockDataRoot } from "../host/host_lock.ts";
 import { hostLogger, setupLogging } from "../host/log.ts";
 import { ConfigFileError } from "../manager/config_error.ts";
 import { ModuleManager } from "../manager/manager.ts";
@@ -136,6 +137,15 @@ const demo = nodeCfg.demo;
 await setupLogging({ level, format });
 const log = hostLogger();
 
+// Refuse before touching the node's store if another host runs on this data dir (the host takes the lock
+// for good when it is created below).
+try {
+  lockDataRoot(config.modules.data_dir).release();
+} catch (e) {
+  if (!(e instanceof HostRunningError)) throw e;
+  log.error("{error}", { error: e.message, pid: e.pid });
+  Deno.exit(1);
+}
 let backend: DevNode;
 try {
   backend = DevNode.open({
@@ -152,20 +162,28 @@ try {
 let stopDemo: (() => void) | undefined;
 let stopping = false;
 let exitCode = 0;
-const manager = await ModuleManager.create({
-  config,
-  backend,
-  // The node's start-up began with this process.
-  startedAt: 0,
-  // ConfigLoaded is sticky: every module gets it when it subscribes. Published once the manifests are
-  // read, so the secrets they declare are redacted.
-  onDiscovered: () => live.publish(),
-  onFatal: (e) => {
-    log.error("{error}; stopping the host", { error: e.message });
-    exitCode = 1;
-    stop(`error: ${e.message}`);
-  },
-});
+let manager: ModuleManager;
+try {
+  manager = await ModuleManager.create({
+    config,
+    backend,
+    // The node's start-up began with this process.
+    startedAt: 0,
+    // ConfigLoaded is sticky: every module gets it when it subscribes. Published once the manifests are
+    // read, so the secrets they declare are redacted.
+    onDiscovered: () => live.publish(),
+    onFatal: (e) => {
+      log.error("{error}; stopping the host", { error: e.message });
+      exitCode = 1;
+      stop(`error: ${e.message}`);
+    },
+  });
+} catch (e) {
+  if (!(e instanceof HostRunningError)) throw e;
+  log.error("{error}", { error: e.message, pid: e.pid });
+  await backend.close();
+  Deno.exit(1);
+}
 const janitor = new Janitor({ manager, backend, config: config.janitor, nodeDataDir: nodeCfg.data_dir });
 const live = new LiveConfig(manager, janitor, { path: configPath, cwd: Deno.cwd(), overrides });
 let admin: AdminServer | undefined;
@@ -184,6 +202,9 @@ try {
   Deno.exit(1);
 }
 const sandbox = await manager.host.osSandbox();
+// Logs loudly by itself when modules would not die with a killed host.
+const death = await manager.host.parentDeath();
+if (death.available) log.info("Modules die with the host ({setpriv} --pdeathsig KILL)", { setpriv: death.setpriv });
 if (sandbox.mode !== "off" && sandbox.probe.available) {
   log.info("Sandbox: OS layer (bubblewrap {bwrap}) and Deno permission flags for every module", {
     bwrap: sandbox.probe.bwrap,
@@ -197,7 +218,7 @@ if (sandbox.mode !== "off" && sandbox.probe.available) {
   );
 } else {
   log.warn(
-    "Sandbox: DENO PERMISSION FLAGS ONLY, no OS layer ({reason}). A single hole in Deno's permissions or in the host's import check would reach every file the host's OS user can read, and a module outlives a killed host. Install bubblewrap (apt-get install bubblewrap), or set [modules] require_os_sandbox = true to refuse modules without it.",
+    "Sandbox: DENO PERMISSION FLAGS ONLY, no OS layer ({reason}). A single hole in Deno's permissions or in the host's import check would reach every file the host's OS user can read. Install bubblewrap (apt-get install bubblewrap), or set [modules] require_os_sandbox = true to refuse modules without it.",
     { reason: sandbox.probe.reason },
   );
 }

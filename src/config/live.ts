@@ -199,8 +199,10 @@ export class LiveConfig {
     if (!changed.length) return { applied: false, changed_sections: [] };
     const modules = await this.#manager.applyConfig(next);
     if (changed.includes("janitor")) this.#janitor?.reconfigure(next.janitor);
-    if (changed.includes("node")) {
-      this.#log.warn("[node] changed; the node backend's settings take effect when the host restarts");
+    for (const section of ["node", "journal"]) {
+      if (changed.includes(section)) {
+        this.#log.warn("[{section}] changed; its settings take effect when the host restarts", { section });
+      }
     }
     let notified: Record<string, string[]> = {};
     try {

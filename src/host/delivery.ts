@@ -4,8 +4,9 @@
  *
  * While the connection keeps up (nothing queued, little unwritten), an event is copied straight into
  * its output buffer. Otherwise it waits here and moves on as the connection drains. When the queue is
- * full, the oldest `lossy` event is dropped and counted, and the module is told with one
- * `EventsDropped` event; `lossless` events are never dropped. A subscriber whose queue passes the hard
+ * full (bytes already handed to the connection and not yet written count against it), the oldest `lossy`
+ * event is dropped and counted, and the module is told with one `EventsDropped` event, which goes ahead
+ * of everything still queued; `lossless` events are never dropped. A subscriber whose queue passes the hard
  * limit anyway is cut off (`onOverflow`), which the host reports loudly instead of losing data quietly.
  *
  * @module
@@ -29,7 +30,7 @@ export interface DeliveryLimits {
   hardQueued: number;
   /** Queued bytes at which the subscriber is cut off. Default 4 × `maxQueuedBytes`. */
   hardQueuedBytes: number;
-  /** Unwritten bytes in the connection above which events wait in the queue. Default 1 MiB. */
+  /** Unwritten bytes in the connection above which events wait in the queue. Default 256 KiB. */
   highWater: number;
 }
 
@@ -39,7 +40,7 @@ export const DEFAULT_DELIVERY_LIMITS: Readonly<DeliveryLimits> = {
   maxQueuedBytes: 16 * 1024 * 1024,
   hardQueued: 40_000,
   hardQueuedBytes: 64 * 1024 * 1024,
-  highWater: 1024 * 1024,
+  highWater: 256 * 1024,
 };
 
 /** Delivery counters of one subscriber, for operators. */
@@ -60,8 +61,6 @@ export interface DeliveryStats {
   overflowed: boolean;
 }
 
-const NOTICE = new Uint8Array(0);
-
 /**
  * The queue of one subscriber. Made by the `EventBus`; exported for tests and benchmarks.
  *
@@ -78,7 +77,7 @@ const NOTICE = new Uint8Array(0);
  * console.log(d.stats().dropped_total); // 1: the oldest queued one
  * buffered = 0;
  * d.pump();
- * console.log(sent.length); // 4: the first, the drop notice, and the two kept
+ * console.log(sent.length); // 4: the first, then the drop notice ahead of the two kept
  * ```
  */
 export class Delivery {
@@ -166,7 +165,10 @@ export class Delivery {
   enqueue(frame: Uint8Array, type: string, lossy: boolean): void {
     if (this.#overflowed) return;
     const l = this.#limits;
-    const full = () => this.#live >= l.maxQueued || this.#bytes + frame.length > l.maxQueuedBytes;
+    // Bytes the connection holds but has not written yet are part of the backlog: a module that stops
+    // reading is behind by them too, and lossy events must start to go as soon as it is.
+    const unwritten = this.#sink.bufferedBytes ?? 0;
+    const full = () => this.#live >= l.maxQueued || this.#bytes + unwritten + frame.length > l.maxQueuedBytes;
     // Make room by dropping the oldest lossy events; when none is left, a lossy newcomer is the one dropped.
     while (full() && this.#dropOldestLossy());
     if (full() && lossy) return this.#countDrop(type);
@@ -189,26 +191,26 @@ export class Delivery {
   /** Move queued events into the connection while it has room. Call it when the connection drains. */
   pump(): void {
     const high = this.#limits.highWater;
-    while (this.#head < this.#frames.length && (this.#sink.bufferedBytes ?? 0) < high) {
+    // The drop notice goes first: the module learns of its losses now, not after the backlog.
+    if (this.#noticeQueued && (this.#sink.bufferedBytes ?? 0) < high) {
+      this.#noticeQueued = false;
+      const dropped = Object.fromEntries(this.#pending);
+      const total = this.#pendingTotal;
+      this.#pending.clear();
+      this.#pendingTotal = 0;
+      this.#sink.sendFrame(this.#notice({ dropped, total, queue_limit: this.#limits.maxQueued }));
+    }
+    while (!this.#noticeQueued && this.#head < this.#frames.length && (this.#sink.bufferedBytes ?? 0) < high) {
       const i = this.#head++;
       const frame = this.#frames[i];
       this.#frames[i] = null;
       if (frame === null) continue;
-      if (frame === NOTICE) {
-        this.#noticeQueued = false;
-        const dropped = Object.fromEntries(this.#pending);
-        const total = this.#pendingTotal;
-        this.#pending.clear();
-        this.#pendingTotal = 0;
-        this.#sink.sendFrame(this.#notice({ dropped, total, queue_limit: this.#limits.maxQueued }));
-        continue;
-      }
       this.#live--;
       this.#bytes -= frame.length;
       this.#delivered++;
       this.#sink.sendFrame(frame);
     }
-    if (this.#head === this.#frames.length) this.#reset();
+    if (this.#head === this.#frames.length && !this.#noticeQueued) this.#reset();
     else if (this.#head > 4096 && this.#head * 2 > this.#frames.length) this.#compact();
   }
 
@@ -216,8 +218,7 @@ export class Delivery {
   stats(): DeliveryStats {
     let lag = 0;
     for (let i = this.#head; i < this.#frames.length; i++) {
-      const f = this.#frames[i];
-      if (f !== null && f !== NOTICE) {
+      if (this.#frames[i] !== null) {
         lag = Math.max(0, Math.round(performance.now() - this.#times[i]));
         break;
       }
@@ -237,7 +238,7 @@ export class Delivery {
     this.#frames.push(frame);
     this.#types.push(type);
     this.#lossy.push(lossy);
-    this.#times.push(frame === NOTICE ? 0 : performance.now());
+    this.#times.push(performance.now());
   }
 
   #dropOldestLossy(): boolean {
@@ -259,10 +260,7 @@ export class Delivery {
     this.#pendingTotal++;
     this.#dropped[type] = (this.#dropped[type] ?? 0) + 1;
     this.#droppedTotal++;
-    if (!this.#noticeQueued) {
-      this.#noticeQueued = true;
-      this.#push(NOTICE, "EventsDropped", false);
-    }
+    this.#noticeQueued = true;
   }
 
   /** Drop the consumed head and the holes left by dropped events, keeping order. */

@@ -12,6 +12,8 @@ import type { EventMessage } from "../protocol/messages.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
 import { Delivery, type DeliveryLimits, type Subscriber } from "./delivery.ts";
 import { EventTooLargeError } from "./errors.ts";
+import type { EventJournal } from "./journal.ts";
+import type { Coverage } from "./journal_scope.ts";
 import {
   type AttachOptions,
   describeSubscription,
@@ -45,6 +47,13 @@ export interface EventBusOptions {
   maxFrameBytes?: number;
   /** Called when handing an event to one subscriber throws; the other subscribers still get it. */
   onDeliveryError?: (sub: Subscriber, error: unknown) => void;
+  /**
+   * The delivery journal: every durable event some module's cursor covers is appended to it, and its
+   * frame carries the journal position `pos`. The bus also goes on from its last sequence numbers.
+   */
+  journal?: EventJournal;
+  /** Called when appending to the journal fails (a full disk): the event is still delivered live. */
+  onJournalError?: (type: string, error: unknown) => void;
 }
 
 const LOSSY = new Set(Object.entries(EVENT_CATALOG).filter(([, s]) => s.delivery === "lossy").map(([t]) => t));
@@ -76,6 +85,8 @@ export class EventBus {
   readonly #limits: Partial<DeliveryLimits>;
   readonly #maxFrameBytes: number;
   readonly #onDeliveryError?: (sub: Subscriber, error: unknown) => void;
+  readonly #journal?: EventJournal;
+  readonly #onJournalError?: (type: string, error: unknown) => void;
 
   /**
    * Create an event bus with no subscribers.
@@ -88,6 +99,9 @@ export class EventBus {
     this.#limits = limits;
     this.#maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#onDeliveryError = options.onDeliveryError;
+    this.#journal = options.journal;
+    this.#onJournalError = options.onJournalError;
+    if (this.#journal) { for (const [type, seq] of this.#journal.lastSeqs()) this.#seq.set(type, seq); }
   }
 
   /**
@@ -286,6 +300,44 @@ export class EventBus {
   }
 
   /**
+   * The types a subscriber receives now, for its journal cursor.
+   *
+   * @param sub The subscriber.
+   * @returns Its coverage; empty for an unknown subscriber.
+   */
+  coverage(sub: Subscriber): Coverage {
+    const st = this.#subs.get(sub);
+    return { types: st ? [...st.effective] : [], moduleEvents: st?.types.has("*") ?? false };
+  }
+
+  /**
+   * Send one already-encoded frame to one subscriber through its queue, as a lossless event (a journaled
+   * event resent when a module resumes, or a notice meant for it alone).
+   *
+   * @param sub The subscriber.
+   * @param frame The frame; kept until written.
+   * @param type Its event type.
+   * @returns `false` for an unknown subscriber.
+   */
+  sendFrame(sub: Subscriber, frame: Uint8Array, type: string): boolean {
+    const st = this.#subs.get(sub);
+    if (!st) return false;
+    return this.#deliver(st.delivery, frame, type, false, { stable: frame }) === 1;
+  }
+
+  /**
+   * Encode an event for one subscriber only (`EventsLost`, say), with its own sequence number.
+   *
+   * @param type The event type.
+   * @param seq Its sequence number.
+   * @param payload The payload map.
+   * @returns The frame (a copy).
+   */
+  encodeFor(type: string, seq: number, payload: unknown): Uint8Array {
+    return this.#encode(type, seq, payload, undefined, false).slice();
+  }
+
+  /**
    * A subscriber's subscriptions and delivery counters: queue depth, lag and drops.
    *
    * @param sub The subscriber.
@@ -321,8 +373,17 @@ export class EventBus {
     // event too big for any subscriber is refused here, not discovered at one subscriber's connection.
     // A sticky event is also replayed later, marked `replay`: that frame must fit too.
     const sticky = options?.sticky;
-    const frame = this.#checkedFrame(type, seq, payload, source, sticky !== undefined);
+    const journal = this.#journal?.wants(type) ? this.#journal : undefined;
+    const pos = journal ? journal.lastPos + 1 : undefined;
+    const frame = this.#checkedFrame(type, seq, payload, source, sticky !== undefined, false, pos);
     this.#seq.set(type, seq);
+    if (journal) {
+      try {
+        journal.append(journal.reserve(), type, seq, frame);
+      } catch (e) {
+        this.#onJournalError?.(type, e);
+      }
+    }
     if (sticky !== undefined) this.#keep(type, sticky, { payload, source });
     const watchers = this.#watchers.size ? this.#watchers.get(type) : undefined;
     if (watchers) { for (const w of watchers) w(payload); }
@@ -331,7 +392,7 @@ export class EventBus {
     if (!subs?.size && !wild) return { seq, delivered: 0 };
     // A subscriber that keeps up copies the frame into its output buffer; the first one that must queue it
     // makes the one copy all queues share. (Watchers run before, so `frame` is re-encoded if they published.)
-    const bytes = watchers ? this.#encode(type, seq, payload, source, false) : frame;
+    const bytes = watchers ? this.#encode(type, seq, payload, source, false, pos) : frame;
     const lossy = LOSSY.has(type);
     const shared = { stable: undefined as Uint8Array | undefined };
     let delivered = 0;
@@ -433,9 +494,10 @@ export class EventBus {
     source: string | undefined,
     sticky: boolean,
     replay = false,
+    pos?: number,
   ): Uint8Array {
     const replayed = sticky && !replay ? this.#encode(type, seq, payload, source, true).length : 0;
-    const frame = this.#encode(type, seq, payload, source, replay);
+    const frame = this.#encode(type, seq, payload, source, replay, pos);
     const body = Math.max(replayed, frame.length) - 4;
     if (body > this.#maxFrameBytes) throw new EventTooLargeError(type, body, this.#maxFrameBytes);
     return frame;
@@ -464,10 +526,18 @@ export class EventBus {
     }
   }
 
-  #encode(type: string, seq: number, payload: unknown, source: string | undefined, replay: boolean): Uint8Array {
+  #encode(
+    type: string,
+    seq: number,
+    payload: unknown,
+    source: string | undefined,
+    replay: boolean,
+    pos?: number,
+  ): Uint8Array {
     const m: EventMessage = { kind: "event", type, seq, payload };
     if (source !== undefined) m.source = source;
     if (replay) m.replay = true;
+    if (pos !== undefined) m.pos = pos;
     this.#scratch.reset();
     this.#scratch.frame(m);
     return this.#scratch.bytes();

@@ -6,8 +6,11 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { DEFAULT_MAX_FRAME_BYTES } from "../protocol/version.ts";
+import { claimDataRoot, type DataRootClaim } from "./data_root.ts";
 import { ModuleStartError } from "./errors.ts";
+import { DurableDelivery } from "./durable.ts";
 import { EventBus, EventTooLargeError, type PublishOptions } from "./events.ts";
+import { EventJournal } from "./journal.ts";
 import { launchModule } from "./launch.ts";
 import { DEFAULT_RATE_LIMIT } from "./limits.ts";
 import { hostLogger, moduleLogger } from "./log.ts";
@@ -15,6 +18,7 @@ import { createModuleApiHandlers } from "./module_api.ts";
 import { defaultRuntimeCacheDir, type ModuleRuntime, prepareModuleRuntime } from "./module_runtime.ts";
 import { type ApiHandlers, createNodeApiHandlers } from "./node_api.ts";
 import { type OsSandboxMode, type OsSandboxProbe, probeOsSandbox } from "./os_sandbox.ts";
+import { type ParentDeathProbe, probeParentDeath } from "./parent_death.ts";
 import { ModulePeers } from "./peers.ts";
 import { EventRequests } from "./requests.ts";
 import { terminate } from "./process.ts";
@@ -46,6 +50,9 @@ export class Host {
   readonly peers: ModulePeers;
   /** Request events (`StorageFlush`, `HealthCheck`, ...) and the modules' answers to them. */
   readonly requests: EventRequests;
+  /** The delivery journal, unless it was turned off. */
+  readonly journal?: EventJournal;
+  readonly #durable?: DurableDelivery;
   readonly #opts: Resolved;
   readonly #ownsRuntimeDir: boolean;
   readonly #modules = new Map<string, ModuleHandle>();
@@ -57,18 +64,40 @@ export class Host {
   readonly #subscribed = new WeakSet<object>();
   #runtime?: Promise<ModuleRuntime>;
   #probe?: Promise<OsSandboxProbe>;
+  #death?: Promise<ParentDeathProbe>;
+  readonly #root: DataRootClaim;
 
-  private constructor(opts: HostOptions, runtimeDir: string, owns: boolean) {
+  private constructor(
+    opts: HostOptions,
+    runtimeDir: string,
+    owns: boolean,
+    journal: EventJournal | undefined,
+    root: DataRootClaim,
+  ) {
     this.runtimeDir = runtimeDir;
+    this.#root = root;
     this.#ownsRuntimeDir = owns;
     this.#opts = resolveOptions(opts);
+    this.journal = journal;
+    let journalFailed = 0;
     this.bus = new EventBus(this.#opts.eventQueue, {
       maxFrameBytes: this.#opts.maxFrameBytes,
+      journal,
       onDeliveryError: (sub, error) => {
         const name = this.modules.find((m) => m.session.connection === sub)?.name ?? "?";
         moduleLogger(name).error("An event could not be handed to this module: {error}", { error: String(error) });
       },
+      onJournalError: (type, error) => {
+        // Once a second at most: a full disk fails every append.
+        if (Date.now() - journalFailed < 1000) return;
+        journalFailed = Date.now();
+        this.#log.error("The delivery journal could not keep a {type} event (delivered live only): {error}", {
+          type,
+          error: (error as Error)?.message ?? String(error),
+        });
+      },
     });
+    if (journal) this.#durable = new DurableDelivery(this.bus, journal);
     this.peers = new ModulePeers(this.bus);
     this.requests = new EventRequests(this.bus, () => this.modules);
     this.bus.onSubscribe((sub) => this.#subscribed.add(sub));
@@ -83,6 +112,7 @@ export class Host {
         directory: () => this.#opts.directory?.(running()) ?? running(),
         activate: this.#opts.activate,
         onHealthReport: this.#opts.onHealthReport,
+        onUnsubscribe: (sub) => this.#durable?.unsubscribed(sub),
         onApiChange: (name) => {
           const api = this.peers.apis.get(name);
           if (api) {
@@ -99,16 +129,35 @@ export class Host {
   }
 
   /**
-   * Create a host and its private runtime directory.
+   * Create a host and its private runtime directory. The host locks its data directory for as long as it
+   * runs, and first ends whatever module processes a previous host left running there.
    *
    * @param options Host settings.
    * @returns The host.
+   * @throws {HostRunningError} `HOST_RUNNING` if another host runs on the same data directory.
    */
   static async create(options: HostOptions): Promise<Host> {
-    const dir = await createRuntimeDir(options.runtimeDir);
     await Deno.mkdir(options.dataDir, { recursive: true, mode: 0o700 });
     await Deno.chmod(options.dataDir, 0o700);
-    return new Host(options, dir, options.runtimeDir === undefined);
+    // First of all: this host's own data root (or a clear refusal), with a previous host's leftovers ended.
+    const root = await claimDataRoot(options.dataDir, hostLogger());
+    try {
+      const dir = await createRuntimeDir(options.runtimeDir);
+      const j = options.journal;
+      let journal: EventJournal | undefined;
+      if (j !== false) {
+        const path = j?.path ?? `${options.dataDir}/.journal`;
+        try {
+          journal = EventJournal.open(path, j ?? {});
+        } catch (e) {
+          throw new Error(`Cannot open the delivery journal ${path}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+      return new Host(options, dir, options.runtimeDir === undefined, journal, root);
+    } catch (e) {
+      root.lock.release();
+      throw e;
+    }
   }
 
   /** The running modules. */
@@ -157,6 +206,15 @@ export class Host {
     }
     this.#probe ??= probeOsSandbox(this.#opts.denoPath);
     return { mode, probe: await this.#probe };
+  }
+
+  /**
+   * Whether modules die with the host (`setpriv --pdeathsig KILL`), and why not (logged once, loudly).
+   *
+   * @returns The result of a trial run (once per host).
+   */
+  parentDeath(): Promise<ParentDeathProbe> {
+    return this.#death ??= probeParentDeath(undefined, this.#log);
   }
 
   /**
@@ -217,9 +275,15 @@ export class Host {
       session: {
         onLog: o.onModuleLog,
         onEventAck: (ack) => this.requests.ack(spec.name, ack),
+        onProcessed: (pos) => this.#durable?.processed(spec.name, pos),
       },
-      onEstablished: (s, capabilities) => this.peers.attach(s, spec, capabilities),
+      onEstablished: (s, capabilities) => {
+        this.#durable?.connected(spec.name, s.connection);
+        this.peers.attach(s, spec, capabilities);
+      },
       onModuleLog: o.onModuleLog,
+      records: this.#root.records,
+      parentDeath: () => this.parentDeath(),
     });
     const { name, session } = handle;
     const log = moduleLogger(name);
@@ -230,7 +294,10 @@ export class Host {
       sandbox: handle.sandbox,
     });
     // A module whose connection ends must exit; if it lingers, stop it for real.
-    session.closed.then(() => this.#reap(handle, "connection closed"));
+    session.closed.then(() => {
+      this.#durable?.disconnected(session.connection);
+      this.#reap(handle, "connection closed");
+    });
     handle.process.status.then((s) => {
       if (this.#modules.get(name) === handle) this.#modules.delete(name);
       log.info("Process exited (code {code}, signal {signal})", { code: s.code, signal: s.signal ?? "none" });
@@ -315,6 +382,8 @@ export class Host {
   async shutdown(reason = "shutdown"): Promise<void> {
     this.#unwatch();
     await Promise.all(this.modules.map((m) => this.stopModule(m.name, reason)));
+    this.journal?.close();
+    this.#root.lock.release();
     if (this.#ownsRuntimeDir) await Deno.remove(this.runtimeDir, { recursive: true }).catch(() => {});
     this.#log.info("Host stopped");
   }
@@ -322,9 +391,12 @@ export class Host {
 
 type Resolved =
   & Required<
-    Omit<HostOptions, "runtimeDir" | "onModuleLog" | "eventQueue" | "directory" | "activate" | "onHealthReport">
+    Omit<
+      HostOptions,
+      "runtimeDir" | "onModuleLog" | "eventQueue" | "directory" | "activate" | "onHealthReport" | "journal"
+    >
   >
-  & Pick<HostOptions, "onModuleLog" | "eventQueue" | "directory" | "activate" | "onHealthReport">;
+  & Pick<HostOptions, "onModuleLog" | "eventQueue" | "directory" | "activate" | "onHealthReport" | "journal">;
 
 function resolveOptions(opts: HostOptions): Resolved {
   const o: Resolved = {

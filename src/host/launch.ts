@@ -17,7 +17,9 @@ import type { RateLimit } from "./limits.ts";
 import { moduleLogger, type ModuleLogRecord, writeModuleLog } from "./log.ts";
 import { type ModuleCache, type ModuleRuntime, prepareModuleCache } from "./module_runtime.ts";
 import type { ApiHandlers } from "./node_api.ts";
+import { LeftoverError, type RunRecords } from "./leftovers.ts";
 import { bwrapArgs, type OsSandboxMode, type OsSandboxProbe, type SandboxKind } from "./os_sandbox.ts";
+import { parentDeathArgs, type ParentDeathProbe } from "./parent_death.ts";
 import { acceptedPeers, descendsFrom } from "./peer_credentials.ts";
 import { buildDenoArgs } from "./permissions.ts";
 import { type ModuleProcess, spawnModuleProcess, waitForExit } from "./process.ts";
@@ -48,11 +50,18 @@ export interface LaunchContext {
   /** NodeAPI handlers. */
   handlers: ApiHandlers;
   /** Session hooks that need the host: module log records and request acknowledgements. */
-  session: Pick<SessionOptions, "onEventAck" | "onLog">;
+  session: Pick<SessionOptions, "onEventAck" | "onLog" | "onProcessed">;
   /** Called right after the handshake ack, before any message behind the handshake is handled. */
   onEstablished: (session: ModuleSession, capabilities: ReadonlySet<string>) => void;
   /** Sees every line the module writes to stdout or stderr. */
   onModuleLog?: (record: ModuleLogRecord) => void;
+  /**
+   * The data root's run records: what a previous host left of the module is ended before it starts, and
+   * its processes are recorded while they run.
+   */
+  records?: RunRecords;
+  /** Whether modules can get a parent-death signal (`setpriv --pdeathsig KILL`); without, they do not. */
+  parentDeath?: () => Promise<ParentDeathProbe>;
 }
 
 /**
@@ -61,8 +70,9 @@ export interface LaunchContext {
  * @param spec What to start (its name already checked by the host).
  * @param ctx The host's side.
  * @returns The handle of the running module.
- * @throws {ModuleStartError} `INVALID_SPEC`, `IMPORT_REFUSED`, `SANDBOX_UNAVAILABLE`, `SPAWN_FAILED`,
- * `EXITED` or a handshake code; the process is gone when it throws.
+ * @throws {ModuleStartError} `INVALID_SPEC`, `IMPORT_REFUSED`, `SANDBOX_UNAVAILABLE`, `LEFTOVER_RUNNING`
+ * (a previous host's copy of it would not die), `SPAWN_FAILED`, `EXITED` or a handshake code; the process
+ * is gone when it throws.
  *
  * @example
  * ```ts ignore
@@ -97,6 +107,8 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
   await vetImports({ entry, root, runtime, denoPath: ctx.denoPath }).catch((e) =>
     fail(e instanceof ImportRefusedError ? "IMPORT_REFUSED" : "SPAWN_FAILED", e)
   );
+  // Never two copies on one data dir: whatever a killed host left of this module goes first.
+  await ctx.records?.end(name, log).catch((e) => fail(e instanceof LeftoverError ? e.code : "SPAWN_FAILED", e));
   const dataDir = await prepareDataDir(ctx.dataDir, name).catch((e) => fail("INVALID_SPEC", e));
   let socketPath: string, listener: Deno.Listener;
   try {
@@ -176,11 +188,18 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     ctx.onModuleLog?.(record);
     if (stream === "stderr") recent.push(line) > 5 && recent.shift();
   };
+  // The module dies with the host (SIGKILL from the kernel), whatever it is doing: setpriv sets the
+  // parent-death signal and executes the command in the same process (same pid, group and exit status).
+  const death = await ctx.parentDeath?.();
+  const wrapper = death?.available ? parentDeathArgs(death.setpriv!) : [];
   let proc: ModuleProcess;
   try {
+    // A missing program is a spawn failure, as without the wrapper (not an exit of setpriv's).
+    if (wrapper.length && command[0].includes("/")) Deno.statSync(command[0]);
+    const spawned = [...wrapper, ...command];
     proc = spawnModuleProcess({
-      denoPath: command[0],
-      args: command.slice(1),
+      denoPath: spawned[0],
+      args: spawned.slice(1),
       env: {
         ...spec.env,
         ...childEnv(cache.dir),
@@ -196,10 +215,13 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     cleanup();
     return fail("SPAWN_FAILED", e, `cannot spawn '${command[0]}': `);
   }
+  ctx.records?.record(name, proc.pid, command, wrapper);
+  proc.status.then(() => ctx.records?.release(name, proc.pid));
   log.info("Spawned pid {pid} ({sandbox})", {
     pid: proc.pid,
     sandbox: os ? "os+deno" : "deno",
-    command: command.join(" "),
+    diesWithHost: wrapper.length > 0 || os,
+    command: [...wrapper, ...command].join(" "),
   });
 
   const capabilities = new Set(spec.capabilities ?? DEFAULT_CAPABILITIES);
@@ -254,6 +276,7 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
     cleanup();
   }
   proc.adopt(peerPid);
+  ctx.records?.adopt(name, proc.pid, proc.modulePid);
   return {
     name,
     pid: proc.modulePid,

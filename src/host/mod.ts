@@ -10,12 +10,15 @@
  * @module
  */
 export * from "./api_registry.ts";
+export * from "./data_root.ts";
 export * from "./delivery.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
+export * from "./host_lock.ts";
 export * from "./host.ts";
 export * from "./import_vetting.ts";
 export * from "./limits.ts";
+export * from "./leftovers.ts";
 export * from "./lines.ts";
 export * from "./log.ts";
 export * from "./module_api.ts";
@@ -24,9 +27,13 @@ export * from "./peers.ts";
 export * from "./spec.ts";
 export * from "./node_api.ts";
 export * from "./os_sandbox.ts";
+export * from "./parent_death.ts";
 export * from "./peer_credentials.ts";
 export * from "./permissions.ts";
 export * from "./process.ts";
 export * from "./requests.ts";
 export * from "./runtime_dir.ts";
 export * from "./session.ts";
+export { DEFAULT_JOURNAL_LIMITS, EventJournal, type JournalEntry, type JournalLimits } from "./journal.ts";
+export * from "./journal_scope.ts";
+export { DurableDelivery, markRedelivered } from "./durable.ts";

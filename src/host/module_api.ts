@@ -55,6 +55,8 @@ export interface ModuleApiEnv {
   activate?(name: string, caller: string): Promise<void>;
   /** Called when a module reports its health. */
   onHealthReport?(name: string, status: string, message: string | null): void;
+  /** Called after a module unsubscribed (its journal cursor then covers less). */
+  onUnsubscribe?(sub: Subscriber): void;
   /** Called after a module registers or withdraws its API. */
   onApiChange?(name: string): void;
 }
@@ -130,7 +132,9 @@ export function createModuleApiHandlers(env: ModuleApiEnv): ApiHandlers {
     unsubscribe: (p, ctx) => {
       const me = self(ctx);
       const set = subscriptionParams(p, "unsubscribe", undefined);
-      return Promise.resolve(env.bus.unsubscribe(me.connection, set));
+      const left = env.bus.unsubscribe(me.connection, set);
+      env.onUnsubscribe?.(me.connection);
+      return Promise.resolve(left);
     },
 
     publish_event: (p, ctx) => {

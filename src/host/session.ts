@@ -49,6 +49,8 @@ export interface SessionOptions {
   onLog?: (record: ModuleLogRecord) => void;
   /** Receives the module's `event_ack` answers to request events. */
   onEventAck?: (ack: EventAckMessage) => void;
+  /** Receives the module's `processed` reports: journaled events handled up to this position. */
+  onProcessed?: (pos: number) => void;
   /** Called with the session right after the handshake ack, before any message behind the handshake is handled. */
   onEstablished?: (session: ModuleSession) => void;
   /**
@@ -334,6 +336,8 @@ export class ModuleSession {
         return;
       case "event_ack":
         return this.#opts.onEventAck?.(m);
+      case "processed":
+        return this.#opts.onProcessed?.(m.pos);
       default:
         this.#opts.logger.warn("Ignoring unexpected {kind} message", { kind: m.kind });
     }

@@ -5,6 +5,7 @@
  */
 import type { NodeBackend } from "../node/backend.ts";
 import type { ModuleInfo } from "../protocol/api.ts";
+import type { JournalLimits } from "./journal.ts";
 import type { DeliveryLimits } from "./delivery.ts";
 import type { RateLimit } from "./limits.ts";
 import type { ModuleLogRecord } from "./log.ts";
@@ -58,6 +59,12 @@ export interface HostOptions {
   rateLimit?: RateLimit | null;
   /** Default per-module event queue bounds. */
   eventQueue?: Partial<DeliveryLimits>;
+  /**
+   * The delivery journal: durable events kept on disk so a module that crashes, restarts or outlives a host
+   * restart resumes where it left off. `false` turns it off. Default: on, in the folder `<dataDir>/.journal`,
+   * with the default limits (100,000 events, 64 MiB, 24 hours).
+   */
+  journal?: false | (Partial<JournalLimits> & { path?: string });
   /** Every module known (for `discover_modules`), given the running ones. Default: the running ones. */
   directory?: (running: ModuleInfo[]) => ModuleInfo[];
   /** Start a known module that is not running, when another module calls it. Default: none. */

@@ -10,6 +10,7 @@ import { type EVENT_CATALOG, eventSpec, type EventType, type NodeEvents } from "
 import type { EventAckMessage, EventMessage, LimitsWire, LogLevel, Message } from "../protocol/messages.ts";
 import type { CloseInfo, Connection } from "../transport/connection.ts";
 import { PendingCalls } from "../transport/pending.ts";
+import { ProcessedTracker } from "./processed.ts";
 import { type EventHandler, EventRouter, type HandlerResults, type SequenceGap } from "./event_router.ts";
 import { type CallOptions, createNodeApi, type NodeApi } from "./node_api.ts";
 
@@ -107,6 +108,7 @@ export class ModuleClient {
   readonly #stopHandlers: (() => void | Promise<void>)[] = [];
   readonly #configHandlers = new Set<ConfigHandler>();
   readonly #opts: ModuleClientOptions;
+  readonly #processed = new ProcessedTracker((pos) => this.#conn.send({ kind: "processed", pos }));
   #stopping = false;
 
   /**
@@ -410,6 +412,7 @@ export class ModuleClient {
    */
   close(): Promise<CloseInfo> {
     this.#stopping = true;
+    this.#processed.close();
     return this.#conn.close(ErrorCode.ConnectionClosed, "Module closed the connection");
   }
 
@@ -441,6 +444,9 @@ export class ModuleClient {
 
   #event(e: EventMessage): void {
     const results = this.#events.dispatch(e);
+    // A journaled event is reported processed once its handlers finished (failed ones too: they were
+    // reported, and a redelivery would fail the same way).
+    if (e.pos !== undefined) results.then(this.#processed.begin(e.pos));
     if (e.replay || !eventSpec(e.type)?.acknowledge) return;
     results.then((r) => this.#ack(e, r));
   }
@@ -532,6 +538,7 @@ export class ModuleClient {
       this.#log("warn", `Stop handlers did not finish within ${budget} ms`);
     }
     if (fromHost) {
+      this.#processed.close();
       await this.#conn.close(ErrorCode.ConnectionClosed, "Module stopped");
       if (this.#opts.exitOnStop) Deno.exit(ok ? 0 : 1);
     } else if (this.#opts.exitOnDisconnect) {
@@ -540,6 +547,7 @@ export class ModuleClient {
   }
 
   #onClosed(info: CloseInfo): void {
+    this.#processed.close();
     this.#pending.rejectAll(
       new RemoteError(ErrorCode.ConnectionClosed, `Connection to the host closed: ${info.message}`),
     );

@@ -31,7 +31,7 @@ export interface SequenceGap {
   expected: number;
   /** The one that arrived. */
   got: number;
-  /** How many are missing (`got - expected`). */
+  /** How many are missing (`got - expected`, or fewer when the host says some were never meant for this module). */
   missed: number;
 }
 
@@ -128,8 +128,9 @@ export class EventRouter {
    * error one of them threw (also reported).
    */
   dispatch(e: EventMessage): Promise<HandlerResults> {
+    if (e.type === "EventsLost") this.#lost(e.payload as { lost?: unknown });
     // A per-module event skips the numbers of publishes meant for other modules: no gap to report.
-    if (!e.replay && !eventSpec(e.type)?.perModule) this.#track(e.type, e.seq);
+    else if (!e.replay && !eventSpec(e.type)?.perModule) this.#track(e.type, e.seq);
     const own: (unknown | Promise<unknown>)[] = [];
     const set = this.#handlers.get(e.type);
     if (set) { for (const h of set) own.push(this.#run(h, e)); }
@@ -146,11 +147,26 @@ export class EventRouter {
     });
   }
 
+  /** The host could not resend what the module missed (journal limits): each range is a gap. */
+  #lost(payload: { lost?: unknown }): void {
+    if (!Array.isArray(payload?.lost)) return;
+    for (const r of payload.lost as { type?: unknown; from_seq?: unknown; to_seq?: unknown; count?: unknown }[]) {
+      const { type, from_seq: from, to_seq: to, count } = r ?? {};
+      if (typeof type !== "string" || typeof from !== "number" || typeof to !== "number") continue;
+      this.#last.set(type, Math.max(to, this.#last.get(type) ?? 0));
+      this.#report({ type, expected: from, got: to + 1, missed: typeof count === "number" ? count : to - from + 1 });
+    }
+  }
+
   #track(type: string, seq: number): void {
     const last = this.#last.get(type);
     this.#last.set(type, Math.max(seq, last ?? 0));
     if (last === undefined || seq <= last + 1) return;
-    const gap = { type, expected: last + 1, got: seq, missed: seq - last - 1 };
+    this.#report({ type, expected: last + 1, got: seq, missed: seq - last - 1 });
+  }
+
+  #report(gap: SequenceGap): void {
+    const type = gap.type;
     this.#gaps++;
     this.#missed += gap.missed;
     for (const h of this.#gapHandlers) {

@@ -13,6 +13,8 @@
  */
 export * from "./client.ts";
 export { EventRouter } from "./event_router.ts";
+export { ProcessedTracker } from "./processed.ts";
+export type { ProcessedOptions } from "./processed.ts";
 export * from "./connect.ts";
 export * from "./node_api.ts";
 export { ErrorCode, RemoteError } from "../protocol/errors.ts";

@@ -123,6 +123,18 @@ export interface EventMessage<T extends string = string, P = unknown> {
    * module), not a new event. It carries the type's current `seq`, so it never looks like a gap.
    */
   replay?: boolean;
+  /**
+   * The event's position in the host's delivery journal, on every journaled (durable) event: it grows with
+   * every journaled event, across host restarts, and is the same for every module. A module reports what
+   * it has handled with a `processed` message; after a crash or restart it resumes after that position.
+   */
+  pos?: number;
+  /**
+   * `true` on an event resent from the journal when the module resumes: it may have been handed to an
+   * earlier connection of the module (which had not reported it processed). A module that must act once
+   * compares `pos` with the last position it acted on.
+   */
+  redelivered?: boolean;
 }
 
 /** Module → host, a structured log record. */
@@ -204,6 +216,18 @@ export interface EventAckMessage {
 }
 
 /**
+ * Module → host: every journaled event up to `pos` (see {@link EventMessage.pos}) has been handled. The SDK
+ * sends it after the handlers resolve, in batches. The host keeps the position across restarts and, when
+ * the module connects again, resends the journaled events after it.
+ */
+export interface ProcessedMessage {
+  /** Message kind tag, the key receivers dispatch on. */
+  kind: "processed";
+  /** The highest journal position up to which every event was handled. */
+  pos: number;
+}
+
+/**
  * Host → module: the module's configuration changed (its `config.toml` or its `[modules.<name>.config]`
  * in the node's file). The SDK replaces `context.config` and calls the module's config handlers.
  */
@@ -250,6 +274,7 @@ export type Message =
   | StopMessage
   | AckMessage
   | EventAckMessage
+  | ProcessedMessage
   | ConfigMessage
   | CloseMessage;
 
@@ -264,7 +289,15 @@ const SHAPES: Record<Message["kind"], Shape> = {
   handshake_reject: { protocol: "number", code: "string", message: "string" },
   request: { id: "uint", method: "string", params: "any", deadline_ms: "number?" },
   response: { id: "uint", ok: "boolean" },
-  event: { type: "string", seq: "number", payload: "any", source: "string?", replay: "boolean?" },
+  event: {
+    type: "string",
+    seq: "number",
+    payload: "any",
+    source: "string?",
+    replay: "boolean?",
+    pos: "number?",
+    redelivered: "boolean?",
+  },
   log: { level: "string", message: "string", fields: "object?" },
   invocation: { id: "uint", method: "string", params: "any", caller: "string?", deadline_ms: "number?" },
   invocation_result: { id: "uint", ok: "boolean" },
@@ -272,6 +305,7 @@ const SHAPES: Record<Message["kind"], Shape> = {
   stop: { reason: "string", deadline_ms: "number" },
   ack: { of: "string" },
   event_ack: { type: "string", seq: "uint", ok: "boolean", message: "string?", data: "any" },
+  processed: { pos: "uint" },
   config: { config: "object" },
   close: { code: "string", message: "string" },
 };

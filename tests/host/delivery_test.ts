@@ -137,7 +137,7 @@ Deno.test("Delivery drops the oldest lossy event first, counts per type, and sen
   assert.deepEqual(notices, []); // encoded only when it is sent
   s.buffered = 0;
   d.pump();
-  assert.deepEqual(s.sent, [3, "notice", 4, 5]);
+  assert.deepEqual(s.sent, ["notice", 3, 4, 5]); // the notice goes ahead of the backlog
   assert.deepEqual(notices, [{ dropped: { A: 2 }, total: 2, queue_limit: 3 }]);
   // The notice is not an event: delivered counts the three events.
   assert.equal(d.stats().delivered, 3);
@@ -153,7 +153,7 @@ Deno.test("Delivery drops the oldest lossy event, never a lossless one before it
   d.offer(frame(5), "NewBlock", false); // drops 3
   s.buffered = 0;
   d.pump();
-  assert.deepEqual(s.sent, [1, "notice", 4, 5]);
+  assert.deepEqual(s.sent, ["notice", 1, 4, 5]);
   assert.deepEqual(d.stats().dropped, { A: 2 });
 });
 
@@ -203,7 +203,7 @@ Deno.test("Delivery never drops lossless events: a full queue drops a new lossy 
   assert.deepEqual(d.stats().dropped, { MempoolTransactionAdded: 1 });
   s.buffered = 0;
   d.pump();
-  assert.deepEqual(s.sent, [1, 2, "notice", 4, 5]);
+  assert.deepEqual(s.sent, ["notice", 1, 2, 4, 5]);
   assert.deepEqual(notices, [{ dropped: { MempoolTransactionAdded: 1 }, total: 1, queue_limit: 2 }]);
   assert.deepEqual(overflows, []);
 });
@@ -277,23 +277,23 @@ Deno.test("Delivery stats().lag_ms skips dropped events and the notice", async (
   assert.ok(lag < 30, `lag_ms ${lag} counts a dropped event`);
 });
 
-Deno.test("Delivery drops lossy events when maxQueuedBytes is reached", () => {
-  const { s, d, notices } = setup({ maxQueuedBytes: 20 });
-  s.buffered = 100;
+Deno.test("Delivery drops lossy events when maxQueuedBytes is reached, counting what the connection holds", () => {
+  const { s, d, notices } = setup({ maxQueuedBytes: 30 });
+  s.buffered = 10; // at highWater: events queue, and these 10 unwritten bytes count
   d.offer(frame(1, 8), "A", true);
-  d.offer(frame(2, 8), "A", true); // 16 bytes
-  d.offer(frame(3, 8), "A", true); // 24 > 20: drops 1
+  d.offer(frame(2, 8), "A", true); // 16 + 10 bytes
+  d.offer(frame(3, 8), "A", true); // 24 + 10 > 30: drops 1
   let st = d.stats();
   assert.equal(st.queued, 2);
   assert.equal(st.queued_bytes, 16);
   assert.deepEqual(st.dropped, { A: 1 });
-  d.offer(frame(4, 4), "NewBlock", false); // 20 bytes: fits
+  d.offer(frame(4, 4), "NewBlock", false); // 20 + 10 bytes: fits
   st = d.stats();
   assert.equal(st.queued, 3);
   assert.equal(st.dropped_total, 1);
   s.buffered = 0;
   d.pump();
-  assert.deepEqual(s.sent, [2, "notice", 3, 4]);
+  assert.deepEqual(s.sent, ["notice", 2, 3, 4]);
   assert.equal(notices.length, 1);
 });
 
@@ -312,7 +312,7 @@ Deno.test("Delivery keeps the order of lossless and lossy events", () => {
   s.buffered = 0;
   d.pump();
   // 7, 8, 9 push out the three oldest lossy ones: 1, 2, 4.
-  assert.deepEqual(s.sent, [3, 5, 6, "notice", 7, 8, 9]);
+  assert.deepEqual(s.sent, ["notice", 3, 5, 6, 7, 8, 9]);
 });
 
 Deno.test("Delivery keeps order across compaction of a long queue drained gradually", () => {
@@ -335,7 +335,7 @@ Deno.test("Delivery keeps order across compaction of a long queue drained gradua
     s.buffered = 0;
     d.pump();
   }
-  assert.deepEqual(s.sent, [...range(0, 5000), ...range(5002, 11000), "notice", 11000, 11001]);
+  assert.deepEqual(s.sent, [...range(0, 5000), "notice", ...range(5002, 11002)]);
   assert.equal(d.stats().delivered, 11000);
 });
 
@@ -360,7 +360,7 @@ Deno.test({
   name: "Delivery memory stays bounded for a stalled subscriber receiving lossy events",
   fn() {
     const { s, d } = setup({ maxQueued: 10 });
-    s.buffered = 1e9;
+    s.buffered = 10; // stalled at highWater
     const f = frame(0);
     const before = Deno.memoryUsage().heapUsed;
     for (let i = 0; i < 2_000_000; i++) d.offer(f, "MempoolTransactionAdded", true);
@@ -368,4 +368,17 @@ Deno.test({
     assert.equal(d.stats().queued, 10);
     assert.ok(grown < 30e6, `heap grew by ${(grown / 1e6).toFixed(0)} MB for 10 queued events`);
   },
+});
+
+Deno.test("Delivery: a drop notice reaches a slow reader ahead of its whole backlog", () => {
+  const { s, d, notices } = setup({ maxQueued: 100 });
+  s.buffered = 10;
+  for (let i = 0; i < 100; i++) d.offer(frame(i), "NewBlock", false);
+  d.offer(frame(100), "A", true); // the queue is full of lossless events: this lossy one is dropped
+  assert.equal(d.stats().dropped_total, 1);
+  s.grow = true;
+  s.buffered = 0;
+  d.pump(); // the connection takes two frames (8 bytes, then at highWater)
+  assert.deepEqual(s.sent.slice(0, 2), ["notice", 0]);
+  assert.equal(notices.length, 1);
 });

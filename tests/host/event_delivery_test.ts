@@ -193,6 +193,25 @@ Deno.test("A slow module with a small queue loses the oldest lossy events and is
   equal(host.queued, 0);
 });
 
+Deno.test("A slow module is told of its drops ahead of its backlog, not after it", async () => {
+  await using t = await testHost();
+  const h = await start(t, "slow", { busy_ms: 2, subscribe: [{ types: ["MempoolTransactionAdded", DONE] }] }, {
+    capabilities: WITH_MEMPOOL,
+    eventQueue: { maxQueued: 64, highWater: 4096 },
+  });
+  for (let i = 0; i < 3_000; i++) t.host.publish("MempoolTransactionAdded", txAdded(i));
+  t.host.publish(DONE, {});
+  await summary(t, "slow");
+  const records = (await stats(h)).records;
+  // The first drop takes the oldest queued event: the first gap in the sequence. Everything after the gap
+  // was still queued when the host counted that drop, so the notice must come before it.
+  const txs = records.map((r, i) => ({ ...r, i })).filter((r) => r.type === "MempoolTransactionAdded");
+  const afterGap = txs.find((r, k) => k > 0 && r.seq !== txs[k - 1].seq + 1);
+  const notice = records.findIndex((r) => r.type === "EventsDropped");
+  ok(afterGap, "events were dropped within the recorded window");
+  ok(notice >= 0 && notice < afterGap.i, `notice at record ${notice}, first event after the gap at ${afterGap.i}`);
+});
+
 Deno.test("A slow module does not hold back a fast one, and still gets every lossless event", async () => {
   await using t = await testHost();
   const types = ["MempoolTransactionAdded", "NewBlock", DONE];

@@ -35,7 +35,7 @@ const SPEC: Record<Message["kind"], Spec> = {
   handshake_reject: { protocol: num, code: str, message: str },
   request: { id, method: str, "deadline_ms?": num },
   response: { id, ok: bool },
-  event: { type: str, seq: num, "source?": str, "replay?": bool },
+  event: { type: str, seq: num, "source?": str, "replay?": bool, "pos?": num, "redelivered?": bool },
   log: { level, message: str, "fields?": isMap },
   invocation: { id, method: str, "caller?": str, "deadline_ms?": num },
   invocation_result: { id, ok: bool },
@@ -43,6 +43,7 @@ const SPEC: Record<Message["kind"], Spec> = {
   stop: { reason: str, deadline_ms: num },
   ack: { of: str },
   event_ack: { type: str, seq: id, ok: bool, "message?": str },
+  processed: { pos: id },
   config: { config: isMap },
   close: { code: str, message: str },
 };
@@ -131,6 +132,8 @@ export const VALID: { [K in Message["kind"]]: fc.Arbitrary<Rec> } = {
     payload: wireValue,
     source: opt(wireString),
     replay: opt(fc.boolean()),
+    pos: opt(uint),
+    redelivered: opt(fc.boolean()),
   }),
   log: fc.record({
     kind: fc.constant("log"),
@@ -161,6 +164,7 @@ export const VALID: { [K in Message["kind"]]: fc.Arbitrary<Rec> } = {
     message: opt(wireString),
     data: opt(wireValue),
   }),
+  processed: fc.record({ kind: fc.constant("processed"), pos: anyId }),
   config: fc.record({ kind: fc.constant("config"), config: map }),
   close: fc.record({ kind: fc.constant("close"), code: wireString, message: wireString }),
 };
@@ -174,6 +178,7 @@ export const MODULE_TO_HOST = [
   "cancel",
   "ack",
   "event_ack",
+  "processed",
 ] as const;
 export const HOST_TO_MODULE = [
   "handshake_ack",

@@ -12,7 +12,7 @@ import type { EventSpec } from "../catalog.ts";
  * @example
  * ```ts
  * import { DELIVERY_EVENTS } from "@blvm/node/protocol";
- * console.log(Object.keys(DELIVERY_EVENTS)); // ["EventsDropped"]
+ * console.log(Object.keys(DELIVERY_EVENTS)); // ["EventsDropped", "EventsLost"]
  * ```
  */
 export const DELIVERY_EVENTS = {
@@ -24,5 +24,15 @@ export const DELIVERY_EVENTS = {
       "`dropped` counts them per event type since the previous EventsDropped; `total` is their sum; " +
       "`queue_limit` is the queue bound.",
     fields: { dropped: "map", total: "uint", queue_limit: "uint" },
+  },
+  EventsLost: {
+    category: "delivery",
+    owner: "node",
+    delivery: "lossless",
+    doc: "Sent when the module resumes (connects again after a crash, restart or host restart): journaled " +
+      "events it had not reported processed and that the journal no longer holds (its size or age limit " +
+      "passed). `lost` lists, per event type, the sequence numbers `from_seq`..`to_seq` and how many events " +
+      "of that type were lost (`count`); `total` is their sum. Everything after them is resent.",
+    fields: { lost: "any", total: "uint" },
   },
 } as const satisfies Record<string, EventSpec>;
