@@ -87,7 +87,7 @@ export function listTable(rows: ModuleStatus[]): string {
     rows.map((m) => [
       m.name,
       m.version ?? "-",
-      m.state + (m.lazy && m.state !== "running" ? " (lazy)" : ""),
+      m.state + (m.state === "missing" ? " (folder deleted)" : m.lazy && m.state !== "running" ? " (lazy)" : ""),
       m.pid === null ? "-" : String(m.pid),
       m.sandbox ?? "-",
       duration(m.uptime_ms),
@@ -119,7 +119,7 @@ export function inspectText(d: ModuleDetail): string {
   const lines = [
     `${d.name} ${d.version ?? ""}`.trim(),
     `  state:        ${d.state} (${d.health})${d.reason ? ` — ${d.reason}` : ""}`,
-    `  folder:       ${d.dir}`,
+    `  folder:       ${d.dir}${d.state === "missing" ? "   (DELETED: restore it, then ctl load; or ctl unload)" : ""}`,
     `  pid:          ${d.pid ?? "-"}   uptime: ${duration(d.uptime_ms)}   restarts: ${d.restarts}   memory: ${
       bytes(d.memory_bytes)
     }`,
@@ -166,6 +166,15 @@ export function inspectText(d: ModuleDetail): string {
         `${r.deadline_exceeded} past deadline)${r.logs_dropped ? `; ${r.logs_dropped} log messages dropped` : ""}`,
     );
     if (t.api) lines.push(`  serves api:   ${t.api.version}: ${t.api.methods.join(", ")}`);
+  }
+  if (d.journal) {
+    const j = d.journal;
+    lines.push(
+      `  journal:      processed up to ${j.processed}, ${j.behind} position${j.behind === 1 ? "" : "s"} since; ` +
+        `resumes ${j.types.length} type${j.types.length === 1 ? "" : "s"}${
+          j.module_events ? " and module events" : ""
+        }`,
+    );
   }
   lines.push(`  command:      ${d.command ? d.command.map(shellQuote).join(" ") : "-"}`);
   lines.push(`  recent log (${d.logs.length} lines):`, ...d.logs.slice(-20).map((l) => `    ${l}`));

@@ -7,7 +7,9 @@
  * - at `warn_percent` of a limit, `ResourceLimitWarning` (again at most every `repeat_seconds`);
  * - at the limit the host acts: memory → restart; cpu → throttle (or restart, `cpu_action`); disk →
  *   restart with a read-only data folder, writable again once it is back under the quota; network → the
- *   rate limiter already refuses the excess, and that is recorded.
+ *   rate limiter already refuses the excess, and that is recorded. A memory or CPU restart is a crash for
+ *   the restart policy (`ModuleManager.restart`): the module starts again after the back-off, and a loop of
+ *   them quarantines it; the disk restarts are a change of flags, done at once.
  *
  * Every warning and action is logged and kept for `ctl resources`.
  *

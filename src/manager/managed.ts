@@ -61,6 +61,13 @@ export interface ManagedModule {
   restartAt?: number;
   /** Set while the manager itself is stopping the process. */
   stopRequested: boolean;
+  /**
+   * Set (to the reason) while the host stops the process over a resource limit: its exit then counts as a
+   * crash, restarted after the back-off.
+   */
+  limitStop?: string;
+  /** Set while a deletion of its folder, once noticed, is being handled (so it is handled once). */
+  goneNoticed?: boolean;
   /** The module it failed because of, so it can be retried when that one comes back. */
   blockedBy?: string;
   /** Trigger events waiting for the module to subscribe. */
@@ -165,6 +172,11 @@ export interface ModuleDetail extends ModuleStatus {
   signature: SignatureOutcome | null;
   /** Live traffic of the running process: its subscriptions and event queue, requests, API; `null` when not running. */
   traffic: ModuleTraffic | null;
+  /**
+   * Its place in the delivery journal, running or not: the last position it reported processed, how many
+   * journaled positions lie past it, and the types it resumes; `null` without a journal or a cursor.
+   */
+  journal: { processed: number; behind: number; types: string[]; module_events: boolean } | null;
 }
 
 /** What a running module is doing on its connection, for operators. */
@@ -258,6 +270,7 @@ export function detailOf(m: ManagedModule, now: number, host?: Host): ModuleDeta
     warnings: m.loaded?.warnings ?? [],
     logs: [...m.logs],
     signature: m.signature ?? null,
+    journal: journalPlace(m.name, host),
     traffic: h
       ? {
         events: host?.bus.stats(h.session.connection) ?? null,
@@ -266,6 +279,13 @@ export function detailOf(m: ManagedModule, now: number, host?: Host): ModuleDeta
       }
       : null,
   };
+}
+
+function journalPlace(name: string, host: Host | undefined): ModuleDetail["journal"] {
+  const c = host?.journal?.cursor(name);
+  if (!c || !host?.journal) return null;
+  const behind = host.journal.lastPos - c.acked;
+  return { processed: c.acked, behind, types: [...c.coverage.types], module_events: c.coverage.moduleEvents };
 }
 
 /**
@@ -296,6 +316,25 @@ export function hardDependencies(m: ManagedModule): string[] {
  */
 export function loadedPayload(m: ManagedModule): { name: string; version: string; lazy: boolean } {
   return { name: m.name, version: m.loaded?.manifest.version ?? "", lazy: m.lazy };
+}
+
+/**
+ * Mark a module unloaded: its sticky `ModuleLoaded` is cleared and `ModuleUnloaded` is published.
+ *
+ * @param host The host to publish on.
+ * @param m The record.
+ * @param version The version that was loaded.
+ * @param reason Why (`reload`, the operator's reason, or a deleted folder).
+ *
+ * @example
+ * ```ts ignore
+ * markUnloaded(host, m, "1.0.0", "operator unload");
+ * ```
+ */
+export function markUnloaded(host: Host, m: ManagedModule, version: string, reason: string): void {
+  m.isLoaded = false;
+  host.bus.clearSticky("ModuleLoaded", m.name);
+  host.publish("ModuleUnloaded", { name: m.name, version, reason });
 }
 
 /**

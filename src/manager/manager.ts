@@ -21,6 +21,7 @@ import {
   loadedPayload,
   LOG_LINES,
   type ManagedModule,
+  markUnloaded,
   type ModuleDetail,
   type ModuleStatus,
   newManagedModule,
@@ -31,12 +32,16 @@ import type { LoadedManifest } from "./manifest.ts";
 import { moduleOverrides, type NodeConfig } from "./node_config.ts";
 import { type Candidate, resolveLoadOrder } from "./resolve.ts";
 import { moduleNameSchema } from "./rules.ts";
-import { initialRestartState, onExit } from "./restart.ts";
+import { initialRestartState } from "./restart.ts";
 import { activate, armActivation, deliverPending } from "./activation.ts";
 import { applyPrepared, type Prepared, prepareModule } from "./prepare.ts";
 import { dependentsOf, serial, setState, spawn, stop, stopDependents, type SupervisorContext } from "./supervisor.ts";
 import { reloadChanged, watchModules } from "./watcher.ts";
+import { folderGone } from "./folder.ts";
+import { checkFolder, markMissing, missingError, noticeMissing } from "./missing.ts";
+import { restartOverLimit } from "./limit_restart.ts";
 import { reconfigure, type ReconfigureAction } from "./reconfigure.ts";
+import { journalOption } from "../config/journal_config.ts";
 import { stable } from "../config/redact.ts";
 import { signatureDowngrade } from "../signing/policy.ts";
 
@@ -112,6 +117,9 @@ export class ModuleManager {
       host,
       log: this.#log,
       entry: (name) => this.#modules.get(name),
+      modules: () => this.#modules.values(),
+      folderDeleted: (m, why) =>
+        noticeMissing(this.#ctx, m, why, (fn) => this.#exclusive(m.name, fn), () => this.#modules.get(m.name) === m),
       onFatal: (e) => {
         if (!this.#closing) opts.onFatal?.(e);
       },
@@ -145,6 +153,7 @@ export class ModuleManager {
       stopTimeoutMs: cfg.stop_timeout_ms,
       killGraceMs: cfg.kill_grace_ms,
       osSandbox: cfg.require_os_sandbox ? "require" : cfg.os_sandbox,
+      journal: journalOption(opts.config.journal),
       onModuleLog: (r) => {
         const m = modules.get(r.module);
         if (m && m.logs.push(`${new Date().toISOString()} ${r.level} [${r.source}] ${r.message}`) > LOG_LINES) {
@@ -267,20 +276,24 @@ export class ModuleManager {
     return this.#modules.get(name);
   }
 
-  /** Every known module, sorted by name. */
+  /** Every known module, sorted by name. A module whose folder is gone starts becoming `missing`. */
   list(): ModuleStatus[] {
     const now = Date.now();
-    return [...this.#modules.values()].sort((a, b) => a.name < b.name ? -1 : 1).map((m) => statusOf(m, now));
+    const all = [...this.#modules.values()].sort((a, b) => a.name < b.name ? -1 : 1);
+    for (const m of all) checkFolder(this.#ctx, m);
+    return all.map((m) => statusOf(m, now));
   }
 
   /**
-   * Everything about one module.
+   * Everything about one module. A module whose folder is gone starts becoming `missing`.
    *
    * @param name Module name.
    * @throws {ManagerError} `NOT_FOUND`.
    */
   inspect(name: string): ModuleDetail {
-    return detailOf(this.#need(name), Date.now(), this.host);
+    const m = this.#need(name);
+    checkFolder(this.#ctx, m);
+    return detailOf(m, Date.now(), this.host);
   }
 
   /**
@@ -297,6 +310,7 @@ export class ModuleManager {
 
   async #load(name: string): Promise<ModuleStatus> {
     const old = this.#modules.get(name);
+    if (old?.state === "missing") await markMissing(this.#ctx, old, old.reason);
     if (old?.isLoaded) {
       throw new ManagerError("CONFLICT", name, `Module '${name}' is already loaded (${old.state}); use reload`);
     }
@@ -382,6 +396,9 @@ export class ModuleManager {
 
   async #reload(name: string, opts: { approve?: boolean; reason?: string }): Promise<ReloadResult> {
     const m = this.#need(name);
+    const gone = folderGone(m.dir);
+    if (gone || m.state === "missing") await markMissing(this.#ctx, m, gone ?? m.reason);
+    if (gone) throw missingError(m, gone);
     if (!m.isLoaded) {
       const s = await this.#load(name);
       return { old_version: null, new_version: s.version!, success: true };
@@ -460,10 +477,12 @@ export class ModuleManager {
    * @param params Parameters.
    * @param timeoutMs Deadline.
    * @returns The module's result.
-   * @throws {ManagerError} `NOT_FOUND` or `UNAVAILABLE`; or the module's `RemoteError`.
+   * @throws {ManagerError} `NOT_FOUND` (also when its folder is gone) or `UNAVAILABLE`; or the module's `RemoteError`.
    */
   async invoke(name: string, method: string, params: unknown, timeoutMs?: number): Promise<unknown> {
     const m = this.#need(name);
+    const gone = checkFolder(this.#ctx, m);
+    if (gone) throw missingError(m, gone);
     await this.#activateOnCall(name, `first call of '${method}'`);
     if (!m.handle) throw unavailable(m);
     return await m.handle.session.invoke(method, params, timeoutMs, "operator");
@@ -488,38 +507,21 @@ export class ModuleManager {
   }
 
   /**
-   * Restart a running module (stop, then start with its current settings) over a resource limit.
-   * It counts as a crash for the restart policy, so a module that keeps going over its limit is left
-   * `failed` after `max_crashes` within `window_ms` (until the operator reloads it) instead of
-   * restarting forever.
+   * Restart a running module over a resource limit (see {@link restartOverLimit}). Over a memory or CPU
+   * limit its exit is a crash for the restart policy: restarted after the back-off, quarantined after
+   * `max_crashes` within `window_ms`. A change of its data folder's mode (`readOnly`) restarts it at once.
    *
    * @param name Module name.
    * @param reason Why, sent to the module and logged.
    * @param readOnly A reason starts it with a read-only data directory; `null` makes it writable
-   * again; `undefined` keeps it as it is.
-   * @returns Whether it runs afterwards.
+   * again; `undefined` (memory, CPU) keeps it as it is.
+   * @returns Its status afterwards; `restart_in_ms` shows the back-off of a scheduled restart.
    * @throws {ManagerError} `NOT_FOUND`, or `UNAVAILABLE` during shutdown.
    */
-  restart(name: string, reason: string, readOnly?: string | null): Promise<boolean> {
+  restart(name: string, reason: string, readOnly?: string | null): Promise<ModuleStatus> {
     return this.#exclusive(name, () => {
-      const m = this.#need(name);
-      if (readOnly !== undefined) m.readOnly = readOnly ?? undefined;
       this.#log.warn("Restarting module {module}: {reason}", { module: name, reason });
-      return serial(m, async () => {
-        if (!m.handle) return false;
-        const now = Date.now();
-        const exit = { code: 1, signal: null, uptimeMs: now - (m.startedAt ?? now), now, requested: false };
-        const { state, decision } = onExit(m.restart, { ...m.overrides.restart, policy: "always" }, exit);
-        m.restart = state;
-        await stop(this.#ctx, m, reason);
-        if (decision.action === "quarantine") {
-          // Like a quarantine, but from `stopped`: it stays down until the operator reloads it.
-          setState(this.#ctx, m, "failed", `${reason}; restarted over its limits: ${decision.reason}`);
-          return false;
-        }
-        m.restarts++;
-        return await spawn(this.#ctx, m, false);
-      });
+      return restartOverLimit(this.#ctx, this.#need(name), reason, readOnly);
     });
   }
 
@@ -615,9 +617,7 @@ export class ModuleManager {
   }
 
   #markUnloaded(m: ManagedModule, version: string, reason: string): void {
-    m.isLoaded = false;
-    this.host.bus.clearSticky("ModuleLoaded", m.name);
-    this.host.publish("ModuleUnloaded", { name: m.name, version, reason });
+    markUnloaded(this.host, m, version, reason);
   }
 
   /**

@@ -46,6 +46,7 @@ import {
 import type { RestartPolicy } from "./restart.ts";
 import { type BackendConfig, parseBackendConfig } from "./backend_config.ts";
 import { type JanitorConfig, parseJanitorConfig } from "../config/janitor_config.ts";
+import { type JournalConfig, parseJournalConfig } from "../config/journal_config.ts";
 import { applyOverrides, type Override } from "../config/overrides.ts";
 import { layoutIssues } from "./layout_rules.ts";
 import {
@@ -182,6 +183,8 @@ export interface NodeConfig {
   node: BackendConfig;
   /** The `[janitor]` section: janitorial schedules, deadlines and monitors. */
   janitor: JanitorConfig;
+  /** The `[journal]` section: the delivery journal modules resume from. */
+  journal: JournalConfig;
   /** The `[signing]` section: signing policy, threshold and trusted keys (`docs/SIGNING.md`). */
   signing: SigningSettings;
   /** Dotted paths the operator marked secret (top-level `secret_keys`): redacted in `ConfigLoaded`. */
@@ -420,6 +423,7 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
   }
   let node: BackendConfig | undefined;
   let janitor: JanitorConfig | undefined;
+  let journal: JournalConfig | undefined;
   try {
     node = parseBackendConfig(data.node, label, baseDir);
   } catch (e) {
@@ -428,6 +432,12 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
   }
   try {
     janitor = parseJanitorConfig(data.janitor, label, baseDir);
+  } catch (e) {
+    if (!(e instanceof ConfigFileError)) throw e;
+    issues.push(...e.issues);
+  }
+  try {
+    journal = parseJournalConfig(data.journal, label, baseDir);
   } catch (e) {
     if (!(e instanceof ConfigFileError)) throw e;
     issues.push(...e.issues);
@@ -448,6 +458,7 @@ export function parseNodeConfig(data: Record<string, unknown>, file: string | un
     raw: data,
     node: node!,
     janitor: janitor!,
+    journal: journal!,
     signing: signing!,
     secret_keys: secrets as string[],
     modules: {

@@ -36,7 +36,8 @@ export async function reconfigure(
   m: ManagedModule,
   next: ModuleOverrides,
 ): Promise<ReconfigureAction> {
-  if (!m.loaded || stable(next) === stable(m.overrides)) return "none";
+  // A missing module (its folder is gone) gets the settings in force when it is loaded again.
+  if (!m.loaded || m.state === "missing" || stable(next) === stable(m.overrides)) return "none";
   const before = { overrides: m.overrides, effective: m.effective ? describePermissions(m.effective) : [] };
   const old = m.overrides;
   m.overrides = next;

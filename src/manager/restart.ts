@@ -43,8 +43,8 @@ export type RestartDecision =
 
 /** How a module's process ended. */
 export interface ExitInfo {
-  /** Exit code (meaningless when `signal` is set). */
-  code: number;
+  /** Exit code (meaningless when `signal` is set); `null` when no process exit is known (a spawn error, a handshake timeout). */
+  code: number | null;
   /** Name of the signal that killed the process, or null. */
   signal: string | null;
   /** How long the process ran. */
@@ -53,6 +53,12 @@ export interface ExitInfo {
   now: number;
   /** Whether the host itself stopped the module. */
   requested: boolean;
+  /**
+   * What ended the run when the exit status alone does not say it: a failed start (`exit code 3 before the
+   * handshake`) or the host's restart over a resource limit. It names the crash in a quarantine reason, and
+   * such an exit always counts as a crash, even with code 0.
+   */
+  cause?: string;
 }
 
 /**
@@ -71,19 +77,41 @@ export function initialRestartState(): RestartState {
 /**
  * Describe how a process ended.
  *
- * @param code Exit code.
+ * @param code Exit code, or `null` when no exit is known.
  * @param signal Signal name, or null.
- * @returns `signal SIGKILL` when a signal is set, otherwise `exit code 1`.
+ * @returns `signal SIGKILL` when a signal is set, otherwise `exit code 3` (`no exit status` without either).
  *
  * @example
  * ```ts
  * import { describeExit } from "./restart.ts";
- * console.log(describeExit(1, null)); // "exit code 1"
+ * console.log(describeExit(3, null)); // "exit code 3"
  * console.log(describeExit(137, "SIGKILL")); // "signal SIGKILL"
+ * console.log(describeExit(null, null)); // "no exit status"
  * ```
  */
-export function describeExit(code: number, signal: string | null): string {
-  return signal !== null ? `signal ${signal}` : `exit code ${code}`;
+export function describeExit(code: number | null, signal: string | null): string {
+  return signal !== null ? `signal ${signal}` : code !== null ? `exit code ${code}` : "no exit status";
+}
+
+/**
+ * The exit status a failed start reports, read from the host's `ModuleStartError` detail
+ * (`Process exited before the handshake (code 3)`, `(code 137, SIGKILL)`). A start that failed
+ * without the process exiting on its own (spawn error, handshake timeout, refused handshake) has none.
+ *
+ * @param detail The start error's detail.
+ * @returns The code and signal, both `null` when the detail names no exit.
+ *
+ * @example
+ * ```ts
+ * import { startFailureExit } from "./restart.ts";
+ * console.log(startFailureExit("Process exited before the handshake (code 3); last stderr: boom"));
+ * // { code: 3, signal: null }
+ * console.log(startFailureExit("No handshake within 10000 ms")); // { code: null, signal: null }
+ * ```
+ */
+export function startFailureExit(detail: string): { code: number | null; signal: string | null } {
+  const m = /exited before the handshake \(code (-?\d+)(?:, (SIG[A-Z0-9]+))?\)/.exec(detail);
+  return m ? { code: Number(m[1]), signal: m[2] ?? null } : { code: null, signal: null };
 }
 
 function seconds(ms: number): string {
@@ -93,8 +121,8 @@ function seconds(ms: number): string {
 /**
  * Apply the restart policy to one exit of a module's process.
  *
- * A stop the host requested, policy `never`, and a clean exit (code 0, no signal) under `on-failure` are not
- * restarted. Anything else counts as a crash (so does any exit under `always`): an uptime of at least
+ * A stop the host requested, policy `never`, and a clean exit (code 0, no signal, no `cause`) under `on-failure`
+ * are not restarted. Anything else counts as a crash (so does any exit under `always`): an uptime of at least
  * `reset_after_ms` first resets the backoff; crashes older than `window_ms` are forgotten; reaching `max_crashes`
  * within the window quarantines the module; otherwise it restarts after
  * `min(max_delay_ms, initial_delay_ms * multiplier ** attempt)`.
@@ -131,14 +159,14 @@ export function onExit(
 ): { state: RestartState; decision: RestartDecision } {
   if (exit.requested) return { state, decision: { action: "none", reason: "stop was requested" } };
   if (policy.policy === "never") return { state, decision: { action: "none", reason: "restart policy is 'never'" } };
-  if (policy.policy === "on-failure" && exit.code === 0 && exit.signal === null) {
+  if (policy.policy === "on-failure" && exit.code === 0 && exit.signal === null && exit.cause === undefined) {
     return { state, decision: { action: "none", reason: "exited cleanly" } };
   }
 
   const attempt = exit.uptimeMs >= policy.reset_after_ms ? 0 : state.attempt;
   const crashes = [...state.crashes.filter((t) => t >= exit.now - policy.window_ms), exit.now];
   if (policy.max_crashes > 0 && crashes.length >= policy.max_crashes) {
-    const last = describeExit(exit.code, exit.signal);
+    const last = exit.cause ?? describeExit(exit.code, exit.signal);
     const reason = `crashed ${crashes.length} times within ${seconds(policy.window_ms)} (last: ${last})`;
     return { state: { attempt, crashes }, decision: { action: "quarantine", reason } };
   }

@@ -10,10 +10,15 @@
  *                   ├─▶ starting (restart after back-off)
  *                   ├─▶ quarantined (crash loop; until the operator reloads it)
  *                   └─▶ stopped (the operator stopped it during the back-off)
+ *
+ * any state but starting and stopping ─▶ missing (its folder was deleted)
  * ```
  *
  * `failed` is a module that cannot be started at all: a broken manifest, a missing or failed
  * dependency, a version pin it does not meet, or a required module whose first start failed.
+ *
+ * `missing` is a module whose folder is gone: it has no process, is never restarted or started by a
+ * trigger, and leaves the state only as a new record, when its folder is loaded again.
  *
  * @module
  */
@@ -28,6 +33,7 @@ export const MODULE_STATES = [
   "crashed",
   "quarantined",
   "failed",
+  "missing",
 ] as const;
 
 /** One lifecycle state. */
@@ -37,14 +43,15 @@ export type ModuleState = typeof MODULE_STATES[number];
 export type ModuleHealth = "healthy" | "degraded" | "unhealthy" | "unknown";
 
 const NEXT: Record<ModuleState, readonly ModuleState[]> = {
-  discovered: ["starting", "failed"],
+  discovered: ["starting", "failed", "missing"],
   starting: ["running", "crashed", "failed", "stopping", "stopped"],
-  running: ["stopping", "crashed", "stopped"],
+  running: ["stopping", "crashed", "stopped", "missing"],
   stopping: ["stopped", "crashed"],
-  stopped: ["starting", "failed"],
-  crashed: ["starting", "quarantined", "stopped", "failed", "stopping"],
-  quarantined: ["starting", "stopped", "failed"],
-  failed: ["starting", "stopped", "failed"],
+  stopped: ["starting", "failed", "missing"],
+  crashed: ["starting", "quarantined", "stopped", "failed", "stopping", "missing"],
+  quarantined: ["starting", "stopped", "failed", "missing"],
+  failed: ["starting", "stopped", "failed", "missing"],
+  missing: [],
 };
 
 /**
@@ -66,8 +73,8 @@ export function canTransition(from: ModuleState, to: ModuleState): boolean {
 }
 
 /**
- * The health a state implies: running is healthy; crashed, quarantined and failed are unhealthy;
- * everything else is unknown.
+ * The health a state implies: running is healthy; crashed, quarantined, failed and missing are
+ * unhealthy; everything else is unknown.
  *
  * @param state A lifecycle state.
  * @returns Its health.
@@ -80,6 +87,6 @@ export function canTransition(from: ModuleState, to: ModuleState): boolean {
  */
 export function healthOf(state: ModuleState): ModuleHealth {
   if (state === "running") return "healthy";
-  if (state === "crashed" || state === "quarantined" || state === "failed") return "unhealthy";
+  if (state === "crashed" || state === "quarantined" || state === "failed" || state === "missing") return "unhealthy";
   return "unknown";
 }

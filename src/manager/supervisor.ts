@@ -11,8 +11,9 @@ import { DEFAULT_RATE_LIMIT, type RateLimit } from "../host/limits.ts";
 import { activate } from "./activation.ts";
 import { ManagerError } from "./errors.ts";
 import { hardDependencies, type ManagedModule } from "./managed.ts";
+import { folderGone } from "./folder.ts";
 import { changedSinceVerified } from "./prepare.ts";
-import { describeExit, onExit, type RestartDecision } from "./restart.ts";
+import { describeExit, onExit, type RestartDecision, startFailureExit } from "./restart.ts";
 import { canTransition, healthOf, type ModuleState } from "./state.ts";
 
 /** What supervision needs from the manager. */
@@ -23,6 +24,13 @@ export interface SupervisorContext {
   log: Logger;
   /** A module record by name. */
   entry(name: string): ManagedModule | undefined;
+  /** Every module record. */
+  modules(): Iterable<ManagedModule>;
+  /**
+   * A check found the module's folder gone (`why`): the manager stops it and its dependents and marks it
+   * `missing`, once (see `markMissing`). Called without waiting; safe to call again.
+   */
+  folderDeleted(m: ManagedModule, why: string): void;
   /** Called when a required module fails for good after start-up. */
   onFatal(error: ManagerError): void;
   /** Whether start-up has finished (before that, required failures are reported by `start`). */
@@ -72,7 +80,7 @@ export function setState(ctx: SupervisorContext, m: ManagedModule, to: ModuleSta
   }
   m.state = to;
   m.reason = reason;
-  const bad = to === "failed" || to === "crashed" || to === "quarantined";
+  const bad = to === "failed" || to === "crashed" || to === "quarantined" || to === "missing";
   const props = { module: m.name, from, to, reason };
   if (bad) ctx.log.warn("Module {module}: {from} → {to} ({reason})", props);
   else ctx.log.info("Module {module}: {from} → {to} ({reason})", props);
@@ -81,7 +89,7 @@ export function setState(ctx: SupervisorContext, m: ManagedModule, to: ModuleSta
   if (before !== after) {
     ctx.host.publish("ModuleHealthChanged", { name: m.name, old_health: before, new_health: after, reason });
   }
-  if ((to === "failed" || to === "quarantined") && m.overrides.required && ctx.started) {
+  if ((to === "failed" || to === "quarantined" || to === "missing") && m.overrides.required && ctx.started) {
     ctx.onFatal(
       new ManagerError("REQUIRED_MODULE_FAILED", m.name, `Required module '${m.name}' is ${to}: ${reason}`),
     );
@@ -106,6 +114,13 @@ export function setState(ctx: SupervisorContext, m: ManagedModule, to: ModuleSta
 export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: boolean): Promise<boolean> {
   if (m.handle) return true;
   if (ctx.closing) return false;
+  // Never started from a folder that is gone (a restart after the back-off, a lazy start, a reload).
+  const gone = folderGone(m.dir);
+  if (gone) {
+    setState(ctx, m, "missing", gone);
+    ctx.folderDeleted(m, gone);
+    return false;
+  }
   const loaded = m.loaded!;
   for (const dep of hardDependencies(m)) {
     const d = ctx.entry(dep);
@@ -157,20 +172,28 @@ export async function spawn(ctx: SupervisorContext, m: ManagedModule, initial: b
       setState(ctx, m, "failed", reason);
       return false;
     }
+    // The real exit status when the process exited before its handshake; none for a spawn error or timeout.
+    const { code, signal } = startFailureExit(reason);
+    const cause = code !== null || signal !== null
+      ? `${describeExit(code, signal)} before the handshake`
+      : `failed to start: ${reason}`;
+    const exit = { code, signal, uptimeMs: 0 };
     const { state, decision } = onExit(m.restart, m.overrides.restart, {
-      code: 1,
-      signal: null,
-      uptimeMs: 0,
+      ...exit,
       now: Date.now(),
       requested: false,
+      cause,
     });
     m.restart = state;
-    crashed(ctx, m, decision, reason, { code: null, signal: null, uptimeMs: 0 });
+    crashed(ctx, m, decision, reason, exit);
     return false;
   }
 }
 
-/** The process of `handle` exited: a requested stop, a clean exit, or a crash. */
+/**
+ * The process of `handle` exited: a requested stop, a clean exit, or a crash. A stop for a resource limit
+ * (`m.limitStop`) is a crash named by that limit, restarted after the back-off whatever the policy says.
+ */
 function exited(
   ctx: SupervisorContext,
   m: ManagedModule,
@@ -182,22 +205,37 @@ function exited(
   m.reportedHealth = undefined;
   const uptimeMs = m.startedAt === undefined ? 0 : Date.now() - m.startedAt;
   const signal = s.signal ?? null;
-  if (m.stopRequested || ctx.closing) {
+  const limit = m.limitStop;
+  m.limitStop = undefined;
+  if (ctx.closing || (m.stopRequested && limit === undefined)) {
     m.stopRequested = false;
     const reason = m.reason || "stopped";
     setState(ctx, m, "stopped", reason);
     ctx.host.publish("ModuleStopped", { name: m.name, reason, code: s.code, signal });
     return;
   }
-  const { state, decision } = onExit(m.restart, m.overrides.restart, {
+  m.stopRequested = false;
+  const status = limit ?? describeExit(s.code, signal);
+  const gone = folderGone(m.dir);
+  if (gone) {
+    // Nothing to restart from: the module is missing until its folder comes back.
+    const reason = `${status}; not restarted: ${gone}`;
+    setState(ctx, m, "missing", reason);
+    ctx.host.publish("ModuleStopped", { name: m.name, reason, code: s.code, signal });
+    ctx.folderDeleted(m, gone);
+    return;
+  }
+  const policy = limit === undefined ? m.overrides.restart : { ...m.overrides.restart, policy: "always" as const };
+  const { state, decision } = onExit(m.restart, policy, {
     code: s.code,
     signal,
     uptimeMs,
     now: Date.now(),
     requested: false,
+    cause: limit,
   });
   m.restart = state;
-  crashed(ctx, m, decision, describeExit(s.code, signal), { code: s.code, signal, uptimeMs });
+  crashed(ctx, m, decision, status, { code: s.code, signal, uptimeMs });
 }
 
 /** Apply the restart policy's decision after an unexpected exit or a failed start. */

@@ -48,6 +48,7 @@ function detail(over: Partial<ModuleDetail> = {}): ModuleDetail {
     warnings: [],
     logs: ["l1", "l2"],
     traffic: null,
+    journal: null,
     signature: null,
     ...over,
   };
@@ -199,6 +200,7 @@ Deno.test("inspectText: NOT granted, pending approval, warnings, failed state an
     command: null,
     logs: [],
     traffic: null,
+    journal: null,
   }));
   const lines = text.split("\n");
   equal(lines[0], "hello");
@@ -242,4 +244,16 @@ Deno.test("inspectText shows the sandbox layers and the signature check", () => 
   const bare = inspectText(detail({ sandbox: "deno", signature: null }));
   ok(bare.includes("  sandbox:      deno (Deno's permission flags only, no OS layer)"), bare);
   ok(!bare.includes("signature:"));
+});
+
+Deno.test("inspectText: the module's place in the delivery journal", () => {
+  const text = inspectText(detail({
+    journal: { processed: 1842, behind: 1, types: ["BlockDisconnected", "NewBlock"], module_events: true },
+  }));
+  ok(
+    text.split("\n").includes(
+      "  journal:      processed up to 1842, 1 position since; resumes 2 types and module events",
+    ),
+  );
+  ok(!inspectText(detail()).includes("journal:"), "no line without a cursor");
 });

@@ -1,6 +1,6 @@
 // The resource monitor against real module processes: memory, CPU, disk quota and request-rate limits,
 // the ResourceLimitWarning each module receives, and the actions the host takes.
-import { deepEqual, equal, fail, ok } from "node:assert/strict";
+import { deepEqual, equal, fail, match, ok } from "node:assert/strict";
 import { fixtureSource } from "../_host_helpers.ts";
 import { parseJanitorConfig } from "../../src/config/janitor_config.ts";
 import { Janitor } from "../../src/janitor/janitor.ts";
@@ -140,7 +140,46 @@ Deno.test("A module over its memory limit is warned first, then restarted (sched
   equal(actions(j, "hog", "memory").filter((a) => a.action === "restart").length, 1);
   equal(t.manager.list()[0].state, "running");
   equal(t.manager.list()[0].restarts, 1);
-  equal(t.of("ModuleCrashed", "hog").length, 0, "a restart by the host is not a crash");
+  // The restart went through the restart policy as a crash named by the limit, with the policy's first delay.
+  const crashes = t.of("ModuleCrashed", "hog");
+  equal(crashes.length, 1);
+  equal(crashes[0].payload.action, "restart");
+  equal(crashes[0].payload.restart_in_ms, 100);
+  match(crashes[0].payload.reason as string, /^resident memory [\d.]+ MiB over its limit 150 MiB$/);
+});
+
+Deno.test("Memory-limit restarts follow the restart back-off like any crash, and a loop of them is quarantined", async () => {
+  // It goes over its limit on every run.
+  await using t = await testManager(
+    { hog: folder("hog", `mode = "hog"\nmax_mb = 400\nstep_mb = 10\nstep_ms = 50\n`) },
+    "[modules.restart]\ninitial_delay_ms = 300\nmultiplier = 2\nmax_crashes = 4\nwindow_ms = 600000\n" +
+      "[modules.hog.limits]\nmemory_mb = 120\n",
+  );
+  using j = await janitorFor(t, { interval_seconds: 0.2 });
+  await j.start();
+  await t.waitEvent("ModuleStateChanged", (p) => p.name === "hog" && p.new_state === "quarantined", 90_000);
+  j.stop();
+
+  // Each restart was scheduled by the policy with a growing delay, and the fourth crash quarantined it.
+  const crashes = t.of("ModuleCrashed", "hog");
+  deepEqual(crashes.map((c) => c.payload.action), ["restart", "restart", "restart", "quarantine"]);
+  deepEqual(crashes.map((c) => c.payload.restart_in_ms), [300, 600, 1200, null]);
+  for (const c of crashes) match(c.payload.reason as string, /^resident memory [\d.]+ MiB over its limit 120 MiB$/);
+  // No start came before its delay had passed (the timer's lower bound, whatever the machine's speed).
+  const starts = t.of("ModuleStarted", "hog");
+  deepEqual(starts.map((s) => s.payload.restarts), [0, 1, 2, 3]);
+  for (let i = 0; i < 3; i++) {
+    const gap = starts[i + 1].at - crashes[i].at;
+    ok(gap >= (crashes[i].payload.restart_in_ms as number), `restart ${i + 1} came ${gap} ms after its crash`);
+  }
+  // Each was a restart action of the monitor, logged before its crash.
+  equal(actions(j, "hog", "memory").filter((a) => a.action === "restart").length, 4);
+  const status = t.manager.list()[0];
+  deepEqual([status.state, status.pid, status.restart_in_ms], ["quarantined", null, null]);
+  match(status.reason, /^crashed 4 times within 600 s \(last: resident memory [\d.]+ MiB over its limit 120 MiB\)$/);
+  // It stays down until the operator acts.
+  await sleep(500);
+  equal(t.of("ModuleStarted", "hog").length, 4);
 });
 
 Deno.test("A busy module over cpu_percent is warned and throttled; stop() resumes it", async () => {
@@ -237,6 +276,8 @@ Deno.test("A module over its disk quota is restarted read-only, and writable aga
   ok(allowWrite(t.manager.inspect("writer").command!).includes(dataDir));
   equal(t.manager.get("writer")!.readOnly, undefined);
   await until("status writable", () => moduleStatus(j, "writer")?.read_only === null);
+  // Switching the data folder's mode is a change of flags, not a crash: at once, no back-off.
+  equal(t.of("ModuleCrashed", "writer").length, 0);
 });
 
 Deno.test("A module over requests_per_second is warned and its excess requests are recorded as rate-limited", async () => {

@@ -7,6 +7,7 @@ import {
   type RestartDecision,
   type RestartPolicy,
   type RestartState,
+  startFailureExit,
 } from "../../src/manager/restart.ts";
 
 const POLICY: RestartPolicy = {
@@ -52,6 +53,44 @@ Deno.test("describeExit() names the signal if there is one, else the exit code",
   equal(describeExit(0, null), "exit code 0");
   equal(describeExit(137, "SIGKILL"), "signal SIGKILL");
   equal(describeExit(0, "SIGTERM"), "signal SIGTERM");
+  equal(describeExit(3, null), "exit code 3");
+  equal(describeExit(null, null), "no exit status");
+  equal(describeExit(null, "SIGKILL"), "signal SIGKILL");
+});
+
+Deno.test("startFailureExit() reads the real exit status of a start that failed, and none where there is none", () => {
+  deepEqual(startFailureExit("Process exited before the handshake (code 3)"), { code: 3, signal: null });
+  deepEqual(startFailureExit("Process exited before the handshake (code 3); last stderr: boom (code 9)"), {
+    code: 3,
+    signal: null,
+  });
+  deepEqual(startFailureExit("Process exited before the handshake (code 137, SIGKILL)"), {
+    code: 137,
+    signal: "SIGKILL",
+  });
+  deepEqual(startFailureExit("Process exited before the handshake (code 0)"), { code: 0, signal: null });
+  for (const other of ["No handshake within 10000 ms", "spawn failed: (code 3)", "it exited (code 3)"]) {
+    deepEqual(startFailureExit(other), { code: null, signal: null }, other);
+  }
+});
+
+Deno.test("onExit() names the cause instead of the exit status, and a cause makes even code 0 a crash", () => {
+  const policy = { ...POLICY, max_crashes: 2 };
+  const cause = "exit code 0 before the handshake";
+  const { decisions } = run(policy, [{ code: 0, now: 0, cause }, { code: 0, now: 1, cause: "resident memory 9 MiB" }]);
+  deepEqual(decisions, [
+    { action: "restart", delayMs: 1000, attempt: 1 },
+    { action: "quarantine", reason: "crashed 2 times within 60 s (last: resident memory 9 MiB)" },
+  ]);
+  const none = run(policy, [{ code: null, now: 0, cause: "failed to start: No handshake within 10 ms" }, {
+    code: null,
+    now: 1,
+    cause: "failed to start: No handshake within 10 ms",
+  }]);
+  equal(
+    none.decisions[1].action === "quarantine" && none.decisions[1].reason,
+    "crashed 2 times within 60 s (last: failed to start: No handshake within 10 ms)",
+  );
 });
 
 Deno.test("onExit() backs off exponentially, numbers attempts from 1, and caps the delay", () => {

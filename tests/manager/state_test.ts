@@ -3,23 +3,26 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { canTransition, healthOf, MODULE_STATES, type ModuleState } from "../../src/manager/state.ts";
 
 // Every allowed move, as documented in src/manager/state.ts (diagram plus the operator's moves:
-// reload of a failed or quarantined module, unload while starting or crashed, failure updates).
+// reload of a failed or quarantined module, unload while starting or crashed, failure updates, and a
+// deleted folder, which leaves a module `missing` for good: it comes back only as a new record).
 const ALLOWED: Record<ModuleState, ModuleState[]> = {
-  discovered: ["starting", "failed"],
+  discovered: ["starting", "failed", "missing"],
   starting: ["running", "crashed", "failed", "stopping", "stopped"],
-  running: ["stopping", "crashed", "stopped"],
+  running: ["stopping", "crashed", "stopped", "missing"],
   stopping: ["stopped", "crashed"],
-  stopped: ["starting", "failed"],
-  crashed: ["starting", "quarantined", "stopped", "failed", "stopping"],
-  quarantined: ["starting", "stopped", "failed"],
-  failed: ["starting", "stopped", "failed"],
+  stopped: ["starting", "failed", "missing"],
+  crashed: ["starting", "quarantined", "stopped", "failed", "stopping", "missing"],
+  quarantined: ["starting", "stopped", "failed", "missing"],
+  failed: ["starting", "stopped", "failed", "missing"],
+  missing: [],
 };
 
-Deno.test("MODULE_STATES lists the eight states", () => {
+Deno.test("MODULE_STATES lists the nine states", () => {
   deepEqual([...MODULE_STATES].sort(), [
     "crashed",
     "discovered",
     "failed",
+    "missing",
     "quarantined",
     "running",
     "starting",
@@ -73,12 +76,16 @@ Deno.test("Forbidden moves: nothing runs without starting, nothing goes back to 
     ["discovered", "stopped"],
     ["stopping", "starting"],
     ["quarantined", "crashed"],
+    ["missing", "starting"],
+    ["missing", "stopped"],
+    ["starting", "missing"],
+    ["stopping", "missing"],
   ];
   for (const [from, to] of forbidden) equal(canTransition(from, to), false, `${from} → ${to}`);
   for (const from of MODULE_STATES) equal(canTransition(from, "discovered"), false, `${from} → discovered`);
 });
 
-Deno.test("healthOf: running is healthy; crashed, quarantined and failed are unhealthy; the rest unknown", () => {
+Deno.test("healthOf: running is healthy; crashed, quarantined, failed and missing are unhealthy; the rest unknown", () => {
   const expected: Record<ModuleState, string> = {
     discovered: "unknown",
     starting: "unknown",
@@ -88,6 +95,7 @@ Deno.test("healthOf: running is healthy; crashed, quarantined and failed are unh
     crashed: "unhealthy",
     quarantined: "unhealthy",
     failed: "unhealthy",
+    missing: "unhealthy",
   };
   for (const s of MODULE_STATES) equal(healthOf(s), expected[s], s);
 });

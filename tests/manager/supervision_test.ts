@@ -1,6 +1,7 @@
 // Crash, restart, quarantine and stop, with real module processes.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { processAlive } from "../_host_helpers.ts";
+import { inspectText } from "../../src/cli/format.ts";
 import { manifest, testManager } from "./_managed.ts";
 
 const exitAfterReady = (code: number, ms: number) => `mode = "exit"\nexit_code = ${code}\nexit_after_ms = ${ms}\n`;
@@ -63,6 +64,31 @@ Deno.test("A crash loop ends in quarantine until the operator reloads the module
   const r = await t.manager.reload("loop");
   equal(r.success, true);
   equal(t.manager.get("loop")!.state, "running");
+});
+
+Deno.test("A module that keeps exiting with code 3 is quarantined with code 3 in every reason, before or after its handshake", async () => {
+  const failStart = `env = { BLVM_TEST_MODE = "fail_start" }\ngrants = { env = ["BLVM_TEST_MODE"] }\n`;
+  await using t = await testManager(
+    {
+      early: { manifest: manifest("early", "1.0.0", '[permissions]\nenv = ["BLVM_TEST_MODE"]') },
+      late: { manifest: manifest("late"), config: exitAfterReady(3, 0) },
+    },
+    `[modules.restart]\ninitial_delay_ms = 20\nmax_crashes = 3\nwindow_ms = 60000\n[modules.early]\n${failStart}`,
+  );
+  for (const name of ["early", "late"]) {
+    await t.waitEvent("ModuleStateChanged", (p) => p.name === name && p.new_state === "quarantined");
+    const crashes = t.of("ModuleCrashed", name);
+    deepEqual(crashes.map((c) => c.payload.code), [3, 3, 3], name);
+    deepEqual(crashes.map((c) => c.payload.action), ["restart", "restart", "quarantine"], name);
+    const last = name === "early" ? "exit code 3 before the handshake" : "exit code 3";
+    const reason = `crashed 3 times within 60 s (last: ${last})`;
+    const status = t.manager.inspect(name);
+    deepEqual([status.state, status.reason], ["quarantined", reason]);
+    ok(inspectText(status).includes(`  state:        quarantined (unhealthy) — ${reason}\n`), inspectText(status));
+    for (const c of crashes) match(c.payload.reason as string, name === "early" ? /\(code 3\)/ : /^exit code 3$/);
+  }
+  // Never the old placeholder.
+  ok(!t.events.some((e) => JSON.stringify(e.payload).includes("exit code 1")));
 });
 
 Deno.test("A graceful stop runs the module's cleanup before it exits", async () => {

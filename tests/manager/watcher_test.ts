@@ -17,7 +17,7 @@ Deno.test("moduleOfPath: paths outside the root, the root itself and root-level 
   equal(moduleOfPath(ROOT, "/srv/modules"), undefined);
   equal(moduleOfPath(ROOT, "/srv/modules/"), undefined);
   equal(moduleOfPath(ROOT, "/srv/modules/README.md"), undefined);
-  // The folder itself (created or removed) is reported through the files inside it.
+  // The folder itself (created, removed or moved) is no path inside it: watchModules reports it on its own.
   equal(moduleOfPath(ROOT, "/srv/modules/hello"), undefined);
   equal(moduleOfPath(ROOT, "relative/modules/hello/main.ts"), undefined);
 });
@@ -120,4 +120,78 @@ Deno.test("watchModules on a missing folder returns a handle that does nothing",
     throw new Error("must not be called");
   });
   w.close();
+});
+
+/** Collects reports; `next(n)` resolves once there are `n` of them (or rejects after a generous deadline). */
+function reports() {
+  const calls: string[][] = [];
+  let wake = () => {};
+  return {
+    calls,
+    push: (names: Set<string>) => {
+      calls.push([...names].sort());
+      wake();
+    },
+    async next(n: number, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      while (calls.length < n) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for report ${n}; got ${JSON.stringify(calls)}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 100);
+        });
+      }
+      return calls[n - 1];
+    },
+  };
+}
+
+Deno.test("watchModules reports a module folder deleted, moved away and moved back, but not files directly in root", async () => {
+  const root = await Deno.makeTempDir({ prefix: "blvm-watch-" });
+  const away = await Deno.makeTempDir({ prefix: "blvm-away-" });
+  for (const m of ["alpha", "beta"]) {
+    await Deno.mkdir(`${root}/${m}/src`, { recursive: true });
+    await Deno.writeTextFile(`${root}/${m}/module.toml`, "x");
+  }
+  const r = reports();
+  // The poll is off: these come from the folders' own events.
+  const w = watchModules(root, 100, r.push, [], 0);
+  try {
+    await sleep(100);
+    await Deno.writeTextFile(`${root}/README.md`, "root-level files are no module");
+    await Deno.remove(`${root}/alpha`, { recursive: true });
+    deepEqual(await r.next(1), ["alpha"]);
+    // A move out of the tree is a single event, for the folder itself.
+    await Deno.rename(`${root}/beta`, `${away}/beta`);
+    deepEqual(await r.next(2), ["beta"]);
+    await Deno.rename(`${away}/beta`, `${root}/beta`);
+    deepEqual(await r.next(3), ["beta"]);
+    await sleep(300);
+    equal(r.calls.length, 3, JSON.stringify(r.calls));
+  } finally {
+    w.close();
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(away, { recursive: true });
+  }
+});
+
+Deno.test("watchModules' look at the folders finds what its events cannot: a modules directory deleted and made again", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "blvm-watch-" });
+  const root = `${parent}/modules`;
+  await Deno.mkdir(`${root}/alpha`, { recursive: true });
+  await Deno.writeTextFile(`${root}/alpha/module.toml`, "x");
+  const r = reports();
+  const w = watchModules(root, 100, r.push, [], 200);
+  try {
+    await sleep(100);
+    await Deno.remove(root, { recursive: true });
+    deepEqual(await r.next(1), ["alpha"]);
+    // The kernel's watch ended with the directory: only the periodic look sees the new folders.
+    await Deno.mkdir(`${root}/gamma`, { recursive: true });
+    await Deno.writeTextFile(`${root}/gamma/module.toml`, "x");
+    deepEqual(await r.next(2), ["gamma"]);
+  } finally {
+    w.close();
+    await Deno.remove(parent, { recursive: true });
+  }
 });
