@@ -99,12 +99,12 @@ const add = (k: string, v: number) => (rows[k] ??= []).push(v);
 for (let round = 1; round <= ROUNDS; round++) {
   const rawPP = await raw("pingpong", CALLS);
   const modPP = await viaHost("pingpong", CALLS);
-  const rawRtt = rawPP.rtts as number[], modRtt = modPP.rtts as number[];
+  const rawRtt = rawPP.rtts as number[], modMedian = modPP.median as number, modP99 = modPP.p99 as number;
   add("raw rtt median µs", median(rawRtt) * 1000);
   add("raw rtt p99 µs", pct(rawRtt, 0.99) * 1000);
-  add("call rtt median µs", median(modRtt) * 1000);
-  add("call rtt p99 µs", pct(modRtt, 0.99) * 1000);
-  add("ratio rtt median (call/raw)", median(modRtt) / median(rawRtt));
+  add("call rtt median µs", modMedian * 1000);
+  add("call rtt p99 µs", modP99 * 1000);
+  add("ratio rtt median (call/raw)", modMedian / median(rawRtt));
 
   const rawPl = await raw("pipelined", CALLS * 5);
   const modPl = await viaHost("pipelined", CALLS * 5);

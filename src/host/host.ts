@@ -148,7 +148,15 @@ export class Host {
       if (j !== false) {
         const path = j?.path ?? `${options.dataDir}/.journal`;
         try {
-          journal = EventJournal.open(path, j ?? {});
+          let failed = 0;
+          journal = EventJournal.open(path, j ?? {}, (e) => {
+            // Once a second at most: a full disk fails every write.
+            if (Date.now() - failed < 1000) return;
+            failed = Date.now();
+            hostLogger().error("The delivery journal could not write (events are delivered live only): {error}", {
+              error: (e as Error)?.message ?? String(e),
+            });
+          });
         } catch (e) {
           throw new Error(`Cannot open the delivery journal ${path}: ${(e as Error).message}`, { cause: e });
         }

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { eventSpec } from "../protocol/events/mod.ts";
 import { BatchBuilder, type BatchEntry } from "./journal_batch.ts";
 import { type Coverage, isDurable, type LostRange } from "./journal_scope.ts";
 import { SegmentLog } from "./journal_segments.ts";
+import { JournalState, type StoredCursor } from "./journal_state.ts";
 
 /** Bounds of the journal; past one of them, the oldest events go (and modules that missed them are told). */
 export interface JournalLimits {
@@ -39,11 +39,7 @@ export type JournalEntry = BatchEntry;
 
 const RESERVE_AHEAD = 10_000;
 
-interface Cursor {
-  acked: number;
-  types: Set<string>;
-  moduleEvents: boolean;
-}
+type Cursor = StoredCursor;
 
 const covers = (c: Cursor, type: string) => c.types.has(type) || (c.moduleEvents && eventSpec(type) === undefined);
 
@@ -66,47 +62,34 @@ const covers = (c: Cursor, type: string) => c.types.has(type) || (c.moduleEvents
  * ```
  */
 export class EventJournal {
-  readonly #db: DatabaseSync;
+  readonly #state: JournalState;
   readonly #log: SegmentLog;
   readonly #limits: JournalLimits;
-  readonly #cursors = new Map<string, Cursor>();
+  readonly #onError: (error: unknown) => void;
+  readonly #cursors: Map<string, Cursor>;
   readonly #wants = new Map<string, boolean>();
-  readonly #statements = new Map<string, StatementSync>();
   readonly #pending = new BatchBuilder();
   /** Events per batch: trimming goes segment by segment, so a batch is small next to the event limit. */
   readonly #batchMax: number;
   #last = 0;
   /** Positions up to this one are claimed on disk. */
   #reserved = 0;
-  #inTx = false;
   #timer?: ReturnType<typeof setTimeout>;
   #lastAgeCheck = 0;
   #closed = false;
+  /** Modules whose acknowledged position changed since it was last written. */
+  readonly #dirty = new Set<string>();
+  #ackTimer?: ReturnType<typeof setTimeout>;
 
-  private constructor(db: DatabaseSync, log: SegmentLog, limits: JournalLimits) {
-    this.#db = db;
+  private constructor(state: JournalState, log: SegmentLog, limits: JournalLimits, onError: (error: unknown) => void) {
+    this.#state = state;
     this.#log = log;
     this.#limits = limits;
+    this.#onError = onError;
     this.#batchMax = Math.max(1, Math.min(1024, Math.floor(limits.maxEvents / 20)));
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = NORMAL;
-      CREATE TABLE IF NOT EXISTS cursors (module TEXT PRIMARY KEY, acked INTEGER NOT NULL, types TEXT NOT NULL,
-        module_events INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS lost (module TEXT NOT NULL, type TEXT NOT NULL, from_seq INTEGER NOT NULL,
-        to_seq INTEGER NOT NULL, count INTEGER NOT NULL, upto_pos INTEGER NOT NULL, PRIMARY KEY (module, type));
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    `);
-    for (const r of db.prepare("SELECT module, acked, types, module_events FROM cursors").all()) {
-      this.#cursors.set(String(r.module), {
-        acked: Number(r.acked),
-        types: new Set(JSON.parse(String(r.types)) as string[]),
-        moduleEvents: Number(r.module_events) === 1,
-      });
-    }
-    const meta = db.prepare("SELECT value FROM meta WHERE key = 'last_pos'").get();
+    this.#cursors = state.cursors();
     // Positions never go back, even when everything was trimmed or a cursor acknowledged past the last write.
-    this.#last = Math.max(log.last, Number(meta?.value ?? 0), ...[...this.#cursors.values()].map((c) => c.acked));
+    this.#last = Math.max(log.last, state.claimed(), ...[...this.#cursors.values()].map((c) => c.acked));
     this.#reserved = this.#last;
   }
 
@@ -115,9 +98,15 @@ export class EventJournal {
    *
    * @param dir The folder: segment files and `state.sqlite`.
    * @param limits Bounds; missing ones take {@link DEFAULT_JOURNAL_LIMITS}.
+   * @param onError Told when a write the journal makes on its own (at the end of a turn) fails: a full disk.
+   * The events concerned are still delivered live. Default: `console.error`.
    * @returns The journal.
    */
-  static open(dir: string, limits: Partial<JournalLimits> = {}): EventJournal {
+  static open(
+    dir: string,
+    limits: Partial<JournalLimits> = {},
+    onError: (error: unknown) => void = (e) => console.error(`Delivery journal: ${(e as Error)?.message ?? e}`),
+  ): EventJournal {
     const l = { ...DEFAULT_JOURNAL_LIMITS, ...limits };
     for (const [k, v] of Object.entries(l)) {
       if (!Number.isInteger(v) || v < 1) {
@@ -128,11 +117,9 @@ export class EventJournal {
       segmentBytes: Math.max(64 * 1024, Math.floor(l.maxBytes / 16)),
       segmentEvents: Math.max(1, Math.floor(l.maxEvents / 10)),
     });
-    const db = new DatabaseSync(`${dir}/state.sqlite`);
     try {
-      return new EventJournal(db, log, l);
+      return new EventJournal(JournalState.open(`${dir}/state.sqlite`), log, l, onError);
     } catch (e) {
-      db.close();
       log.close();
       throw e;
     }
@@ -156,10 +143,7 @@ export class EventJournal {
    */
   lastSeqs(): Map<string, number> {
     this.#write();
-    const out = new Map<string, number>();
-    for (const f of this.#stmt("SELECT key, value FROM meta WHERE key LIKE 'seq:%'").all()) {
-      out.set(String(f.key).slice(4), Number(f.value));
-    }
+    const out = this.#state.seqFloors();
     for (const b of this.#log.batches()) {
       b.types.forEach((t, i) => out.set(t, Math.max(b.seqs[i], out.get(t) ?? 0)));
     }
@@ -191,13 +175,7 @@ export class EventJournal {
       // Positions are claimed ahead, durably, so none is ever reused after a crash, even one handed to a
       // module whose batch was never written.
       this.#reserved = this.#last + RESERVE_AHEAD;
-      if (this.#inTx) {
-        this.#db.exec("COMMIT");
-        this.#inTx = false;
-      }
-      this.#stmt(
-        "INSERT INTO meta (key, value) VALUES ('last_pos', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      ).run(this.#reserved);
+      this.#state.claim(this.#reserved);
     }
     return this.#last;
   }
@@ -215,7 +193,7 @@ export class EventJournal {
     if (this.#closed) throw new Error("The delivery journal is closed");
     this.#pending.add(pos, type, seq, frame);
     if (this.#pending.count >= this.#batchMax) this.#write();
-    else this.#timer ??= setTimeout(() => this.flush(), 0);
+    else this.#timer ??= setTimeout(() => this.#background(), 0);
   }
 
   /**
@@ -270,8 +248,13 @@ export class EventJournal {
     const p = Math.min(pos, this.#last);
     if (p <= c.acked) return;
     c.acked = p;
-    this.#save(module, c);
-    this.#stmt("DELETE FROM lost WHERE module = ? AND upto_pos <= ?").run(module, p);
+    // Kept on disk at most every 200 ms, and always before events are trimmed: a host killed meanwhile
+    // resends a little more (marked redelivered), never less.
+    this.#dirty.add(module);
+    this.#ackTimer ??= setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.#background(true);
+    }, 200);
   }
 
   /**
@@ -297,17 +280,9 @@ export class EventJournal {
    * @returns The ranges, by type.
    */
   takeLost(module: string): LostRange[] {
-    const rows = this.#stmt("SELECT type, from_seq, to_seq, count FROM lost WHERE module = ? ORDER BY type")
-      .all(module);
-    if (rows.length === 0) return [];
+    this.#persistAcks(); // losses the module made up for since are dropped first
     this.#begin();
-    this.#stmt("DELETE FROM lost WHERE module = ?").run(module);
-    return rows.map((r) => ({
-      type: String(r.type),
-      from_seq: Number(r.from_seq),
-      to_seq: Number(r.to_seq),
-      count: Number(r.count),
-    }));
+    return this.#state.takeLost(module);
   }
 
   /**
@@ -319,57 +294,68 @@ export class EventJournal {
     if (!this.#cursors.delete(module)) return;
     this.#wants.clear();
     this.#begin();
-    this.#stmt("DELETE FROM cursors WHERE module = ?").run(module);
-    this.#stmt("DELETE FROM lost WHERE module = ?").run(module);
+    this.#state.deleteModule(module);
   }
 
   /** Write what is pending, commit, and apply the limits, now. */
   flush(): void {
     if (this.#closed) return;
-    this.#write();
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#inTx) {
-      this.#inTx = false;
-      this.#db.exec("COMMIT");
+    try {
+      this.#write();
+    } finally {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#state.commit();
     }
     this.#trim();
   }
 
-  /** Write, commit and close. */
+  /** Write, commit and close. A failing last write (a full disk) is reported, and the journal closes anyway. */
   close(): void {
     if (this.#closed) return;
-    this.flush();
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#background(true);
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#closed = true;
     this.#log.close();
-    this.#db.close();
+    this.#state.close();
   }
 
   #begin(): void {
-    this.#timer ??= setTimeout(() => this.flush(), 0);
-    if (this.#inTx) return;
-    this.#db.exec("BEGIN");
-    this.#inTx = true;
+    this.#timer ??= setTimeout(() => this.#background(), 0);
+    this.#state.begin();
+  }
+
+  /** A write from a timer: a failure (a full disk) is reported, never thrown into the event loop. */
+  #background(acks = false): void {
+    try {
+      if (acks) this.#persistAcks();
+      this.flush();
+    } catch (e) {
+      this.#timer = undefined;
+      this.#onError(e);
+    }
+  }
+
+  #persistAcks(): void {
+    for (const module of this.#dirty) {
+      const c = this.#cursors.get(module);
+      if (!c) continue;
+      this.#save(module, c);
+    }
+    this.#dirty.clear();
   }
 
   #write(): void {
     if (this.#pending.count) this.#log.append(this.#pending.pack());
   }
 
-  #stmt(sql: string): StatementSync {
-    let st = this.#statements.get(sql);
-    if (!st) this.#statements.set(sql, st = this.#db.prepare(sql));
-    return st;
-  }
-
   #save(module: string, c: Cursor): void {
     this.#wants.clear();
     this.#begin();
-    this.#stmt(
-      "INSERT INTO cursors (module, acked, types, module_events) VALUES (?, ?, ?, ?) " +
-        "ON CONFLICT (module) DO UPDATE SET acked = excluded.acked, types = excluded.types, " +
-        "module_events = excluded.module_events",
-    ).run(module, c.acked, JSON.stringify([...c.types]), c.moduleEvents ? 1 : 0);
+    this.#state.saveCursor(module, c);
   }
 
   /** Remove what every module processed, then the oldest events past the limits (recording the losses). */
@@ -391,19 +377,22 @@ export class EventJournal {
     }
     if (forced) to = Math.max(to, this.#log.removable(forced, true, true));
     if (to < first) return;
-    this.#db.exec("BEGIN");
+    this.#begin();
     try {
+      this.#persistAcks();
       this.#recordLosses(to);
-      const floor = this.#stmt(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
-      );
-      // Whole segments go; the last seq of each type in them is kept, so a restarted host goes on from it.
-      for (const b of this.#log.trim(to)) b.types.forEach((t, i) => floor.run(`seq:${t}`, b.seqs[i]));
-      this.#db.exec("COMMIT");
+      // The last seq of each type that goes is kept, so a restarted host goes on from it.
+      for (const b of this.#log.batches()) {
+        if (b.last > to) break;
+        b.types.forEach((t, i) => this.#state.raiseSeqFloor(t, b.seqs[i]));
+      }
     } catch (e) {
-      this.#db.exec("ROLLBACK");
+      this.#state.abort();
       throw e;
     }
+    this.#state.commit();
+    // Whole segments go, after the losses are on disk.
+    this.#log.trim(to);
   }
 
   /** Each module that had not processed the events up to `to` loses the ones it covers: keep them as ranges. */
@@ -426,13 +415,11 @@ export class EventJournal {
         }
       }
     }
-    const upsert = this.#stmt(
-      "INSERT INTO lost (module, type, from_seq, to_seq, count, upto_pos) VALUES (?, ?, ?, ?, ?, ?) " +
-        "ON CONFLICT (module, type) DO UPDATE SET from_seq = MIN(from_seq, excluded.from_seq), " +
-        "to_seq = MAX(to_seq, excluded.to_seq), count = count + excluded.count, upto_pos = excluded.upto_pos",
-    );
     for (const [module, m] of ranges) {
-      for (const [type, r] of m) upsert.run(module, type, r.a, r.z, r.n, r.upto);
+      this.#state.addLosses(
+        module,
+        [...m].map(([type, r]) => ({ type, from_seq: r.a, to_seq: r.z, count: r.n, upto: r.upto })),
+      );
     }
   }
 }

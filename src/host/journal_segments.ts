@@ -4,37 +4,27 @@
  * (a power loss) is found and cut off when the log is opened. Segments are not synced to disk: after a
  * power loss the journal may lose its last writes, never its consistency.
  *
- * A record: the magic `BLVJ`, three big-endian u32 lengths (header, meta, frames), then the header (JSON:
- * positions, count, time, types and their last sequence numbers), the meta and the frames.
+ * The record format is in `journal_batch.ts`.
  *
  * @module
  */
-import { type BatchEntry, type PackedBatch, unpackBatch } from "./journal_batch.ts";
+import {
+  type BatchEntry,
+  type BatchHeader,
+  type PackedBatch,
+  readRecord,
+  RECORD_PREFIX,
+  unpackBatch,
+} from "./journal_batch.ts";
 
-const MAGIC = 0x424c564a; // "BLVJ"
-const PREFIX = 16;
-
-/** One batch as the log knows it. */
-export interface BatchInfo {
-  /** Position of its first event. */
-  first: number;
-  /** Position of its last event. */
-  last: number;
-  /** Its events. */
-  count: number;
-  /** When it was written (ms since the epoch). */
-  at: number;
+/** One batch as the log knows it: its header and its frame bytes. */
+export interface BatchInfo extends BatchHeader {
   /** Its frame bytes. */
   bytes: number;
-  /** The distinct types. */
-  types: string[];
-  /** The last sequence number of each type. */
-  seqs: number[];
 }
 
 interface Stored extends BatchInfo {
-  segment: Segment;
-  /** Offset of the meta in the segment file. */
+  /** Offset of its frames (then meta) in the segment file. */
   offset: number;
   metaLength: number;
 }
@@ -128,27 +118,11 @@ export class SegmentLog {
     const full = seg && (seg.size >= this.#segmentBytes || seg.events >= this.#segmentEvents);
     if (!seg || full || !this.#file) {
       this.#file?.close();
-      const path = `${this.#dir}/seg-${String(b.first).padStart(16, "0")}.log`;
+      const path = `${this.#dir}/seg-${String(b.header.first).padStart(16, "0")}.log`;
       this.#file = Deno.openSync(path, { write: true, create: true, append: true, mode: 0o600 });
       this.#segments.push(seg = { path, size: 0, events: 0, batches: [] });
     }
-    const header = new TextEncoder().encode(JSON.stringify({
-      first: b.first,
-      last: b.last,
-      count: b.count,
-      at: Date.now(),
-      types: JSON.parse(b.types),
-      seqs: JSON.parse(b.seqs),
-    }));
-    const record = new Uint8Array(PREFIX + header.length + b.meta.length + b.frames.length);
-    const v = new DataView(record.buffer);
-    v.setUint32(0, MAGIC);
-    v.setUint32(4, header.length);
-    v.setUint32(8, b.meta.length);
-    v.setUint32(12, b.frames.length);
-    record.set(header, PREFIX);
-    record.set(b.meta, PREFIX + header.length);
-    record.set(b.frames, PREFIX + header.length + b.meta.length);
+    const record = b.record;
     let done = 0;
     try {
       while (done < record.length) done += this.#file.writeSync(record.subarray(done));
@@ -162,18 +136,16 @@ export class SegmentLog {
       }
       throw e;
     }
-    const info = JSON.parse(new TextDecoder().decode(header)) as Omit<BatchInfo, "bytes">;
     seg.batches.push({
-      ...info,
-      bytes: b.frames.length,
-      segment: seg,
-      offset: seg.size + PREFIX + header.length,
-      metaLength: b.meta.length,
+      ...b.header,
+      bytes: b.framesLength,
+      offset: seg.size + RECORD_PREFIX,
+      metaLength: b.metaLength,
     });
     seg.size += record.length;
-    seg.events += b.count;
-    this.#count += b.count;
-    this.#bytes += b.frames.length;
+    seg.events += b.header.count;
+    this.#count += b.header.count;
+    this.#bytes += b.framesLength;
   }
 
   /**
@@ -191,7 +163,7 @@ export class SegmentLog {
       const f = Deno.openSync(s.path, { read: true });
       try {
         for (const b of wanted) {
-          const buf = new Uint8Array(b.metaLength + b.bytes);
+          const buf = new Uint8Array(b.bytes + b.metaLength);
           f.seekSync(b.offset, Deno.SeekMode.Start);
           let got = 0;
           while (got < buf.length) {
@@ -199,8 +171,7 @@ export class SegmentLog {
             if (n === null) throw new Error(`Journal segment ${s.path} ends inside a batch`);
             got += n;
           }
-          const meta = buf.subarray(0, b.metaLength), frames = buf.subarray(b.metaLength);
-          yield* unpackBatch(JSON.stringify(b.types), meta, frames);
+          yield* unpackBatch(b.types, buf, b.bytes);
         }
       } finally {
         f.close();
@@ -282,24 +253,14 @@ export class SegmentLog {
 
   #load(path: string): void {
     const data = Deno.readFileSync(path);
-    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const seg: Segment = { path, size: 0, events: 0, batches: [] };
     let off = 0;
-    while (off + PREFIX <= data.length && v.getUint32(off) === MAGIC) {
-      const h = v.getUint32(off + 4), m = v.getUint32(off + 8), f = v.getUint32(off + 12);
-      const end = off + PREFIX + h + m + f;
-      if (end > data.length) break;
-      let info: Omit<BatchInfo, "bytes">;
-      try {
-        info = JSON.parse(new TextDecoder().decode(data.subarray(off + PREFIX, off + PREFIX + h)));
-      } catch {
-        break;
-      }
-      seg.batches.push({ ...info, bytes: f, segment: seg, offset: off + PREFIX + h, metaLength: m });
-      seg.events += info.count;
-      this.#count += info.count;
-      this.#bytes += f;
-      off = end;
+    for (let r = readRecord(data); r; r = readRecord(data.subarray(off))) {
+      seg.batches.push({ ...r.header, bytes: r.framesLength, offset: off + RECORD_PREFIX, metaLength: r.metaLength });
+      seg.events += r.header.count;
+      this.#count += r.header.count;
+      this.#bytes += r.framesLength;
+      off += r.length;
     }
     if (off < data.length) Deno.truncateSync(path, off); // a record cut short: drop it
     seg.size = off;

@@ -6,33 +6,10 @@
 // (CI set), where it fails.
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { DISK_FULL } from "./_store_faults.ts";
+import { runOnTmpfs, TMPFS_SKIPPED, tmpfsSkipNote } from "../../_tmpfs.ts";
 
 const CHILD = new URL("./_enospc_child.ts", import.meta.url).pathname;
 const DISK_BYTES = 8 * 1024 * 1024;
-
-/** Whether `bwrap` can mount a tmpfs of its own here; why not if it cannot. */
-async function probeTmpfs(): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "enospc-probe-" });
-  try {
-    const out = await new Deno.Command("bwrap", {
-      args: ["--dev-bind", "/", "/", "--size", "65536", "--tmpfs", dir, "true"],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    return out.success
-      ? { ok: true }
-      : { ok: false, reason: `bwrap cannot mount a tmpfs: ${new TextDecoder().decode(out.stderr).trim()}` };
-  } catch (e) {
-    return { ok: false, reason: `bwrap is not installed (${(e as Error).message})` };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const TMPFS = await probeTmpfs();
-const CI = Boolean(Deno.env.get("CI"));
-const skipped = !TMPFS.ok && !CI;
-if (skipped) console.warn(`enospc_test.ts: SKIPPED, ${!TMPFS.ok && TMPFS.reason}; install bubblewrap to run it`);
 
 interface Report {
   paid: string[];
@@ -46,25 +23,15 @@ interface Report {
 }
 
 Deno.test({
-  name: `payments on a disk that fills up (ENOSPC on a tmpfs) report the real cause and lose nothing${
-    skipped ? ` [skipped: ${!TMPFS.ok && TMPFS.reason}]` : ""
-  }`,
-  ignore: skipped,
+  name: `payments on a disk that fills up (ENOSPC on a tmpfs) report the real cause and lose nothing${tmpfsSkipNote()}`,
+  ignore: TMPFS_SKIPPED,
   async fn() {
-    if (!TMPFS.ok) throw new Error(`CI must run the ENOSPC test, but ${TMPFS.reason}`);
     const dir = await Deno.makeTempDir({ prefix: "enospc-" });
     try {
       await Deno.mkdir(`${dir}/disk`);
-      const out = await new Deno.Command("bwrap", {
-        args: [
-          ...["--dev-bind", "/", "/", "--size", String(DISK_BYTES), "--tmpfs", `${dir}/disk`],
-          ...[Deno.execPath(), "run", "-A", CHILD, `${dir}/disk`],
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stdout = new TextDecoder().decode(out.stdout), stderr = new TextDecoder().decode(out.stderr);
-      equal(out.code, 0, `the child failed:\n${stdout}\n${stderr}`);
+      const out = await runOnTmpfs(`${dir}/disk`, DISK_BYTES, CHILD, [`${dir}/disk`]);
+      equal(out.code, 0, `the child failed:\n${out.stdout}\n${out.stderr}`);
+      const stdout = out.stdout;
       const r = JSON.parse(stdout.trim().split("\n").at(-1)!) as Report;
 
       ok(r.error, "the disk filled up during the payments");
