@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./janitor_config.ts";
+export * from "./journal_config.ts";
 export * from "./overrides.ts";
 export * from "./redact.ts";
 export * from "./module_view.ts";

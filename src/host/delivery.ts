@@ -103,6 +103,8 @@ export class Delivery {
   #overflowed = false;
 
   /**
+   * An empty queue in front of one connection.
+   *
    * @param sink The connection.
    * @param limits Queue bounds; missing ones take {@link DEFAULT_DELIVERY_LIMITS}.
    * @param notice Encodes the `EventsDropped` frame for the counts since the last one.

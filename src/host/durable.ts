@@ -68,6 +68,8 @@ export class DurableDelivery {
   readonly #links = new Map<Subscriber, Link>();
 
   /**
+   * Tie a journal to a bus: from now on, each subscribe of a connected module resumes its cursor.
+   *
    * @param bus The event bus (made with the same journal).
    * @param journal The journal.
    */

@@ -37,3 +37,4 @@ export * from "./session.ts";
 export { DEFAULT_JOURNAL_LIMITS, EventJournal, type JournalEntry, type JournalLimits } from "./journal.ts";
 export * from "./journal_scope.ts";
 export { DurableDelivery, markRedelivered } from "./durable.ts";
+export type { Logger } from "@logtape/logtape";

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { findInPath } from "./executables.ts";
 
 /** How the host uses the OS layer: `auto` uses it when it works, `off` never, `require` refuses modules without it. */
 export type OsSandboxMode = "auto" | "off" | "require";
@@ -171,14 +172,4 @@ export async function probeOsSandbox(denoPath: string, bwrap?: string): Promise<
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-function findInPath(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch { /* not here */ }
-  }
-  return undefined;
 }

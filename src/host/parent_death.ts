@@ -14,6 +14,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
+import { findInPath } from "./executables.ts";
 
 /** Whether modules can be given a parent-death signal here. */
 export interface ParentDeathProbe {
@@ -88,14 +89,4 @@ async function trial(setpriv?: string): Promise<ParentDeathProbe> {
       reason: missing ? `setpriv (util-linux) is not installed (looked for '${bin}')` : String(e),
     };
   }
-}
-
-function findInPath(name: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (!dir) continue;
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
-    } catch { /* not here */ }
-  }
-  return undefined;
 }

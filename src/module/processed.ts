@@ -41,6 +41,8 @@ export class ProcessedTracker {
   #timer?: ReturnType<typeof setTimeout>;
 
   /**
+   * Track nothing yet.
+   *
    * @param send Sends one `processed` message; `false` if the connection is gone.
    * @param options Report bounds.
    */
