@@ -130,6 +130,19 @@ export class Delivery {
     return this.#live;
   }
 
+  /**
+   * What can still be queued before the drop bounds (`maxQueued`, `maxQueuedBytes`, counting the bytes the
+   * connection has not written): producers that can wait, such as a module catching up from the journal,
+   * send no more than this.
+   */
+  get room(): { events: number; bytes: number } {
+    const l = this.#limits;
+    return {
+      events: l.maxQueued - this.#live,
+      bytes: l.maxQueuedBytes - this.#bytes - (this.#sink.bufferedBytes ?? 0),
+    };
+  }
+
   /** The connection this queue feeds. */
   get sink(): Subscriber {
     return this.#sink;

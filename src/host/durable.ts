@@ -1,8 +1,11 @@
 /**
- * Durable delivery: ties the {@link EventJournal} to module connections. When a module subscribes, the
- * journaled events after its cursor (of the types its previous connections covered) are resent before
- * anything live, marked `redelivered`, after an `EventsLost` notice for what the journal could no longer
- * hold; `processed` messages move its cursor.
+ * Durable delivery: ties the {@link EventJournal} to module connections. When a module subscribes to types
+ * its earlier connections covered, it catches up: the journaled events after its cursor are sent from the
+ * journal, a page at a time as its connection drains, while journaled events published meanwhile are held
+ * back from live delivery (the journal has them too); once it has read up to the journal's end it is live
+ * again. So everything arrives once and in order, however large the backlog, without ever filling its
+ * queue. Events an earlier connection may have had are marked `redelivered`. An `EventsLost` notice comes
+ * first for what the journal could no longer hold; `processed` messages move the cursor.
  *
  * @module
  */
@@ -11,14 +14,25 @@ import { eventSpec } from "../protocol/events/mod.ts";
 import type { EventJournal } from "./journal.ts";
 import { type Coverage, coverageIncludes } from "./journal_scope.ts";
 
+/** Frame bytes read from the journal per page. */
+const PAGE_BYTES = 512 * 1024;
+/** A page is read once the module's queue has this much room, or is empty. */
+const MIN_ROOM_BYTES = 64 * 1024;
+
 interface Link {
   module: string;
-  /** What the module's earlier connections covered: only those types are resent. */
+  /** What the module's earlier connections covered. */
   before: Coverage;
-  /** Types already resent on this connection (each type once, however it was subscribed). */
-  resent: Set<string>;
-  resentModuleEvents: boolean;
+  /** The last position when it connected: events up to it may have gone to an earlier connection. */
+  connectedAt: number;
+  /** Per type this connection receives: the position after which its events are still due. */
+  next: Map<string, number>;
+  /** The same for module-defined types received through `*`. */
+  nextModuleEvents?: number;
   lostSent: boolean;
+  /** Catching up: read up to this position; `undefined` when live. */
+  page?: number;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -85,6 +99,16 @@ export class DurableDelivery {
   }
 
   /**
+   * Whether a module's connection is still catching up from the journal.
+   *
+   * @param sub Its connection.
+   * @returns `true` while it is.
+   */
+  catchingUp(sub: Subscriber): boolean {
+    return this.#links.get(sub)?.page !== undefined;
+  }
+
+  /**
    * A module connected: its subscriptions on `sub` resume its cursor.
    *
    * @param module The module name.
@@ -92,7 +116,7 @@ export class DurableDelivery {
    */
   connected(module: string, sub: Subscriber): void {
     const before = this.#journal.cursor(module)?.coverage ?? { types: [], moduleEvents: false };
-    this.#links.set(sub, { module, before, resent: new Set(), resentModuleEvents: false, lostSent: false });
+    this.#links.set(sub, { module, before, connectedAt: this.#journal.lastPos, next: new Map(), lostSent: false });
   }
 
   /**
@@ -101,6 +125,7 @@ export class DurableDelivery {
    * @param sub Its connection.
    */
   disconnected(sub: Subscriber): void {
+    clearTimeout(this.#links.get(sub)?.timer);
     this.#links.delete(sub);
   }
 
@@ -128,8 +153,7 @@ export class DurableDelivery {
     const link = this.#links.get(sub);
     if (!link) return;
     const now = this.#bus.coverage(sub);
-    const first = !link.lostSent;
-    if (first) {
+    if (!link.lostSent) {
       link.lostSent = true;
       const lost = this.#journal.takeLost(link.module);
       if (lost.length) {
@@ -137,14 +161,59 @@ export class DurableDelivery {
         this.#bus.sendFrame(sub, this.#bus.encodeFor("EventsLost", 1, { lost, total }), "EventsLost");
       }
     }
-    // Resend what the module's earlier connections covered and it covers again, each type once.
-    const wanted = (type: string) =>
-      coverageIncludes(link.before, type) && coverageIncludes(now, type) &&
-      !(link.resent.has(type) || (link.resentModuleEvents && eventSpec(type) === undefined));
-    const entries = this.#journal.since(link.module, wanted);
-    for (const t of now.types) if (coverageIncludes(link.before, t)) link.resent.add(t);
-    if (now.moduleEvents && link.before.moduleEvents) link.resentModuleEvents = true;
-    for (const e of entries) this.#bus.sendFrame(sub, markRedelivered(e.frame), e.type);
+    // From now on the cursor covers everything this connection receives, so all of it is journaled.
     this.#journal.track(link.module, now);
+    const acked = this.#journal.cursor(link.module)!.acked, last = this.#journal.lastPos;
+    const live = link.page === undefined;
+    // Types received live so far have had everything up to now.
+    if (live) { for (const t of link.next.keys()) link.next.set(t, last); }
+    if (live && link.nextModuleEvents !== undefined) link.nextModuleEvents = last;
+    // A newly received type is due from the cursor if an earlier connection covered it, else from now.
+    let behind = false;
+    const due = (covered: boolean) => {
+      behind ||= covered && acked < last;
+      return covered ? acked : last;
+    };
+    for (const t of now.types) if (!link.next.has(t)) link.next.set(t, due(coverageIncludes(link.before, t)));
+    if (now.moduleEvents && link.nextModuleEvents === undefined) {
+      link.nextModuleEvents = due(link.before.moduleEvents);
+    }
+    if (!behind) return;
+    // Read from the cursor (again, if already catching up: what was sent is skipped per type).
+    link.page = Math.min(link.page ?? Infinity, acked);
+    if (live) {
+      this.#bus.holdJournaled(sub, true);
+      this.#pump(sub, link);
+    }
+  }
+
+  /** Send the next page if the module's queue has room, until it has caught up with the journal. */
+  #pump(sub: Subscriber, link: Link): void {
+    link.timer = undefined;
+    if (this.#links.get(sub) !== link || link.page === undefined) return;
+    // Only what fits under the queue's drop bounds: a catch-up never fills it, however large the backlog.
+    const room = this.#bus.room(sub);
+    if (room.events < 1 || room.bytes < 1 || (room.bytes < MIN_ROOM_BYTES && this.#bus.backlog(sub) > 0)) {
+      link.timer = setTimeout(() => this.#pump(sub, link), 5);
+      return;
+    }
+    const { entries, end, done } = this.#journal.read(link.page, Math.min(PAGE_BYTES, room.bytes), room.events);
+    const now = this.#bus.coverage(sub);
+    for (const e of entries) {
+      const named = link.next.has(e.type);
+      const from = named ? link.next.get(e.type) : eventSpec(e.type) ? undefined : link.nextModuleEvents;
+      if (from === undefined || e.pos <= from || !coverageIncludes(now, e.type)) continue;
+      if (named) link.next.set(e.type, e.pos);
+      else link.nextModuleEvents = e.pos;
+      this.#bus.sendFrame(sub, e.pos <= link.connectedAt ? markRedelivered(e.frame) : e.frame.slice(), e.type);
+    }
+    link.page = end;
+    if (done) {
+      // Read to the end in this same turn: nothing can have been published in between.
+      link.page = undefined;
+      this.#bus.holdJournaled(sub, false);
+    } else {
+      link.timer = setTimeout(() => this.#pump(sub, link), 0);
+    }
   }
 }

@@ -74,6 +74,7 @@ const LOSSY = new Set(Object.entries(EVENT_CATALOG).filter(([, s]) => s.delivery
  */
 export class EventBus {
   readonly #subs = new Map<Subscriber, SubState>();
+  readonly #held = new Set<Delivery>();
   readonly #index = new SubscriptionIndex();
   readonly #seq = new Map<string, number>();
   readonly #sticky = new Map<string, Map<string, { payload: unknown; source?: string; each?: PayloadFor }>>();
@@ -276,6 +277,7 @@ export class EventBus {
     st.types.clear();
     st.categories.clear();
     this.#index.refresh(st);
+    this.#held.delete(st.delivery);
     this.#subs.delete(sub);
   }
 
@@ -308,6 +310,29 @@ export class EventBus {
   coverage(sub: Subscriber): Coverage {
     const st = this.#subs.get(sub);
     return { types: st ? [...st.effective] : [], moduleEvents: st?.types.has("*") ?? false };
+  }
+
+  /**
+   * What can still be queued for a subscriber before its drop bounds (see `Delivery.room`).
+   *
+   * @param sub The subscriber.
+   * @returns Events and bytes; none for an unknown subscriber.
+   */
+  room(sub: Subscriber): { events: number; bytes: number } {
+    return this.#subs.get(sub)?.delivery.room ?? { events: 0, bytes: 0 };
+  }
+
+  /**
+   * Hold back journaled events from a subscriber (it is catching up from the journal, which has them) or
+   * deliver them live again. Events that are not journaled are delivered live either way.
+   *
+   * @param sub The subscriber.
+   * @param on Whether to hold them back.
+   */
+  holdJournaled(sub: Subscriber, on: boolean): void {
+    const d = this.#subs.get(sub)?.delivery;
+    if (d && on) this.#held.add(d);
+    else if (d) this.#held.delete(d);
   }
 
   /**
@@ -396,11 +421,15 @@ export class EventBus {
     const lossy = LOSSY.has(type);
     const shared = { stable: undefined as Uint8Array | undefined };
     let delivered = 0;
+    // A subscriber catching up from the journal gets journaled events from there, in order, not live.
+    const held = pos !== undefined && this.#held.size ? this.#held : undefined;
     if (subs) {
-      for (const d of subs) delivered += this.#deliver(d, bytes, type, lossy, shared);
+      for (const d of subs) if (!held?.has(d)) delivered += this.#deliver(d, bytes, type, lossy, shared);
     }
     if (wild) {
-      for (const d of wild) if (!subs?.has(d)) delivered += this.#deliver(d, bytes, type, lossy, shared);
+      for (const d of wild) {
+        if (!subs?.has(d) && !held?.has(d)) delivered += this.#deliver(d, bytes, type, lossy, shared);
+      }
     }
     return { seq, delivered };
   }

@@ -274,6 +274,30 @@ export class EventJournal {
   }
 
   /**
+   * A page of journaled events after position `after`, oldest first: at most `maxBytes` of frames and
+   * `maxEvents` events, but at least one. Events appended before the call are included.
+   *
+   * @param after The position to read after.
+   * @param maxBytes Frame bytes to stop at.
+   * @param maxEvents Events to stop at.
+   * @returns The entries, the position read up to, and whether that is the last position.
+   */
+  read(after: number, maxBytes: number, maxEvents = Infinity): { entries: JournalEntry[]; end: number; done: boolean } {
+    this.#write();
+    const entries: JournalEntry[] = [];
+    let end = after, bytes = 0;
+    for (const e of this.#log.entries(after)) {
+      if (e.pos <= after) continue;
+      if (entries.length && (bytes + e.frame.length > maxBytes || entries.length >= maxEvents)) break;
+      entries.push(e);
+      bytes += e.frame.length;
+      end = e.pos;
+    }
+    if (entries.length === 0) end = Math.max(after, this.#last);
+    return { entries, end, done: end >= this.#last };
+  }
+
+  /**
    * The events a module lost (trimmed before it processed them), which are then forgotten.
    *
    * @param module The module name.

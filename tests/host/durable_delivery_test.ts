@@ -214,3 +214,32 @@ Deno.test("Durable delivery: what the journal could not keep is reported as Even
   const heights = lines.filter((l) => l.pos).map((l) => l.height);
   deepEqual(heights, [1, 2, 3, ...Array.from({ length: 61 - r.to_seq }, (_, i) => r.to_seq + 1 + i)]);
 });
+
+Deno.test("Durable delivery: a backlog far past the module's queue bounds is caught up a page at a time, live events after it, nothing cut off", async () => {
+  // A tiny queue: 20 events or 16 KiB before drops, cut-off at 4x that. The backlog is over 60x it.
+  await using t = await testHost();
+  const eventQueue = { maxQueued: 20, maxQueuedBytes: 16 * 1024 };
+  const config = { subscribe: ["NewBlock"] };
+  const h = await start(t, "consumer", config, { eventQueue });
+  t.host.publish("NewBlock", block(1));
+  await until(() => seen(t.dataDir, "consumer").length >= 1, () => "block 1");
+  await until(() => t.host.journal!.cursor("consumer")!.acked === t.host.journal!.lastPos, () => "the report");
+  await sigkill(h);
+  const BACKLOG = 4000;
+  for (let i = 2; i <= BACKLOG; i++) t.host.publish("NewBlock", block(i));
+  const again = await start(t, "consumer", config, { eventQueue });
+  // Live events while it catches up: they must come after the backlog, in order.
+  for (let i = BACKLOG + 1; i <= BACKLOG + 200; i++) {
+    t.host.publish("NewBlock", block(i));
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 1));
+  }
+  await until(() => seen(t.dataDir, "consumer").length >= BACKLOG + 200, () => "the whole backlog and the live events");
+  const lines = seen(t.dataDir, "consumer");
+  assertExactlyOnce(lines, { NewBlock: BACKLOG + 200 });
+  deepEqual(lines.map((l) => l.height), Array.from({ length: BACKLOG + 200 }, (_, i) => i + 1));
+  ok(lines.slice(1, BACKLOG).every((l) => l.redelivered), "the backlog is marked redelivered");
+  ok(lines.slice(BACKLOG).every((l) => !l.redelivered), "events published after it connected are not");
+  const stats = t.host.bus.stats(again.session.connection)!;
+  equal(stats.overflowed, false, "never cut off");
+  equal(stats.dropped_total, 0);
+});

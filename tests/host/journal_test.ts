@@ -207,3 +207,19 @@ Deno.test("EventJournal: a batch cut short by a crash is dropped on open, the re
 Deno.test("EventJournal.open refuses limits that are not positive integers, naming the limit", () => {
   assert.throws(() => EventJournal.open("/nonexistent-never", { maxEvents: 0 }), /Invalid journal limit 'maxEvents'/);
 });
+
+Deno.test("EventJournal.read pages by events and bytes, at least one event a page, and says when it reached the end", () => {
+  using j = tempJournal();
+  j.track("m", NB);
+  for (let seq = 1; seq <= 10; seq++) j.append(j.reserve(), "NewBlock", seq, frameOf({ seq, pad: "x".repeat(50) }));
+  const size = j.since("m", () => true)[0].frame.length;
+  const a = j.read(0, Infinity, 4);
+  assert.deepEqual([a.entries.map((e) => e.pos), a.end, a.done], [[1, 2, 3, 4], 4, false]);
+  const b = j.read(a.end, 2 * size + 1);
+  assert.deepEqual([b.entries.map((e) => e.pos), b.done], [[5, 6], false]);
+  const c = j.read(b.end, 1); // smaller than one frame: still one event
+  assert.deepEqual(c.entries.map((e) => e.pos), [7]);
+  const d = j.read(c.end, Infinity);
+  assert.deepEqual([d.entries.map((e) => e.pos), d.end, d.done], [[8, 9, 10], 10, true]);
+  assert.deepEqual(j.read(10, Infinity), { entries: [], end: 10, done: true });
+});
