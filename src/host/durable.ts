@@ -12,7 +12,7 @@
 import type { EventBus, Subscriber } from "./events.ts";
 import { eventSpec } from "../protocol/events/mod.ts";
 import type { EventJournal } from "./journal.ts";
-import { type Coverage, coverageIncludes } from "./journal_scope.ts";
+import { type Coverage, coverageIncludes, isDurable } from "./journal_scope.ts";
 
 /** Frame bytes read from the journal per page. */
 const PAGE_BYTES = 512 * 1024;
@@ -23,6 +23,10 @@ interface Link {
   module: string;
   /** What the module's earlier connections covered. */
   before: Coverage;
+  /** Its cursor when it connected: earlier-covered types are due from there, whatever it reports meanwhile. */
+  resumeFrom: number;
+  /** What this connection received at its last subscribe or unsubscribe. */
+  coverage: Coverage;
   /** The last position when it connected: events up to it may have gone to an earlier connection. */
   connectedAt: number;
   /** Per type this connection receives: the position after which its events are still due. */
@@ -80,16 +84,24 @@ export class DurableDelivery {
   readonly #bus: EventBus;
   readonly #journal: EventJournal;
   readonly #links = new Map<Subscriber, Link>();
+  readonly #onError: (module: string, error: unknown) => void;
 
   /**
    * Tie a journal to a bus: from now on, each subscribe of a connected module resumes its cursor.
    *
    * @param bus The event bus (made with the same journal).
    * @param journal The journal.
+   * @param onError Told when catching a module up fails (the journal cannot be read); it then goes live.
    */
-  constructor(bus: EventBus, journal: EventJournal) {
+  constructor(
+    bus: EventBus,
+    journal: EventJournal,
+    onError: (module: string, error: unknown) => void = (m, e) =>
+      console.error(`Catching ${m} up from the journal failed: ${(e as Error)?.message ?? e}`),
+  ) {
     this.#bus = bus;
     this.#journal = journal;
+    this.#onError = onError;
     bus.onSubscribe((sub) => this.#subscribed(sub));
   }
 
@@ -99,24 +111,22 @@ export class DurableDelivery {
   }
 
   /**
-   * Whether a module's connection is still catching up from the journal.
-   *
-   * @param sub Its connection.
-   * @returns `true` while it is.
-   */
-  catchingUp(sub: Subscriber): boolean {
-    return this.#links.get(sub)?.page !== undefined;
-  }
-
-  /**
    * A module connected: its subscriptions on `sub` resume its cursor.
    *
    * @param module The module name.
    * @param sub Its connection.
    */
   connected(module: string, sub: Subscriber): void {
-    const before = this.#journal.cursor(module)?.coverage ?? { types: [], moduleEvents: false };
-    this.#links.set(sub, { module, before, connectedAt: this.#journal.lastPos, next: new Map(), lostSent: false });
+    const cursor = this.#journal.cursor(module);
+    this.#links.set(sub, {
+      module,
+      before: cursor?.coverage ?? { types: [], moduleEvents: false },
+      resumeFrom: cursor?.acked ?? this.#journal.lastPos,
+      coverage: { types: [], moduleEvents: false },
+      connectedAt: this.#journal.lastPos,
+      next: new Map(),
+      lostSent: false,
+    });
   }
 
   /**
@@ -125,7 +135,10 @@ export class DurableDelivery {
    * @param sub Its connection.
    */
   disconnected(sub: Subscriber): void {
-    clearTimeout(this.#links.get(sub)?.timer);
+    const link = this.#links.get(sub);
+    if (!link) return;
+    clearTimeout(link.timer);
+    this.#journal.pin(link, undefined);
     this.#links.delete(sub);
   }
 
@@ -136,7 +149,11 @@ export class DurableDelivery {
    */
   unsubscribed(sub: Subscriber): void {
     const link = this.#links.get(sub);
-    if (link) this.#journal.cover(link.module, this.#bus.coverage(sub));
+    if (!link) return;
+    const now = this.#bus.coverage(sub);
+    const gone = link.coverage.types.filter((t) => !now.types.includes(t));
+    this.#journal.uncover(link.module, gone, link.coverage.moduleEvents && !now.moduleEvents);
+    link.coverage = now;
   }
 
   /**
@@ -161,9 +178,10 @@ export class DurableDelivery {
         this.#bus.sendFrame(sub, this.#bus.encodeFor("EventsLost", 1, { lost, total }), "EventsLost");
       }
     }
-    // From now on the cursor covers everything this connection receives, so all of it is journaled.
+    // From now on the cursor covers everything durable this connection receives, so all of it is journaled.
     this.#journal.track(link.module, now);
-    const acked = this.#journal.cursor(link.module)!.acked, last = this.#journal.lastPos;
+    link.coverage = now;
+    const acked = link.resumeFrom, last = this.#journal.lastPos;
     const live = link.page === undefined;
     // Types received live so far have had everything up to now.
     if (live) { for (const t of link.next.keys()) link.next.set(t, last); }
@@ -174,13 +192,16 @@ export class DurableDelivery {
       behind ||= covered && acked < last;
       return covered ? acked : last;
     };
-    for (const t of now.types) if (!link.next.has(t)) link.next.set(t, due(coverageIncludes(link.before, t)));
+    for (const t of now.types) {
+      if (!link.next.has(t)) link.next.set(t, due(isDurable(t) && coverageIncludes(link.before, t)));
+    }
     if (now.moduleEvents && link.nextModuleEvents === undefined) {
       link.nextModuleEvents = due(link.before.moduleEvents);
     }
     if (!behind) return;
     // Read from the cursor (again, if already catching up: what was sent is skipped per type).
     link.page = Math.min(link.page ?? Infinity, acked);
+    this.#journal.pin(link, link.page);
     if (live) {
       this.#bus.holdJournaled(sub, true);
       this.#pump(sub, link);
@@ -191,6 +212,19 @@ export class DurableDelivery {
   #pump(sub: Subscriber, link: Link): void {
     link.timer = undefined;
     if (this.#links.get(sub) !== link || link.page === undefined) return;
+    try {
+      this.#page(sub, link);
+    } catch (e) {
+      // The journal cannot be read (an I/O error): the module goes live; what it had still to read is lost.
+      this.#onError(link.module, e);
+      link.page = undefined;
+      this.#journal.pin(link, undefined);
+      this.#bus.holdJournaled(sub, false);
+    }
+  }
+
+  #page(sub: Subscriber, link: Link): void {
+    if (link.page === undefined) return;
     // Only what fits under the queue's drop bounds: a catch-up never fills it, however large the backlog.
     const room = this.#bus.room(sub);
     if (room.events < 1 || room.bytes < 1 || (room.bytes < MIN_ROOM_BYTES && this.#bus.backlog(sub) > 0)) {
@@ -211,8 +245,10 @@ export class DurableDelivery {
     if (done) {
       // Read to the end in this same turn: nothing can have been published in between.
       link.page = undefined;
+      this.#journal.pin(link, undefined);
       this.#bus.holdJournaled(sub, false);
     } else {
+      this.#journal.pin(link, end);
       link.timer = setTimeout(() => this.#pump(sub, link), 0);
     }
   }

@@ -146,7 +146,8 @@ export class EventBus {
   }
 
   /**
-   * Call `hook` after a subscriber gains event types, with only the types it did not have before.
+   * Call `hook` after a subscriber gains event types, with only the catalog or named types it did not have
+   * before (possibly none, when it gained `*` and with it every module-defined type).
    *
    * @param hook Called synchronously inside {@link EventBus.subscribe}, after sticky replay.
    * @returns A function that removes the hook.
@@ -237,6 +238,7 @@ export class EventBus {
   subscribe(sub: Subscriber, set: { types?: string[]; categories?: string[] }): SubscriptionSet {
     this.attach(sub);
     const st = this.#subs.get(sub)!;
+    const hadStar = st.types.has("*");
     for (const t of set.types ?? []) st.types.add(t);
     for (const c of set.categories ?? []) st.categories.add(c);
     const added = this.#index.refresh(st);
@@ -246,7 +248,8 @@ export class EventBus {
         else this.sendTo(sub, type, s.payload, s.source);
       }
     }
-    if (added.length) { for (const hook of this.#subscribeHooks) hook(sub, added); }
+    // Gaining `*` gains every module-defined type even when no catalog type is new.
+    if (added.length || (!hadStar && st.types.has("*"))) { for (const hook of this.#subscribeHooks) hook(sub, added); }
     return describeSubscription(st);
   }
 
@@ -402,10 +405,12 @@ export class EventBus {
     const pos = journal ? journal.lastPos + 1 : undefined;
     const frame = this.#checkedFrame(type, seq, payload, source, sticky !== undefined, false, pos);
     this.#seq.set(type, seq);
+    let journaled = journal !== undefined;
     if (journal) {
       try {
         journal.append(journal.reserve(), type, seq, frame);
       } catch (e) {
+        journaled = false;
         this.#onJournalError?.(type, e);
       }
     }
@@ -422,7 +427,8 @@ export class EventBus {
     const shared = { stable: undefined as Uint8Array | undefined };
     let delivered = 0;
     // A subscriber catching up from the journal gets journaled events from there, in order, not live.
-    const held = pos !== undefined && this.#held.size ? this.#held : undefined;
+    // (If the journal could not keep it, they get it live: out of order, but not lost.)
+    const held = journaled && this.#held.size ? this.#held : undefined;
     if (subs) {
       for (const d of subs) if (!held?.has(d)) delivered += this.#deliver(d, bytes, type, lossy, shared);
     }

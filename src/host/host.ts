@@ -97,7 +97,13 @@ export class Host {
         });
       },
     });
-    if (journal) this.#durable = new DurableDelivery(this.bus, journal);
+    if (journal) {
+      this.#durable = new DurableDelivery(this.bus, journal, (name, error) => {
+        moduleLogger(name).error("Catching up from the delivery journal failed; it goes on live: {error}", {
+          error: (error as Error)?.message ?? String(error),
+        });
+      });
+    }
     this.peers = new ModulePeers(this.bus);
     this.requests = new EventRequests(this.bus, () => this.modules);
     this.bus.onSubscribe((sub) => this.#subscribed.add(sub));
@@ -146,10 +152,10 @@ export class Host {
       const j = options.journal;
       let journal: EventJournal | undefined;
       if (j !== false) {
-        const path = j?.path ?? `${options.dataDir}/.journal`;
+        const { path = `${options.dataDir}/.journal`, ...limits } = j ?? {};
         try {
           let failed = 0;
-          journal = EventJournal.open(path, j ?? {}, (e) => {
+          journal = EventJournal.open(path, limits, (e) => {
             // Once a second at most: a full disk fails every write.
             if (Date.now() - failed < 1000) return;
             failed = Date.now();
@@ -161,7 +167,12 @@ export class Host {
           throw new Error(`Cannot open the delivery journal ${path}: ${(e as Error).message}`, { cause: e });
         }
       }
-      return new Host(options, dir, options.runtimeDir === undefined, journal, root);
+      try {
+        return new Host(options, dir, options.runtimeDir === undefined, journal, root);
+      } catch (e) {
+        journal?.close();
+        throw e;
+      }
     } catch (e) {
       root.lock.release();
       throw e;

@@ -5,14 +5,15 @@
  * after its cursor. When the journal must drop events a module has not processed (its size or age limit),
  * the losses are kept per module as sequence ranges and reported when it resumes.
  *
- * Events go to segment files ({@link SegmentLog}) in batches, one write per turn of the event loop (or per
- * batch bound): a host killed in the middle of a turn loses at most that turn's events, which were still in
- * its own buffers too. Cursors, losses and counters live in SQLite (`state.sqlite`, WAL).
+ * Events go to segment files ({@link SegmentLog}) in batches: the first event of a turn of the event loop at
+ * once, the rest in a microtask at the end of the turn, so every event is on disk before a connection writes
+ * it. Cursors, losses and counters live in SQLite (`state.sqlite`, WAL).
  *
  * @module
  */
 import { eventSpec } from "../protocol/events/mod.ts";
-import { BatchBuilder, type BatchEntry } from "./journal_batch.ts";
+import { BatchBuilder, batchEntries, type BatchEntry } from "./journal_batch.ts";
+import { lossesOf, mergeLosses } from "./journal_losses.ts";
 import { type Coverage, isDurable, type LostRange } from "./journal_scope.ts";
 import { SegmentLog } from "./journal_segments.ts";
 import { JournalState, type StoredCursor } from "./journal_state.ts";
@@ -54,9 +55,9 @@ const covers = (c: Cursor, type: string) => c.types.has(type) || (c.moduleEvents
  * j.track("m", { types: ["NewBlock"], moduleEvents: false });
  * const pos = j.reserve();
  * j.append(pos, "NewBlock", 1, new Uint8Array([0, 0, 0, 1, 0x80]));
- * console.log(j.since("m", () => true).length); // 1
+ * console.log(j.read(j.cursor("m")!.acked, 1 << 20).entries.length); // 1
  * j.ack("m", pos);
- * console.log(j.since("m", () => true).length); // 0
+ * console.log(j.read(j.cursor("m")!.acked, 1 << 20).entries.length); // 0
  * j.close();
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -77,6 +78,13 @@ export class EventJournal {
   #timer?: ReturnType<typeof setTimeout>;
   #lastAgeCheck = 0;
   #closed = false;
+  #writeQueued = false;
+  /** Positions catch-ups are reading from: a forced trim keeps what lies after the lowest. */
+  readonly #pins = new Map<object, number>();
+  /** Losses that could not be written yet (a full disk), by module and type. */
+  readonly #unsaved = new Map<string, (LostRange & { upto: number })[]>();
+  /** Retry delay after a failed background write; 0 when the last one succeeded. */
+  #backoff = 0;
   /** Modules whose acknowledged position changed since it was last written. */
   readonly #dirty = new Set<string>();
   #ackTimer?: ReturnType<typeof setTimeout>;
@@ -107,7 +115,11 @@ export class EventJournal {
     limits: Partial<JournalLimits> = {},
     onError: (error: unknown) => void = (e) => console.error(`Delivery journal: ${(e as Error)?.message ?? e}`),
   ): EventJournal {
-    const l = { ...DEFAULT_JOURNAL_LIMITS, ...limits };
+    const l: JournalLimits = {
+      maxEvents: limits.maxEvents ?? DEFAULT_JOURNAL_LIMITS.maxEvents,
+      maxBytes: limits.maxBytes ?? DEFAULT_JOURNAL_LIMITS.maxBytes,
+      maxAgeMs: limits.maxAgeMs ?? DEFAULT_JOURNAL_LIMITS.maxAgeMs,
+    };
     for (const [k, v] of Object.entries(l)) {
       if (!Number.isInteger(v) || v < 1) {
         throw new RangeError(`Invalid journal limit '${k}': expected a positive integer: current value is ${v}`);
@@ -116,6 +128,8 @@ export class EventJournal {
     const log = SegmentLog.open(dir, {
       segmentBytes: Math.max(64 * 1024, Math.floor(l.maxBytes / 16)),
       segmentEvents: Math.max(1, Math.floor(l.maxEvents / 10)),
+      // Segments go whole: one never spans much more than an eighth of the age limit.
+      segmentAgeMs: Math.max(1, Math.floor(l.maxAgeMs / 8)),
     });
     try {
       return new EventJournal(JournalState.open(`${dir}/state.sqlite`), log, l, onError);
@@ -171,17 +185,19 @@ export class EventJournal {
    * @returns The position.
    */
   reserve(): number {
-    if (++this.#last > this.#reserved) {
+    if (this.#last + 1 > this.#reserved) {
       // Positions are claimed ahead, durably, so none is ever reused after a crash, even one handed to a
-      // module whose batch was never written.
+      // module whose batch was never written. A failed claim hands out nothing.
+      this.#state.claim(this.#last + RESERVE_AHEAD);
       this.#reserved = this.#last + RESERVE_AHEAD;
-      this.#state.claim(this.#reserved);
     }
-    return this.#last;
+    return ++this.#last;
   }
 
   /**
-   * Append one event at a reserved position. It is written at the end of this turn of the event loop.
+   * Append one event at a reserved position. The first event of a turn of the event loop is written at
+   * once, the rest in a microtask at the end of the turn: either way before the connections write them, so
+   * a killed host has journaled every event it sent.
    *
    * @param pos From {@link EventJournal.reserve}.
    * @param type The event type.
@@ -192,8 +208,15 @@ export class EventJournal {
   append(pos: number, type: string, seq: number, frame: Uint8Array): void {
     if (this.#closed) throw new Error("The delivery journal is closed");
     this.#pending.add(pos, type, seq, frame);
-    if (this.#pending.count >= this.#batchMax) this.#write();
-    else this.#timer ??= setTimeout(() => this.#background(), 0);
+    if (!this.#writeQueued) {
+      this.#writeQueued = true;
+      queueMicrotask(() => {
+        this.#writeQueued = false;
+        this.#background(false, false);
+      });
+      this.#write();
+    } else if (this.#pending.count >= this.#batchMax) this.#write();
+    this.#timer ??= setTimeout(() => this.#background(), 0);
   }
 
   /**
@@ -214,25 +237,43 @@ export class EventJournal {
    * @param coverage Types to add to what it covers.
    */
   track(module: string, coverage: Coverage): void {
+    const types = coverage.types.filter(isDurable);
     let c = this.#cursors.get(module);
+    if (!c && types.length === 0 && !coverage.moduleEvents) return; // nothing durable: no cursor
     if (!c) this.#cursors.set(module, c = { acked: this.#last, types: new Set(), moduleEvents: false });
-    for (const t of coverage.types) c.types.add(t);
+    const before = c.types.size + Number(c.moduleEvents);
+    for (const t of types) c.types.add(t);
     c.moduleEvents ||= coverage.moduleEvents;
+    if (c.types.size + Number(c.moduleEvents) === before) return;
+    this.#wants.clear();
     this.#save(module, c);
   }
 
   /**
-   * Set a module's coverage to exactly `coverage` (it unsubscribed).
+   * Stop covering types (the module unsubscribed from them).
    *
    * @param module The module name.
-   * @param coverage What it covers now.
+   * @param types The types it no longer receives.
+   * @param moduleEvents Whether it no longer receives every module-defined type.
    */
-  cover(module: string, coverage: Coverage): void {
+  uncover(module: string, types: readonly string[], moduleEvents: boolean): void {
     const c = this.#cursors.get(module);
     if (!c) return;
-    c.types = new Set(coverage.types);
-    c.moduleEvents = coverage.moduleEvents;
+    for (const t of types) c.types.delete(t);
+    if (moduleEvents) c.moduleEvents = false;
+    this.#wants.clear();
     this.#save(module, c);
+  }
+
+  /**
+   * Keep the events after `pos` from forced trims (a module is catching up from there), or release it.
+   *
+   * @param key Who pins.
+   * @param pos The position, or `undefined` to release.
+   */
+  pin(key: object, pos: number | undefined): void {
+    if (pos === undefined) this.#pins.delete(key);
+    else this.#pins.set(key, pos);
   }
 
   /**
@@ -255,22 +296,6 @@ export class EventJournal {
       this.#ackTimer = undefined;
       this.#background(true);
     }, 200);
-  }
-
-  /**
-   * The journaled events after a module's cursor whose type it wants, oldest first.
-   *
-   * @param module The module name.
-   * @param want Whether a type is wanted.
-   * @returns The entries; none when it has no cursor.
-   */
-  since(module: string, want: (type: string) => boolean): JournalEntry[] {
-    const c = this.#cursors.get(module);
-    if (!c) return [];
-    this.#write();
-    const out: JournalEntry[] = [];
-    for (const e of this.#log.entries(c.acked)) if (e.pos > c.acked && want(e.type)) out.push(e);
-    return out;
   }
 
   /**
@@ -306,7 +331,13 @@ export class EventJournal {
   takeLost(module: string): LostRange[] {
     this.#persistAcks(); // losses the module made up for since are dropped first
     this.#begin();
-    return this.#state.takeLost(module);
+    const lost = this.#state.takeLost(module);
+    const acked = this.#cursors.get(module)?.acked ?? 0;
+    const unsaved = this.#unsaved.get(module)?.filter((r) => r.upto > acked);
+    this.#unsaved.delete(module);
+    if (!unsaved?.length) return lost;
+    return mergeLosses<LostRange & { upto?: number }>([...lost, ...unsaved])
+      .map(({ type, from_seq, to_seq, count }) => ({ type, from_seq, to_seq, count }));
   }
 
   /**
@@ -353,13 +384,22 @@ export class EventJournal {
   }
 
   /** A write from a timer: a failure (a full disk) is reported, never thrown into the event loop. */
-  #background(acks = false): void {
+  #background(acks = false, all = true): void {
     try {
       if (acks) this.#persistAcks();
-      this.flush();
+      if (all) this.flush();
+      else this.#write();
+      this.#backoff = 0;
     } catch (e) {
-      this.#timer = undefined;
       this.#onError(e);
+      if (!all || this.#closed) return;
+      // Retry later, not at once: the disk stays full for a while.
+      clearTimeout(this.#timer);
+      this.#backoff = Math.min(Math.max(100, this.#backoff * 2), 5000);
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#background();
+      }, this.#backoff);
     }
   }
 
@@ -373,11 +413,18 @@ export class EventJournal {
   }
 
   #write(): void {
-    if (this.#pending.count) this.#log.append(this.#pending.pack());
+    if (this.#pending.count === 0) return;
+    const batch = this.#pending.pack();
+    try {
+      this.#log.append(batch);
+    } catch (e) {
+      // The batch is gone: every module that covers its events and has not processed them lost them.
+      this.#lose(batchEntries(batch), Infinity);
+      throw e;
+    }
   }
 
   #save(module: string, c: Cursor): void {
-    this.#wants.clear();
     this.#begin();
     this.#state.saveCursor(module, c);
   }
@@ -392,18 +439,32 @@ export class EventJournal {
     // What every module processed goes segment by segment; the limits may take the segment being written.
     let to = this.#log.removable(done, false), forced = 0;
     if (size.events > l.maxEvents || size.bytes > l.maxBytes) {
-      forced = this.#log.cutFor(Math.floor(l.maxEvents * 0.9), Math.floor(l.maxBytes * 0.9));
+      forced = this.#log.removable(
+        this.#log.cutFor(Math.floor(l.maxEvents * 0.9), Math.floor(l.maxBytes * 0.9)),
+        true,
+        true,
+      );
     }
     const now = Date.now();
     if (now - this.#lastAgeCheck > 1000) {
       this.#lastAgeCheck = now;
-      for (const b of this.#log.batches()) if (b.at < now - l.maxAgeMs) forced = Math.max(forced, b.last);
+      // Only segments whose every batch is too old (segments roll by age too, so they are never much older).
+      let old = 0;
+      for (const b of this.#log.batches()) if (b.at < now - l.maxAgeMs) old = b.last;
+      forced = Math.max(forced, this.#log.removable(old, true, false));
     }
-    if (forced) to = Math.max(to, this.#log.removable(forced, true, true));
+    // A module catching up keeps what it has still to read, whatever the limits say meanwhile.
+    for (const p of this.#pins.values()) forced = Math.min(forced, this.#log.removable(p, true, false));
+    to = Math.max(to, forced);
     if (to < first) return;
     this.#begin();
     try {
       this.#persistAcks();
+      for (const [module, ranges] of this.#unsaved) {
+        const acked = this.#cursors.get(module)?.acked ?? Infinity;
+        this.#state.addLosses(module, ranges.filter((r) => r.upto > acked));
+      }
+      this.#unsaved.clear();
       this.#recordLosses(to);
       // The last seq of each type that goes is kept, so a restarted host goes on from it.
       for (const b of this.#log.batches()) {
@@ -421,29 +482,16 @@ export class EventJournal {
 
   /** Each module that had not processed the events up to `to` loses the ones it covers: keep them as ranges. */
   #recordLosses(to: number): void {
-    const behind = [...this.#cursors].filter(([, c]) => c.acked < to);
-    if (behind.length === 0) return;
-    const ranges = new Map<string, Map<string, { a: number; z: number; n: number; upto: number }>>();
-    for (const e of this.#log.entries(0, to)) {
-      for (const [module, c] of behind) {
-        if (e.pos <= c.acked || !covers(c, e.type)) continue;
-        let m = ranges.get(module);
-        if (!m) ranges.set(module, m = new Map());
-        const r = m.get(e.type);
-        if (!r) m.set(e.type, { a: e.seq, z: e.seq, n: 1, upto: e.pos });
-        else {
-          r.a = Math.min(r.a, e.seq);
-          r.z = Math.max(r.z, e.seq);
-          r.n++;
-          r.upto = Math.max(r.upto, e.pos);
-        }
-      }
+    if (![...this.#cursors.values()].some((c) => c.acked < to)) return;
+    for (const [module, ranges] of lossesOf(this.#cursors, this.#log.entries(0, to), to)) {
+      this.#state.addLosses(module, ranges);
     }
-    for (const [module, m] of ranges) {
-      this.#state.addLosses(
-        module,
-        [...m].map(([type, r]) => ({ type, from_seq: r.a, to_seq: r.z, count: r.n, upto: r.upto })),
-      );
+  }
+
+  /** Events that could not be written: kept as losses in memory until the state can be written. */
+  #lose(entries: Iterable<JournalEntry>, to: number): void {
+    for (const [module, ranges] of lossesOf(this.#cursors, entries, to)) {
+      this.#unsaved.set(module, mergeLosses([...this.#unsaved.get(module) ?? [], ...ranges]));
     }
   }
 }

@@ -188,6 +188,25 @@ export function* unpackBatch(types: string[], body: Uint8Array, framesLength: nu
   }
 }
 
+/**
+ * The events of a packed batch.
+ *
+ * @param b The batch.
+ * @returns Its entries, oldest first.
+ *
+ * @example
+ * ```ts
+ * import { BatchBuilder, batchEntries } from "./journal_batch.ts";
+ * const b = new BatchBuilder();
+ * b.add(3, "NewBlock", 1, new Uint8Array([0, 0, 0, 1, 0x80]));
+ * console.log([...batchEntries(b.pack())].map((e) => e.pos)); // [3]
+ * ```
+ */
+export function batchEntries(b: PackedBatch): Iterable<BatchEntry> {
+  const body = b.record.subarray(RECORD_PREFIX, RECORD_PREFIX + b.framesLength + b.metaLength);
+  return unpackBatch(b.header.types, body, b.framesLength);
+}
+
 function grow<T extends Float64Array | Uint8Array>(a: T, size: number): T {
   const b = new (a.constructor as { new (n: number): T })(size);
   b.set(a);

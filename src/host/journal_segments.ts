@@ -57,15 +57,17 @@ export class SegmentLog {
   readonly #dir: string;
   readonly #segmentBytes: number;
   readonly #segmentEvents: number;
+  readonly #segmentAgeMs: number;
   readonly #segments: Segment[] = [];
   #file?: Deno.FsFile;
   #count = 0;
   #bytes = 0;
 
-  private constructor(dir: string, segmentBytes: number, segmentEvents: number) {
+  private constructor(dir: string, segmentBytes: number, segmentEvents: number, segmentAgeMs: number) {
     this.#dir = dir;
     this.#segmentBytes = segmentBytes;
     this.#segmentEvents = segmentEvents;
+    this.#segmentAgeMs = segmentAgeMs;
   }
 
   /**
@@ -73,12 +75,15 @@ export class SegmentLog {
    * record left incomplete.
    *
    * @param dir The folder of the segment files.
-   * @param options When a segment is full: bytes or events.
+   * @param options When a segment is full: bytes, events, or the age of its first batch (default: never).
    * @returns The log.
    */
-  static open(dir: string, options: { segmentBytes: number; segmentEvents: number }): SegmentLog {
+  static open(
+    dir: string,
+    options: { segmentBytes: number; segmentEvents: number; segmentAgeMs?: number },
+  ): SegmentLog {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const log = new SegmentLog(dir, options.segmentBytes, options.segmentEvents);
+    const log = new SegmentLog(dir, options.segmentBytes, options.segmentEvents, options.segmentAgeMs ?? Infinity);
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => /^seg-\d{16}\.log$/.test(n)).sort();
     for (const name of names) log.#load(`${dir}/${name}`);
     return log;
@@ -115,7 +120,9 @@ export class SegmentLog {
    */
   append(b: PackedBatch): void {
     let seg = this.#segments.at(-1);
-    const full = seg && (seg.size >= this.#segmentBytes || seg.events >= this.#segmentEvents);
+    const full = seg &&
+      (seg.size >= this.#segmentBytes || seg.events >= this.#segmentEvents ||
+        (seg.batches.length > 0 && Date.now() - seg.batches[0].at > this.#segmentAgeMs));
     if (!seg || full || !this.#file) {
       this.#file?.close();
       const path = `${this.#dir}/seg-${String(b.header.first).padStart(16, "0")}.log`;
@@ -191,7 +198,8 @@ export class SegmentLog {
   removable(to: number, current: boolean, cover = false): number {
     let cut = 0;
     for (const s of this.#segments) {
-      const first = s.batches[0]?.first ?? 0, last = s.batches.at(-1)?.last ?? 0;
+      if (s.batches.length === 0) continue;
+      const first = s.batches[0].first, last = s.batches.at(-1)!.last;
       if ((cover ? first > to : last > to) || (!current && s === this.#segments.at(-1) && this.#file)) break;
       cut = last;
     }

@@ -243,3 +243,28 @@ Deno.test("Durable delivery: a backlog far past the module's queue bounds is cau
   equal(stats.overflowed, false, "never cut off");
   equal(stats.dropped_total, 0);
 });
+
+Deno.test("Durable delivery: a module that subscribes in several calls after a restart still gets every event it missed", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "blvm-journal-dir-" });
+  // The journal where [journal] dir puts it, with limits beside it.
+  await using t = await testHost({ journal: { path: `${dir}/j`, maxEvents: 100_000 } });
+  try {
+    const all = { subscribe: ["NewBlock", "BlockDisconnected"] };
+    const h = await start(t, "consumer", all);
+    t.backend.dev.generate(3);
+    await until(() => seen(t.dataDir, "consumer").length >= 3, () => "3 blocks");
+    await until(() => t.host.journal!.cursor("consumer")!.acked === t.host.journal!.lastPos, () => "the report");
+    await sigkill(h);
+    t.backend.dev.reorg(1, { blocks: 300 }); // 1 disconnect, 300 new blocks while it is down
+    await start(t, "consumer", { subscribe_steps: [["NewBlock"], ["BlockDisconnected"]] });
+    await until(() => seen(t.dataDir, "consumer").length >= 3 + 301, () => "the missed events");
+    const after = seen(t.dataDir, "consumer").slice(3);
+    equal(after.filter((l) => l.type === "BlockDisconnected").length, 1, "the disconnect, though subscribed later");
+    equal(after.filter((l) => l.type === "NewBlock").length, 300);
+    await new Promise((r) => setTimeout(r, 200));
+    equal(seen(t.dataDir, "consumer").length, 3 + 301, "nothing twice");
+    ok(Deno.statSync(`${dir}/j/state.sqlite`).isFile, "the journal is in the folder given");
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

@@ -17,6 +17,11 @@ async function tempDb(): Promise<{ path: string; [Symbol.asyncDispose](): Promis
   return { path: dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
 }
 
+/** The journaled events after a module's cursor. */
+function pending(j: EventJournal, module: string) {
+  return j.read(j.cursor(module)?.acked ?? j.lastPos, Infinity).entries;
+}
+
 /** A journal in a temp folder, removed with it. */
 function tempJournal(limits: Parameters<typeof EventJournal.open>[1] = {}) {
   const dir = Deno.makeTempDirSync({ prefix: "blvm-journal-" });
@@ -49,7 +54,7 @@ Deno.test("EventJournal: positions, cursors and sequence numbers survive a reope
   j = EventJournal.open(db.path);
   assert.ok(j.lastPos >= 5);
   assert.deepEqual(j.cursor("m"), { acked: 3, coverage: NB });
-  assert.deepEqual(j.since("m", () => true).map((e) => e.pos), [4, 5]);
+  assert.deepEqual(pending(j, "m").map((e) => e.pos), [4, 5]);
   assert.equal(j.lastSeqs().get("NewBlock"), 5);
   j.ack("m", 5);
   j.ack("m", 2); // never backwards
@@ -78,7 +83,7 @@ Deno.test("EventJournal.wants: only durable types some cursor covers", () => {
     ["NewBlock", "MempoolTransactionAdded", "x.Y", "BlockDisconnected"].map((t) => j.wants(t)),
     [true, false, true, false],
   );
-  j.cover("b", { types: [], moduleEvents: false });
+  j.uncover("b", [], true);
   assert.equal(j.wants("x.Y"), false);
   j.forget("a");
   assert.equal(j.wants("NewBlock"), false);
@@ -96,7 +101,7 @@ Deno.test("EventJournal: past its limits the oldest events go, and each module b
   j.ack("other", 20);
   j.flush();
   assert.ok(j.size.events <= 10);
-  const kept = j.since("behind", () => true);
+  const kept = pending(j, "behind");
   const firstKept = kept[0].pos;
   const lost = j.takeLost("behind");
   // Positions 1..firstKept-1 alternate NewBlock (odd) and x.Tick (even).
@@ -196,11 +201,11 @@ Deno.test("EventJournal: a batch cut short by a crash is dropped on open, the re
   const size = Deno.statSync(`${db.path}/${seg}`).size;
   Deno.truncateSync(`${db.path}/${seg}`, size - 3); // the last batch loses its tail
   j = EventJournal.open(db.path);
-  assert.deepEqual(j.since("m", () => true).map((e) => e.pos), [1, 2]);
+  assert.deepEqual(pending(j, "m").map((e) => e.pos), [1, 2]);
   const next = j.reserve();
   assert.ok(next > 3, `position 3 was handed out before the crash: never again (next is ${next})`);
   j.append(next, "NewBlock", 4, frameOf({ seq: 4 }));
-  assert.deepEqual(j.since("m", () => true).map((e) => e.pos), [1, 2, next]);
+  assert.deepEqual(pending(j, "m").map((e) => e.pos), [1, 2, next]);
   j.close();
 });
 
@@ -212,7 +217,7 @@ Deno.test("EventJournal.read pages by events and bytes, at least one event a pag
   using j = tempJournal();
   j.track("m", NB);
   for (let seq = 1; seq <= 10; seq++) j.append(j.reserve(), "NewBlock", seq, frameOf({ seq, pad: "x".repeat(50) }));
-  const size = j.since("m", () => true)[0].frame.length;
+  const size = pending(j, "m")[0].frame.length;
   const a = j.read(0, Infinity, 4);
   assert.deepEqual([a.entries.map((e) => e.pos), a.end, a.done], [[1, 2, 3, 4], 4, false]);
   const b = j.read(a.end, 2 * size + 1);
@@ -222,4 +227,24 @@ Deno.test("EventJournal.read pages by events and bytes, at least one event a pag
   const d = j.read(c.end, Infinity);
   assert.deepEqual([d.entries.map((e) => e.pos), d.end, d.done], [[8, 9, 10], 10, true]);
   assert.deepEqual(j.read(10, Infinity), { entries: [], end: 10, done: true });
+});
+
+Deno.test("EventJournal: a module that receives nothing durable gets no cursor, and nothing is journaled for it", () => {
+  using j = tempJournal();
+  j.track("m", { types: ["HealthCheck", "MempoolTransactionAdded"], moduleEvents: false });
+  assert.equal(j.cursor("m"), undefined);
+  assert.equal(j.wants("MempoolTransactionAdded"), false);
+});
+
+Deno.test("EventJournal: events past the age limit go a segment at a time, fresh ones stay", async () => {
+  using j = tempJournal({ maxAgeMs: 400 });
+  j.track("m", NB);
+  for (let seq = 1; seq <= 3; seq++) j.append(j.reserve(), "NewBlock", seq, frameOf({ seq }));
+  j.flush();
+  await new Promise((r) => setTimeout(r, 1200)); // past the age limit, and past the once-a-second age check
+  for (let seq = 4; seq <= 5; seq++) j.append(j.reserve(), "NewBlock", seq, frameOf({ seq }));
+  j.flush();
+  const kept = pending(j, "m").map((e) => e.seq);
+  assert.deepEqual(kept, [4, 5], "the old segment went, the new one stayed");
+  assert.deepEqual(j.takeLost("m"), [{ type: "NewBlock", from_seq: 1, to_seq: 3, count: 3 }]);
 });
