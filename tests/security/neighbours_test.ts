@@ -13,9 +13,16 @@ for (const layer of SANDBOX_LAYERS) {
     // The target serves its methods to anyone; every call carries 3 MiB.
     const victim = await startAttacker(t, { name: "victim", callers: ["*"] });
     await startAttacker(t, { capabilities: CAPS });
-    // The target is busy for a while and reads nothing, as a slow module would.
-    const blocked = ask(t, "block", { ms: 3000 }, "victim");
-    const a = await ask(t, "call_flood", { target: "victim", method: "read", bytes: 3 * 1024 * 1024, count: 48 });
+    // The target is busy and reads nothing, as a slow module would, until the host has refused a call.
+    const blocked = ask(t, "block", { ms: 120_000 }, "victim");
+    const flood = ask(t, "call_flood", { target: "victim", method: "read", bytes: 3 * 1024 * 1024, count: 48 });
+    const attacker = t.host.module("attacker")!;
+    for (const deadline = Date.now() + 60_000; attacker.session.stats.errors === 0;) {
+      ok(Date.now() < deadline, "no call was refused within 60 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Deno.writeTextFile(`${t.dataDir}/victim/unblock`, "");
+    const a = await flood;
     ok(a.ok, JSON.stringify(a));
     const codes = a.value as Record<string, number>;
     ok((codes.UNAVAILABLE ?? 0) > 0, `no call was refused as busy: ${JSON.stringify(codes)}`);
