@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { findInPath } from "./executables.ts";
+import { findInPath, tryRun } from "./executables.ts";
 
 /** How the host uses the OS layer: `auto` uses it when it works, `off` never, `require` refuses modules without it. */
 export type OsSandboxMode = "auto" | "off" | "require";
@@ -152,16 +152,9 @@ export async function probeOsSandbox(denoPath: string, bwrap?: string): Promise<
     const sock = `${dir}/sock`;
     await Deno.writeFile(sock, new Uint8Array(0));
     const wrap = bwrapArgs({ denoPath: real, readOnly: [], dataDir: dir, socketPath: sock });
-    const out = await new Deno.Command(bin, {
-      args: [...wrap, real, "--version"],
-      clearEnv: true,
-      env: { PATH: "/usr/bin:/bin" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.success && new TextDecoder().decode(out.stdout).startsWith("deno ")) return { available: true, bwrap: bin };
-    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0] || `exit code ${out.code}`;
+    const out = await tryRun(bin, [...wrap, real, "--version"]);
+    if (out.success && out.stdout.startsWith("deno ")) return { available: true, bwrap: bin };
+    const why = out.stderr.trim().split("\n")[0] || `exit code ${out.code}`;
     return { available: false, bwrap: bin, reason: `a trial sandbox failed: ${why}` };
   } catch (e) {
     const missing = e instanceof Deno.errors.NotFound;

@@ -14,7 +14,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { findInPath } from "./executables.ts";
+import { findInPath, tryRun } from "./executables.ts";
 
 /** Whether modules can be given a parent-death signal here. */
 export interface ParentDeathProbe {
@@ -69,18 +69,11 @@ export async function probeParentDeath(setpriv?: string, log?: Logger): Promise<
 async function trial(setpriv?: string): Promise<ParentDeathProbe> {
   const bin = setpriv ?? findInPath("setpriv") ?? "/usr/bin/setpriv";
   try {
-    const out = await new Deno.Command(bin, {
-      args: [...parentDeathArgs(bin).slice(1), bin, "--version"],
-      clearEnv: true,
-      env: { PATH: "/usr/bin:/bin" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (out.success && new TextDecoder().decode(out.stdout).includes("setpriv")) {
+    const out = await tryRun(bin, [...parentDeathArgs(bin).slice(1), bin, "--version"]);
+    if (out.success && out.stdout.includes("setpriv")) {
       return { available: true, setpriv: bin };
     }
-    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0] || `exit code ${out.code}`;
+    const why = out.stderr.trim().split("\n")[0] || `exit code ${out.code}`;
     return { available: false, setpriv: bin, reason: `a trial 'setpriv --pdeathsig KILL' failed: ${why}` };
   } catch (e) {
     const missing = e instanceof Deno.errors.NotFound;
