@@ -20,7 +20,9 @@
 import { parseArgs } from "node:util";
 import * as btc from "@scure/btc-signer";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { decodeTx, DevNode, fromHex, mineBlock, REGTEST, toHex } from "../mod.ts";
+import { decodeTx, fromHex, mineBlock } from "../mod.ts";
+import { BENCH_KEY, fundedNode, spends, submitAll } from "./_chain.ts";
+import { median } from "./_stats.ts";
 
 const opts = parseArgs({
   args: Deno.args,
@@ -28,47 +30,7 @@ const opts = parseArgs({
 }).values;
 const ROUNDS = Number(opts.rounds), ACCEPT = Number(opts.accept);
 const SIZES = [0, 10, 100, 1000];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-const key = secp256k1.utils.randomSecretKey();
-const pub = secp256k1.getPublicKey(key, true);
-const pay = btc.p2wpkh(pub, REGTEST);
-const COIN = 20_000;
-
-/** A node whose coinbases pay the bench key, with `coins` spendable outputs of COIN sats each. */
-async function fundedNode(coins: number, dataDir?: string) {
-  const node = DevNode.open({ dataDir, coinbaseAddress: pay.address!, maxMempoolTxs: 1_000_000 });
-  const perFanout = 2_000;
-  const fanouts = Math.ceil(coins / perFanout);
-  node.dev.generate(100 + fanouts);
-  const outs: { txid: string; vout: number }[] = [];
-  for (let f = 0; f < fanouts; f++) {
-    const block = (await node.getBlock((await node.getBlockHash(f + 1))!))!;
-    const tx = new btc.Transaction();
-    tx.addInput({ txid: block.txids[0], index: 0, witnessUtxo: { script: pay.script, amount: 5_000_000_000n } });
-    for (let i = 0; i < perFanout; i++) tx.addOutput({ script: pay.script, amount: BigInt(COIN) });
-    tx.addOutput({ script: pay.script, amount: 5_000_000_000n - BigInt(perFanout * COIN) - 200_000n });
-    tx.sign(key);
-    tx.finalize();
-    const r = await node.submitTransaction(toHex(tx.extract()));
-    if (r.status !== "accepted") throw new Error(`fan-out refused: ${r.reason}`);
-    for (let i = 0; i < perFanout; i++) outs.push({ txid: tx.id, vout: i });
-  }
-  node.dev.generate(1);
-  return { node, outs };
-}
-
-/** Signed one-in one-out spends of `outs`, paying 500 sats of fee. */
-function spends(outs: { txid: string; vout: number }[]): string[] {
-  return outs.map((o) => {
-    const tx = new btc.Transaction();
-    tx.addInput({ txid: o.txid, index: o.vout, witnessUtxo: { script: pay.script, amount: BigInt(COIN) } });
-    tx.addOutput({ script: pay.script, amount: BigInt(COIN - 500) });
-    tx.sign(key);
-    tx.finalize();
-    return toHex(tx.extract());
-  });
-}
+const { pay, coin: COIN } = BENCH_KEY;
 
 /** Blocks/s for each size N, on the node and for bare assembly; `rounds` blocks per size. */
 async function mining(dataDir?: string) {
@@ -81,12 +43,9 @@ async function mining(dataDir?: string) {
     for (const n of SIZES) {
       const batch = txs.slice(next, next + n);
       next += n;
-      for (const hex of batch) {
-        const s = await node.submitTransaction(hex);
-        if (s.status !== "accepted") throw new Error(`bench tx refused: ${s.reason}`);
-      }
+      await submitAll(node, batch);
       const template = await node.getBlockTemplate();
-      const chosen = template.transactions.map((t) => decodeTx(fromHex(t.hex)));
+      const chosen = template.transactions.map((t) => decodeTx(t.raw));
       // Bare assembly of the same block: coinbase, merkle root, proof of work, serialization.
       const tb = performance.now();
       mineBlock({
@@ -128,10 +87,7 @@ async function accepting() {
     }
     const f = ACCEPT / ((performance.now() - tf) / 1000);
     const t0 = performance.now();
-    for (const hex of batch) {
-      const s = await node.submitTransaction(hex);
-      if (s.status !== "accepted") throw new Error(`bench tx refused: ${s.reason}`);
-    }
+    await submitAll(node, batch);
     const o = ACCEPT / ((performance.now() - t0) / 1000);
     ours.push(o);
     floor.push(f);

@@ -1,5 +1,5 @@
-// An idle module for bench/monitor_bench.ts: connects, answers the host's janitorial requests, and
-// otherwise does nothing.
+// An idle module for bench/monitor_bench.ts, bench/sandbox_bench.ts and bench/figures/startup.ts: connects,
+// answers the host's janitorial requests, and otherwise does nothing.
 import { connect } from "@blvm/node/module";
 
 const mod = await connect();

@@ -18,6 +18,7 @@
 import { parseArgs } from "node:util";
 import process from "node:process";
 import { DevNode, Janitor, ModuleManager, parseJanitorConfig, parseNodeConfig, setupLogging } from "../mod.ts";
+import { median } from "./_stats.ts";
 
 await setupLogging({ level: "warning" });
 
@@ -26,7 +27,6 @@ const opts = parseArgs({
   options: { rounds: { type: "string", default: "3" }, window: { type: "string", default: "10" } },
 }).values;
 const ROUNDS = Number(opts.rounds), WINDOW_S = Number(opts.window), MODULES = 8;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (n: number) => `${n.toFixed(3)} %`;
 
 const root = await Deno.makeTempDir({ prefix: "blvm-monitor-bench-" });

@@ -1,12 +1,13 @@
 // Raw-bytes baseline child: the same socket, framing and batching as the module path, no codec.
-// Usage: raw_child.ts <socket> <mode: pingpong|pipelined|stream> <n>
-const [path, mode, nArg] = Deno.args;
-const n = Number(nArg);
+// Usage: raw_child.ts <socket> <mode: pingpong|pipelined|stream> <n> [warmup round trips (pingpong)]
+//        [in flight (pipelined)]
+const [path, mode, nArg, warmupArg = "1000", inFlightArg = "16"] = Deno.args;
+const n = Number(nArg), warmup = Number(warmupArg), inFlight = Number(inFlightArg);
 const conn = await Deno.connect({ transport: "unix", path });
 const buf = new Uint8Array(256 * 1024);
 let start = 0, end = 0;
 
-/** Reads until `count` complete frames arrived; returns how many bytes of payload were seen. */
+/** Reads until `count` complete frames arrived, calling `onFrame` for each. */
 async function readFrames(count: number, onFrame?: () => void): Promise<void> {
   let got = 0;
   const view = new DataView(buf.buffer);
@@ -35,21 +36,20 @@ new DataView(frame.buffer).setUint32(0, 64);
 
 if (mode === "pingpong") {
   const rtts: number[] = [];
-  for (let i = 0; i < n + 1000; i++) {
+  for (let i = 0; i < n + warmup; i++) {
     const t = performance.now();
     await conn.write(frame);
     await readFrames(1);
-    if (i >= 1000) rtts.push(performance.now() - t);
+    if (i >= warmup) rtts.push(performance.now() - t);
   }
   console.log(JSON.stringify({ rtts }));
 } else if (mode === "pipelined") {
-  const window = 16;
   let sent = 0, received = 0;
   const t = performance.now();
-  const batch = new Uint8Array(frame.length * window);
-  for (let i = 0; i < window; i++) batch.set(frame, i * frame.length);
+  const batch = new Uint8Array(frame.length * inFlight);
+  for (let i = 0; i < inFlight; i++) batch.set(frame, i * frame.length);
   await conn.write(batch);
-  sent = window;
+  sent = inFlight;
   while (received < n) {
     let replies = 0;
     await readFrames(1, () => replies++);

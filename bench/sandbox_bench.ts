@@ -14,6 +14,8 @@
  */
 import { parseArgs } from "node:util";
 import { bwrapArgs, DevNode, Host, probeOsSandbox, residentBytes, setupLogging } from "../mod.ts";
+import { emptyRuns, treeRss } from "./_procs.ts";
+import { median, timed } from "./_stats.ts";
 
 await setupLogging({ level: "warning" });
 const ROUNDS = Number(
@@ -25,37 +27,17 @@ if (!probe.available) {
   console.error(`The OS layer is unavailable (${probe.reason}); install bubblewrap to compare.`);
   Deno.exit(1);
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 const entry = new URL("./idle_module.ts", import.meta.url).pathname;
 const empty = await Deno.makeTempFile({ suffix: ".ts" });
-await Deno.writeTextFile(empty, 'console.log("up");\n');
-
-/** The Deno process and, under bwrap, the sandbox's processes around it. */
-function treeRss(spawned: number): number {
-  let total = 0;
-  const walk = (pid: number) => {
-    total += residentBytes(pid) ?? 0;
-    const kids = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`).trim();
-    for (const k of kids ? kids.split(" ").map(Number) : []) walk(k);
-  };
-  walk(spawned);
-  return total;
-}
-
-async function timed(f: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await f();
-  return performance.now() - t0;
-}
 
 type Sample = { first: number; restart: number; rss: number; denoRss: number };
 const samples: Record<"deno" | "os", Sample[]> = { deno: [], os: [] };
 const baseline = { emptyRun: [] as number[], bwrapVersion: [] as number[] };
 
 for (let round = 0; round < ROUNDS; round++) {
-  baseline.emptyRun.push(await timed(() => new Deno.Command(deno, { args: ["run", empty], stdout: "null" }).output()));
+  baseline.emptyRun.push(await emptyRuns(1));
   const wrap = bwrapArgs({ denoPath: deno, readOnly: [], dataDir: "/tmp", socketPath: empty });
   baseline.bwrapVersion.push(
     await timed(() => new Deno.Command(probe.bwrap!, { args: [...wrap, deno, "--version"], stdout: "null" }).output()),

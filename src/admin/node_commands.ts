@@ -86,9 +86,9 @@ async function run(node: DevNode, method: string, p: Record<string, unknown>): P
     case "node.status":
       return node.dev.status();
     case "node.generate":
-      return node.dev.generate(num(p, "count"), { address: optStr(p, "address") });
+      return await node.dev.generateAsync(num(p, "count"), { address: optStr(p, "address") });
     case "node.send":
-      return node.dev.send(str(p, "address"), sats(p, "amount_sats"), optNum(p, "fee_rate"));
+      return await node.dev.sendAsync(str(p, "address"), sats(p, "amount_sats"), optNum(p, "fee_rate"));
     case "node.mempool":
       return { info: await node.getMempoolInfo(), entries: node.dev.mempool() };
     case "node.block": {
@@ -116,7 +116,7 @@ async function run(node: DevNode, method: string, p: Record<string, unknown>): P
       return tx;
     }
     case "node.reorg":
-      return node.dev.reorg(num(p, "depth"), { blocks: optNum(p, "blocks") });
+      return await node.dev.reorgAsync(num(p, "depth"), { blocks: optNum(p, "blocks") });
     case "node.address":
       return { address: node.wallet.newAddress() };
     case "node.flush":

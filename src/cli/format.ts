@@ -187,7 +187,8 @@ function shellQuote(s: string): string {
 
 /**
  * JSON text for operator output. TOML integers beyond 2^53 arrive as bigints, which `JSON.stringify`
- * rejects; they are written as plain numbers (exact digits).
+ * rejects; they are written as plain numbers (exact digits). Bytes (a block's or transaction's `raw`) are
+ * written as lowercase hex.
  *
  * @param value Any value from the admin socket.
  * @param indent Indentation, as for `JSON.stringify`.
@@ -196,12 +197,13 @@ function shellQuote(s: string): string {
  * @example
  * ```ts
  * import { toJson } from "./format.ts";
- * console.log(toJson({ big: 9007199254740993n })); // {"big":9007199254740993}
+ * console.log(toJson({ big: 9007199254740993n, raw: new Uint8Array([1, 171]) })); // {"big":9007199254740993,"raw":"01ab"}
  * ```
  */
 export function toJson(value: unknown, indent?: number): string {
   const marks = new Map<string, string>();
   const text = JSON.stringify(value, (_k, v) => {
+    if (v instanceof Uint8Array) return hex(v);
     if (typeof v !== "bigint") return v;
     const mark = `\u0000bigint${marks.size}\u0000`;
     marks.set(JSON.stringify(mark), v.toString());
@@ -210,4 +212,22 @@ export function toJson(value: unknown, indent?: number): string {
   let out = text;
   for (const [mark, digits] of marks) out = out.replace(mark, digits);
   return out;
+}
+
+/**
+ * Bytes as lowercase hex.
+ *
+ * @param bytes The bytes.
+ * @returns The hex text.
+ *
+ * @example
+ * ```ts
+ * import { hex } from "./format.ts";
+ * console.log(hex(new Uint8Array([0, 255]))); // "00ff"
+ * ```
+ */
+export function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
 }

@@ -154,6 +154,8 @@ try {
     minFeeRate: nodeCfg.min_fee_rate,
     maxMempoolTxs: nodeCfg.max_mempool_txs,
     mempoolThreshold: nodeCfg.mempool_threshold,
+    // The WAL is checkpointed by a worker thread: its fsync never holds the host's event loop.
+    backgroundCheckpoints: true,
   });
 } catch (e) {
   log.error("Cannot open the dev node in {dir}: {error}", { dir: nodeCfg.data_dir, error: (e as Error).message });

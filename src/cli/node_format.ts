@@ -5,7 +5,7 @@
  */
 import type { Block, BlockHeader, MempoolEntry, MempoolInfo, Transaction } from "../protocol/chain.ts";
 import type { DevNodeStatus, ReorgSummary, SendResult } from "../node/dev/controls.ts";
-import { table, toJson } from "./format.ts";
+import { hex, table, toJson } from "./format.ts";
 
 /** Format satoshis as BTC with 8 decimals. */
 function btc(sats: number): string {
@@ -79,7 +79,7 @@ export function nodeText(sub: string, r: unknown): string {
       const where = t.block_hash
         ? `block ${t.block_height} ${t.block_hash}, ${t.confirmations} confirmations`
         : "mempool";
-      return `${t.txid}\n${t.vsize} vB (${t.size} bytes), in ${where}\n${t.hex}`;
+      return `${t.txid}\n${t.vsize} vB (${t.size} bytes), in ${where}\n${hex(t.raw)}`;
     }
     case "reorg": {
       const g = r as ReorgSummary;

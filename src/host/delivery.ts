@@ -183,10 +183,11 @@ export class Delivery {
     // Bytes the connection holds but has not written yet are part of the backlog: a module that stops
     // reading is behind by them too, and lossy events must start to go as soon as it is.
     const unwritten = this.#sink.bufferedBytes ?? 0;
-    const full = () => this.#live >= l.maxQueued || this.#bytes + unwritten + frame.length > l.maxQueuedBytes;
     // Make room by dropping the oldest lossy events; when none is left, a lossy newcomer is the one dropped.
-    while (full() && this.#dropOldestLossy());
-    if (full() && lossy) return this.#countDrop(type);
+    if (this.#full(unwritten + frame.length)) {
+      while (this.#full(unwritten + frame.length) && this.#dropOldestLossy());
+      if (this.#full(unwritten + frame.length) && lossy) return this.#countDrop(type);
+    }
     if (this.#live >= l.hardQueued || this.#bytes + frame.length > l.hardQueuedBytes) {
       this.#overflowed = true;
       this.#clear();
@@ -249,11 +250,16 @@ export class Delivery {
     };
   }
 
+  /** Whether the queue is at its drop bounds with `extra` more bytes. */
+  #full(extra: number): boolean {
+    return this.#live >= this.#limits.maxQueued || this.#bytes + extra > this.#limits.maxQueuedBytes;
+  }
+
   #push(frame: Uint8Array, type: string, lossy: boolean): void {
     this.#frames.push(frame);
     this.#types.push(type);
     this.#lossy.push(lossy);
-    this.#times.push(performance.now());
+    this.#times.push(turnNow());
   }
 
   #dropOldestLossy(): boolean {
@@ -308,4 +314,21 @@ export class Delivery {
     this.#live = this.#bytes = 0;
     this.#noticeQueued = false;
   }
+}
+
+let now = 0;
+let fresh = false;
+const expire = () => fresh = false;
+
+/**
+ * `performance.now()`, read at most once per turn of the event loop (until the next microtask checkpoint):
+ * the timestamps of many events queued in one burst cost one clock read. They only feed `lag_ms`.
+ */
+function turnNow(): number {
+  if (!fresh) {
+    now = performance.now();
+    fresh = true;
+    queueMicrotask(expire);
+  }
+  return now;
 }

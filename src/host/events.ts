@@ -339,6 +339,15 @@ export class EventBus {
   }
 
   /**
+   * Write the journaled events published so far to disk now (they are otherwise written at the end of the
+   * turn). A module's connection calls it before each write, so no journaled event reaches a module before
+   * it is on disk. Never throws.
+   */
+  writeJournal(): void {
+    this.#journal?.writePending();
+  }
+
+  /**
    * Send one already-encoded frame to one subscriber through its queue, as a lossless event (a journaled
    * event resent when a module resumes, or a notice meant for it alone).
    *

@@ -83,8 +83,21 @@ interface InfoModule {
  * await vetImports({ entry, root: "/srv/modules/hello", runtime, denoPath: Deno.execPath() });
  * ```
  */
-export async function vetImports(o: VetOptions): Promise<string[]> {
+export function vetImports(o: VetOptions): Promise<string[]> {
   const key = `${o.entry}\0${o.runtime.configPath}\0${o.root}`;
+  // Modules started together from the same code share one `deno info`.
+  let running = vetting.get(key);
+  if (!running) {
+    running = vet(o, key).finally(() => vetting.delete(key));
+    vetting.set(key, running);
+  }
+  return running;
+}
+
+/** Vettings in progress, by the same key as `vetted`. */
+const vetting = new Map<string, Promise<string[]>>();
+
+async function vet(o: VetOptions, key: string): Promise<string[]> {
   const known = vetted.get(key);
   if (known && await unchanged(known)) return known.map((s) => s.path);
   vetted.delete(key);

@@ -39,6 +39,8 @@ export const DEFAULT_JOURNAL_LIMITS: Readonly<JournalLimits> = {
 export type JournalEntry = BatchEntry;
 
 const RESERVE_AHEAD = 10_000;
+/** The most positions claimed ahead at once, for a host publishing at full speed. */
+const MAX_RESERVE_AHEAD = 10_000_000;
 
 type Cursor = StoredCursor;
 
@@ -75,6 +77,9 @@ export class EventJournal {
   #last = 0;
   /** Positions up to this one are claimed on disk. */
   #reserved = 0;
+  /** The last claim's step, and when it was made. */
+  #step = RESERVE_AHEAD;
+  #claimedAt = -Infinity;
   #timer?: ReturnType<typeof setTimeout>;
   #lastAgeCheck = 0;
   #closed = false;
@@ -187,17 +192,22 @@ export class EventJournal {
   reserve(): number {
     if (this.#last + 1 > this.#reserved) {
       // Positions are claimed ahead, durably, so none is ever reused after a crash, even one handed to a
-      // module whose batch was never written. A failed claim hands out nothing.
-      this.#state.claim(this.#last + RESERVE_AHEAD);
-      this.#reserved = this.#last + RESERVE_AHEAD;
+      // module whose batch was never written. A failed claim hands out nothing. Each claim is a synced
+      // write: under a steady stream the step grows (one claim a second at most), and shrinks back when idle.
+      const now = performance.now();
+      const step = now - this.#claimedAt < 1000 ? Math.min(this.#step * 4, MAX_RESERVE_AHEAD) : RESERVE_AHEAD;
+      this.#state.claim(this.#last + step);
+      this.#reserved = this.#last + step;
+      this.#step = step;
+      this.#claimedAt = now;
     }
     return ++this.#last;
   }
 
   /**
-   * Append one event at a reserved position. The first event of a turn of the event loop is written at
-   * once, the rest in a microtask at the end of the turn: either way before the connections write them, so
-   * a killed host has journaled every event it sent.
+   * Append one event at a reserved position. It is written in a microtask at the end of the turn, or
+   * earlier by {@link EventJournal.writePending}, which every module connection calls before it writes:
+   * so a killed host has journaled every event it sent.
    *
    * @param pos From {@link EventJournal.reserve}.
    * @param type The event type.
@@ -210,13 +220,22 @@ export class EventJournal {
     this.#pending.add(pos, type, seq, frame);
     if (!this.#writeQueued) {
       this.#writeQueued = true;
-      queueMicrotask(() => {
-        this.#writeQueued = false;
-        this.#background(false, false);
-      });
-      this.#write();
+      queueMicrotask(this.#writeSoon);
     } else if (this.#pending.count >= this.#batchMax) this.#write();
     this.#timer ??= setTimeout(() => this.#background(), 0);
+  }
+
+  readonly #writeSoon = () => {
+    this.#writeQueued = false;
+    this.writePending();
+  };
+
+  /**
+   * Write the events appended so far, now. Never throws: a failed write (a full disk) is reported and its
+   * events recorded as lost for the modules that had not processed them; they are still delivered live.
+   */
+  writePending(): void {
+    if (this.#pending.count > 0 && !this.#closed) this.#background(false, false);
   }
 
   /**

@@ -192,6 +192,8 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
   // parent-death signal and executes the command in the same process (same pid, group and exit status).
   const death = await ctx.parentDeath?.();
   const wrapper = death?.available ? parentDeathArgs(death.setpriv!) : [];
+  // Its own process group through setsid (no forking spawn of the host), else through Deno's `detached`.
+  if (death?.setsid) wrapper.unshift(death.setsid, "--");
   let proc: ModuleProcess;
   try {
     // A missing program is a spawn failure, as without the wrapper (not an exit of setpriv's).
@@ -210,12 +212,14 @@ export async function launchModule(spec: ModuleSpec, ctx: LaunchContext): Promis
       cwd: dataDir,
       onLine,
       wrapped: os,
+      detached: !death?.setsid,
     });
   } catch (e) {
     cleanup();
     return fail("SPAWN_FAILED", e, `cannot spawn '${command[0]}': `);
   }
-  ctx.records?.record(name, proc.pid, command, wrapper);
+  // Its own group, led by the spawned process: made by `detached` or by setsid, which may not have run yet.
+  ctx.records?.record(name, proc.pid, command, wrapper, proc.pid);
   proc.status.then(() => ctx.records?.release(name, proc.pid));
   log.info("Spawned pid {pid} ({sandbox})", {
     pid: proc.pid,

@@ -175,16 +175,23 @@ export class RunRecords {
    * @param name The module's name.
    * @param pid The spawned process (also its process group).
    * @param command The command line it runs once started.
-   * @param wrapper Arguments in front of `command` while a wrapper (`setpriv`) has not yet executed it.
+   * @param wrapper Arguments in front of `command` while wrappers (`setsid -- setpriv … --`) have not yet
+   * executed it; each wrapper's arguments end with `--`.
+   * @param group Its process group, when known ahead (the spawn makes one of its own, but `setsid` may not
+   * have run yet); default: read from `/proc`.
    */
-  record(name: string, pid: number, command: string[], wrapper: string[] = []): void {
+  record(name: string, pid: number, command: string[], wrapper: string[] = [], group?: number): void {
     const info = readProcess(pid);
     if (!info) return; // already gone
-    const cmdlines = wrapper.length ? [command, [...wrapper, ...command]] : [command];
+    // Each wrapper (setsid, setpriv) executes the next in the same process: any tail of the chain may show.
+    const cmdlines = [command];
+    for (let i = wrapper.length - 1; i >= 0; i--) {
+      if (i === 0 || wrapper[i - 1] === "--") cmdlines.push([...wrapper.slice(i), ...command]);
+    }
     this.#write({
       module: name,
       host: this.#host,
-      processes: [{ pid, group: info.group, start_time: info.startTime, cmdlines }],
+      processes: [{ pid, group: group ?? info.group, start_time: info.startTime, cmdlines }],
       written_at: new Date().toISOString(),
     });
   }

@@ -26,11 +26,14 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimit> = { per_second: 10_000, bur
  * ```
  */
 export class TokenBucket {
+  /** The rate and burst it enforces. */
   readonly limit: Readonly<RateLimit>;
   #tokens: number;
   #at: number;
 
   /**
+   * A full bucket.
+   *
    * @param limit The rate and burst.
    * @param now Clock in milliseconds. Default `performance.now`.
    */
@@ -86,6 +89,8 @@ export class Deadlines<K> {
   #timerAt = Infinity;
 
   /**
+   * Track no deadlines yet.
+   *
    * @param expire Called once for each key whose deadline passed; the key is removed first.
    */
   constructor(expire: (key: K) => void) {
@@ -97,11 +102,13 @@ export class Deadlines<K> {
    *
    * @param key The call.
    * @param ms Milliseconds from now.
+   * @returns When it falls, on the `performance.now()` clock.
    */
-  add(key: K, ms: number): void {
+  add(key: K, ms: number): number {
     const at = performance.now() + ms;
     this.#at.set(key, at);
     if (at < this.#timerAt) this.#arm(at);
+    return at;
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { NodeApiMethod, NodeApiMethods } from "../protocol/api.ts";
 import { ErrorCode, RemoteError } from "../protocol/errors.ts";
 import { BackendUnavailableError, type NodeBackend } from "../node/backend.ts";
-import { hash32, height, hexData, intIn, type ParamReader, readParams } from "./params.ts";
+import { hash32, height, intIn, type ParamReader, rawData, readParams } from "./params.ts";
 
 /**
  * What a handler knows about the call besides its params.
@@ -86,10 +86,10 @@ interface Def<R> {
   run(params: never, ctx: CallContext): Promise<R>;
 }
 
-/** Longest `hex` that `submit_block` takes: 4 MB of hex characters. */
-const MAX_BLOCK_HEX_CHARS = 4_000_000;
-/** Longest `hex` that `submit_transaction` takes: a 400,000-weight transaction is at most 400 kB. */
-const MAX_TX_HEX_CHARS = 800_000;
+/** Largest block `submit_block` takes: a block of 4,000,000 weight units is at most 4 MB. */
+const MAX_BLOCK_BYTES = 4_000_000;
+/** Largest transaction `submit_transaction` takes: a 400,000-weight transaction is at most 400 kB. */
+const MAX_TX_BYTES = 400_000;
 
 const blockHash = hash32("block hash");
 const txid = hash32("txid");
@@ -163,10 +163,10 @@ export function createNodeApiHandlers(backend: NodeBackend): ApiHandlers {
     get_network_stats: def(none, () => backend.getNetworkStats()),
     get_network_peers: def(none, () => backend.getPeers()),
     get_block_template: def(none, () => backend.getBlockTemplate()),
-    submit_block: def({ hex: hexData(MAX_BLOCK_HEX_CHARS, "serialized block") }, ({ hex }) => backend.submitBlock(hex)),
+    submit_block: def({ raw: rawData(MAX_BLOCK_BYTES, "serialized block") }, ({ raw }) => backend.submitBlock(raw)),
     submit_transaction: def(
-      { hex: hexData(MAX_TX_HEX_CHARS, "serialized transaction") },
-      ({ hex }) => backend.submitTransaction(hex),
+      { raw: rawData(MAX_TX_BYTES, "serialized transaction") },
+      ({ raw }) => backend.submitTransaction(raw),
     ),
   };
 

@@ -131,23 +131,23 @@ export const height: ParamReader<number> = {
 };
 
 /**
- * Even-length hex of at most `maxChars` characters, any case (returned as given).
+ * Bytes (MessagePack `bin`), at most `maxBytes` of them, not empty.
  *
- * @param maxChars Longest allowed, in hex characters.
+ * @param maxBytes Most bytes allowed.
  * @param what How to name it.
  * @returns The reader.
  *
  * @example
  * ```ts
- * import { hexData } from "./params.ts";
- * console.log(hexData(8, "block").parse("abc")); // undefined
+ * import { rawData } from "./params.ts";
+ * console.log(rawData(8, "block").parse("00")); // undefined: hex is not bytes
+ * console.log(rawData(8, "block").parse(new Uint8Array(2))?.length); // 2
  * ```
  */
-export function hexData(maxChars: number, what: string): ParamReader<string> {
+export function rawData(maxBytes: number, what: string): ParamReader<Uint8Array> {
   return {
-    expected: `an even-length hex ${what} of at most ${maxChars} characters`,
-    parse: (v) =>
-      typeof v === "string" && v.length <= maxChars && v.length % 2 === 0 && /^[0-9a-fA-F]*$/.test(v) ? v : undefined,
+    expected: `a ${what} as bytes (MessagePack bin) of 1 to ${maxBytes} bytes`,
+    parse: (v) => v instanceof Uint8Array && v.length > 0 && v.length <= maxBytes ? v : undefined,
   };
 }
 

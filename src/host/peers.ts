@@ -94,6 +94,7 @@ export class ModulePeers {
       },
     });
     conn.onWritable = () => this.#bus.pump(conn);
+    conn.beforeWrite = () => this.#bus.writeJournal();
     const peer: PeerModule = {
       connection: conn,
       capabilities,

@@ -23,6 +23,12 @@ export interface SpawnOptions {
    * dies of signal N: the status then reports that signal, as for an unwrapped module.
    */
   wrapped?: boolean;
+  /**
+   * Give the child a process group of its own by forking (`setsid` in the child). Default `true`. Pass
+   * `false` only when the command itself starts a new group (util-linux's `setsid` in front of it): the
+   * fork is the slow part of a spawn from a large host.
+   */
+  detached?: boolean;
 }
 
 /** Linux signal numbers, for a wrapper's 128 + N exit codes. */
@@ -110,7 +116,7 @@ export function spawnModuleProcess(o: SpawnOptions): ModuleProcess {
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    detached: true,
+    detached: o.detached ?? true,
   }).spawn();
   let exited = false;
   const out = readLines(child.stdout, (l) => o.onLine("stdout", l));
@@ -127,7 +133,14 @@ export function spawnModuleProcess(o: SpawnOptions): ModuleProcess {
       Deno.kill(-group, signal);
       return true;
     } catch {
-      return false;
+      // Spawned a moment ago behind setsid, which has not made the group yet: the process itself is all of it.
+      if (group !== child.pid || exited) return false;
+      try {
+        Deno.kill(child.pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
     }
   };
   return {

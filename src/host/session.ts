@@ -15,6 +15,7 @@ import type {
   RequestMessage,
 } from "../protocol/messages.ts";
 import { encodeFrame } from "../protocol/encoder.ts";
+import { InFlightCall } from "./inflight.ts";
 import { PACKAGE_VERSION, PROTOCOL_VERSION } from "../protocol/version.ts";
 import { type CloseInfo, Connection } from "../transport/connection.ts";
 import { HandshakeGate } from "../transport/gate.ts";
@@ -152,7 +153,10 @@ export async function acceptSession(
     if (m.kind !== "handshake") reject(ErrorCode.InvalidMessage, `First message must be 'handshake', got '${m.kind}'`);
     const hs = m as Extract<Message, { kind: "handshake" }>;
     if (hs.protocol !== PROTOCOL_VERSION) {
-      reject(ErrorCode.VersionMismatch, `Module speaks protocol ${hs.protocol}; this host speaks ${PROTOCOL_VERSION}`);
+      reject(
+        ErrorCode.VersionMismatch,
+        `Module speaks protocol ${hs.protocol}; this host speaks ${PROTOCOL_VERSION}: build it with SDK ${PACKAGE_VERSION}`,
+      );
     }
     if (hs.module_id !== options.moduleId || !sameToken(hs.token, options.token)) {
       reject(ErrorCode.Unauthorized, `Handshake module id or token does not match what the host issued for '${name}'`);
@@ -227,7 +231,7 @@ export class ModuleSession {
   readonly #logGate: LogGate;
   readonly #opts: SessionOptions;
   readonly #pending = new PendingCalls();
-  readonly #inflight = new Map<number, { control: AbortController; method: string; ms: number }>();
+  readonly #inflight = new Map<number, InFlightCall>();
   readonly #deadlines = new Deadlines<number>((id) => this.#expire(id));
   readonly #bucket: TokenBucket | undefined;
   #stopAcked = false;
@@ -250,7 +254,7 @@ export class ModuleSession {
       this.#pending.rejectAll(
         new RemoteError(ErrorCode.ConnectionClosed, `Module '${options.moduleId}' disconnected: ${info.message}`),
       );
-      for (const c of this.#inflight.values()) c.control.abort();
+      for (const c of this.#inflight.values()) c.abort();
       const log = info.initiator === "local" && info.code !== ErrorCode.ConnectionClosed ? "warn" : "info";
       options.logger[log]("Connection closed: {reason}", {
         reason: info.message,
@@ -328,7 +332,7 @@ export class ModuleSession {
         const call = this.#inflight.get(m.id);
         this.#inflight.delete(m.id);
         this.#deadlines.delete(m.id);
-        call?.control.abort();
+        call?.abort();
         return;
       }
       case "ack":
@@ -377,16 +381,18 @@ export class ModuleSession {
     const handler = this.#opts.handlers[m.method as NodeApiMethod]!;
     // The caller's deadline, capped by the host's call timeout.
     const ms = Math.min(Math.max(1, m.deadline_ms ?? Infinity), this.#opts.limits.call_timeout_ms);
-    const control = new AbortController();
-    this.#inflight.set(m.id, { control, method: m.method, ms });
-    this.#deadlines.add(m.id, ms);
+    const call = new InFlightCall(m.method, ms);
+    this.#inflight.set(m.id, call);
+    const deadlineAt = this.#deadlines.add(m.id, ms);
     try {
       const result = await handler(m.params as Record<string, unknown>, {
         module: this.#opts.moduleId,
-        signal: control.signal,
-        deadlineAt: performance.now() + ms,
+        get signal() {
+          return call.signal;
+        },
+        deadlineAt,
       });
-      if (control.signal.aborted) return;
+      if (call.aborted) return;
       try {
         this.connection.send({ kind: "response", id: m.id, ok: true, result });
         this.stats.calls++;
@@ -394,7 +400,7 @@ export class ModuleSession {
         this.#respondError(m.id, ErrorCode.Internal, `Result could not be encoded: ${(e as Error).message}`);
       }
     } catch (e) {
-      if (control.signal.aborted) return;
+      if (call.aborted) return;
       const code = e instanceof RemoteError ? e.code : ErrorCode.Internal;
       if (code === ErrorCode.Internal) {
         this.#opts.logger.error("Handler for {method} failed: {error}", { method: m.method, error: e });
@@ -444,7 +450,7 @@ export class ModuleSession {
     const call = this.#inflight.get(id);
     if (!call) return;
     this.#inflight.delete(id);
-    call.control.abort(new RemoteError(ErrorCode.DeadlineExceeded, "deadline passed"));
+    call.abort(new RemoteError(ErrorCode.DeadlineExceeded, "deadline passed"));
     this.stats.deadline_exceeded++;
     this.#respondError(id, ErrorCode.DeadlineExceeded, `'${call.method}' did not finish within ${call.ms} ms`, {
       deadline_ms: call.ms,

@@ -47,6 +47,8 @@ export class ManagerError extends Error {
   readonly module: string;
 
   /**
+   * Describe a failure.
+   *
    * @param code Why it failed.
    * @param module The module concerned.
    * @param message What happened.

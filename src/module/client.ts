@@ -136,6 +136,9 @@ export class ModuleClient {
     return this.#conn.closed;
   }
 
+  /** Tells the host a call was given up. */
+  readonly #cancel = (id: number) => this.#conn.send({ kind: "cancel", id });
+
   /**
    * Call a NodeAPI method by its wire name.
    *
@@ -154,7 +157,7 @@ export class ModuleClient {
     const { id, promise } = this.#pending.open(method, {
       timeoutMs: timeoutMs + DEADLINE_GRACE_MS,
       signal: options.signal,
-      onAbandon: (id) => this.#conn.send({ kind: "cancel", id }),
+      onAbandon: this.#cancel,
     });
     try {
       this.#conn.send({ kind: "request", id, method, params, deadline_ms: timeoutMs });
@@ -446,9 +449,13 @@ export class ModuleClient {
     const results = this.#events.dispatch(e);
     // A journaled event is reported processed once its handlers finished (failed ones too: they were
     // reported, and a redelivery would fail the same way).
-    if (e.pos !== undefined) results.then(this.#processed.begin(e.pos));
+    if (e.pos !== undefined) {
+      if (results instanceof Promise) results.then(this.#processed.begin(e.pos));
+      else this.#processed.done(e.pos);
+    }
     if (e.replay || !eventSpec(e.type)?.acknowledge) return;
-    results.then((r) => this.#ack(e, r));
+    if (results instanceof Promise) results.then((r) => this.#ack(e, r));
+    else this.#ack(e, results);
   }
 
   /** Answer a request event once its handlers have finished. */

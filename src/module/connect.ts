@@ -106,6 +106,10 @@ export async function connect(options: ConnectOptions = {}): Promise<ModuleClien
   const max = reply.limits?.max_frame_bytes;
   if (Number.isInteger(max) && max > 0) conn.maxFrameBytes = max;
   const client = new ModuleClient(conn, toContext(reply, socketPath), { exitOnDisconnect, exitOnStop });
+  // Writes wait for the end of a turn; a module that exits in this turn (`log(…); Deno.exit()`) still sends them.
+  const flush = () => conn.flush();
+  globalThis.addEventListener("unload", flush);
+  conn.closed.then(() => globalThis.removeEventListener("unload", flush));
   // Held messages go out on a later task, after the code following `await connect()` registered its handlers.
   gate.open((m) => client.dispatch(m), true);
   return client;

@@ -23,6 +23,12 @@ export interface HandlerResults {
   error: unknown;
 }
 
+/** The results of an event no handler returned anything for. */
+const NO_RESULTS: HandlerResults = Object.freeze({
+  values: Object.freeze([]) as unknown as unknown[],
+  error: undefined,
+});
+
 /** A jump in one event type's sequence numbers: events of that type were lost. */
 export interface SequenceGap {
   /** The event type. */
@@ -124,26 +130,40 @@ export class EventRouter {
    * Route one event.
    *
    * @param e The event message.
-   * @returns Once every handler has finished: what the type's own handlers returned, and the first
-   * error one of them threw (also reported).
+   * @returns What the type's own handlers returned, and the first error one of them threw (also reported):
+   * at once when every handler finished synchronously, else a promise of it once they all have.
    */
-  dispatch(e: EventMessage): Promise<HandlerResults> {
+  dispatch(e: EventMessage): HandlerResults | Promise<HandlerResults> {
     if (e.type === "EventsLost") this.#lost(e.payload as { lost?: unknown });
     // A per-module event skips the numbers of publishes meant for other modules: no gap to report.
     else if (!e.replay && !eventSpec(e.type)?.perModule) this.#track(e.type, e.seq);
-    const own: (unknown | Promise<unknown>)[] = [];
     const set = this.#handlers.get(e.type);
-    if (set) { for (const h of set) own.push(this.#run(h, e)); }
+    // Most handlers are synchronous: no promise is made for them.
+    let own: unknown[] | undefined, pending = false;
+    if (set) {
+      for (const h of set) {
+        const r = this.#run(h, e);
+        if (r instanceof Promise) pending = true;
+        if (r !== undefined) (own ??= []).push(r);
+      }
+    }
     for (const h of this.#any) {
       const r = this.#run(h, e);
       if (r instanceof Promise) r.catch(() => {});
     }
-    return Promise.allSettled(own).then((all) => {
-      const failed = all.find((r) => r.status === "rejected");
-      return {
-        values: all.flatMap((r) => r.status === "fulfilled" && r.value !== undefined ? [r.value] : []),
-        error: failed ? (failed as PromiseRejectedResult).reason : undefined,
-      };
+    if (!pending) return own ? { values: own, error: undefined } : NO_RESULTS;
+    return Promise.allSettled(own!).then((all) => {
+      const values: unknown[] = [];
+      let error: unknown, failed = false;
+      for (const r of all) {
+        if (r.status === "fulfilled") {
+          if (r.value !== undefined) values.push(r.value);
+        } else if (!failed) {
+          failed = true;
+          error = r.reason;
+        }
+      }
+      return { values, error };
     });
   }
 
@@ -182,8 +202,8 @@ export class EventRouter {
   #run(h: EventHandler<string>, e: EventMessage): unknown | Promise<unknown> {
     try {
       const r: unknown = h(e as EventOf<string>);
-      if (!(r instanceof Promise)) return r;
-      return r.catch((err) => {
+      if (!isThenable(r)) return r;
+      return Promise.resolve(r).catch((err) => {
         this.#failed(e.type, err);
         throw err;
       });
@@ -192,4 +212,9 @@ export class EventRouter {
       return Promise.reject(err);
     }
   }
+}
+
+/** A promise, or anything with a `then` method (a query builder, say): awaited like one. */
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | null)?.then === "function";
 }

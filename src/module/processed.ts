@@ -72,6 +72,22 @@ export class ProcessedTracker {
     };
   }
 
+  /**
+   * An event at `pos` arrived and its handlers have already finished: {@link ProcessedTracker.begin} and
+   * marking it handled at once, without the bookkeeping when nothing earlier is still being handled.
+   *
+   * @param pos Its journal position.
+   */
+  done(pos: number): void {
+    if (this.#head < this.#queue.length) {
+      this.#queue.push({ pos, done: true });
+    } else {
+      this.#ready = Math.max(this.#ready, pos);
+      this.#unsent++;
+    }
+    this.#advance();
+  }
+
   /** Report now what is ready. */
   flush(): void {
     clearTimeout(this.#timer);
@@ -92,7 +108,7 @@ export class ProcessedTracker {
       this.#unsent++;
     }
     if (this.#head === q.length) {
-      this.#queue = [];
+      if (q.length) q.length = 0;
       this.#head = 0;
     } else if (this.#head > 1024) {
       this.#queue = q.slice(this.#head);

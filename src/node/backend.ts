@@ -171,10 +171,10 @@ export interface NodeBackend {
 
   /** A template for the next block. */
   getBlockTemplate(): Promise<BlockTemplate>;
-  /** Validate and, if valid, connect a serialized block. */
-  submitBlock(hex: string): Promise<SubmitBlockResult>;
-  /** Validate a serialized transaction and, if valid, add it to the mempool. */
-  submitTransaction(hex: string): Promise<SubmitTransactionResult>;
+  /** Validate and, if valid, connect a serialized block (bytes, or hex). */
+  submitBlock(block: Uint8Array | string): Promise<SubmitBlockResult>;
+  /** Validate a serialized transaction (bytes, or hex) and, if valid, add it to the mempool. */
+  submitTransaction(tx: Uint8Array | string): Promise<SubmitTransactionResult>;
 
   /** Make everything the node has accepted durable; resolves with a summary of what was written. */
   flush(): Promise<FlushResult>;

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import type { BlockHeader } from "../protocol/api.ts";
+import { merkleOfIds, sha256d as fastSha256d } from "./sha256.ts";
 
 /** The fields that make up a serialized header (everything in {@link BlockHeader} but hash and height). */
 export type HeaderFields = Omit<BlockHeader, "hash" | "height">;
@@ -131,7 +131,7 @@ export function parseHeader(bytes: Uint8Array): HeaderFields {
  * ```
  */
 export function sha256d(bytes: Uint8Array): Uint8Array {
-  return sha256(sha256(bytes));
+  return fastSha256d(bytes);
 }
 
 /**
@@ -225,22 +225,5 @@ export function meetsTarget(hash: string, bits: number): boolean {
  */
 export function merkleRoot(txids: readonly string[]): string {
   if (txids.length === 0) throw new RangeError("Cannot compute a merkle root: the transaction list is empty");
-  let level = txids.map((txid) => {
-    const bytes = displayToInternal(txid);
-    if (bytes.length !== 32) {
-      throw new SyntaxError(`Cannot compute a merkle root: txid ${JSON.stringify(txid.slice(0, 80))} is not 32 bytes`);
-    }
-    return bytes;
-  });
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const pair = new Uint8Array(64);
-      pair.set(level[i]);
-      pair.set(level[i + 1] ?? level[i], 32);
-      next.push(sha256d(pair));
-    }
-    level = next;
-  }
-  return toHex(level[0].reverse());
+  return toHex(merkleOfIds(txids.length, (i) => txids[i]).reverse());
 }

@@ -153,13 +153,13 @@ export interface NodeApiMethods {
 
   /** A template for the next block. */
   get_block_template: { params: Record<string, never>; result: BlockTemplate };
-  /** Submit a serialized block (hex). */
-  submit_block: { params: { hex: string }; result: SubmitBlockResult };
+  /** Submit a serialized block (`bin`, up to 4,000,000 bytes). */
+  submit_block: { params: { raw: Uint8Array }; result: SubmitBlockResult };
   /**
-   * Submit a serialized transaction (hex) to the mempool. A refusal is a result, not an error:
+   * Submit a serialized transaction (`bin`, up to 400,000 bytes) to the mempool. A refusal is a result, not an error:
    * `status: "rejected"` with `reject_code` and `reason`.
    */
-  submit_transaction: { params: { hex: string }; result: SubmitTransactionResult };
+  submit_transaction: { params: { raw: Uint8Array }; result: SubmitTransactionResult };
 
   /** Every module the host knows, with state and registered API. */
   discover_modules: { params: Record<string, never>; result: ModuleInfo[] };

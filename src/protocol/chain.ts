@@ -41,8 +41,8 @@ export interface Block extends BlockHeader {
   size: number;
   /** Block weight (BIP141). */
   weight: number;
-  /** The serialized block, hex. */
-  hex: string;
+  /** The serialized block (MessagePack `bin`): a full 4 MB block fits in one frame. */
+  raw: Uint8Array;
 }
 
 /** Summary of the chain the node follows. */
@@ -79,8 +79,8 @@ export interface Transaction {
   txid: string;
   /** Witness transaction id; equals `txid` for a transaction without witness data. */
   wtxid: string;
-  /** The serialized transaction, hex. */
-  hex: string;
+  /** The serialized transaction (MessagePack `bin`). */
+  raw: Uint8Array;
   /** Serialized size in bytes. */
   size: number;
   /** Virtual size, `ceil(weight / 4)`. */
@@ -197,8 +197,8 @@ export interface Peer {
 export interface TemplateTransaction {
   /** Transaction id. */
   txid: string;
-  /** The serialized transaction, hex. */
-  hex: string;
+  /** The serialized transaction (MessagePack `bin`). */
+  raw: Uint8Array;
   /** Fee, satoshis. */
   fee_sats: number;
   /** Weight. */

@@ -211,8 +211,8 @@ function readMap(count: number, depth: number): Record<string, unknown> {
 }
 
 /**
- * Recently seen map keys, by a hash of their bytes: the same few keys come in every message, and
- * handing out the same string again saves building and hashing it.
+ * Recently seen map keys and short strings, by a hash of their bytes: the same few come in every message,
+ * and handing out the same string again saves building and hashing it.
  */
 const keyCache: string[] = new Array(1024).fill("");
 
@@ -234,8 +234,10 @@ function readKey(length: number): string {
 }
 
 function readString(length: number): string {
+  // Short strings are mostly the same few values (kinds, methods, event types): the key cache serves them too.
+  if (length <= SHORT_STRING) return readKey(length);
   const at = take(length);
-  return length <= SHORT_STRING ? shortString(at, pos) : utf8.decode(src.subarray(at, pos));
+  return utf8.decode(src.subarray(at, pos));
 }
 
 /**

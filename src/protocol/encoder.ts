@@ -13,6 +13,8 @@
 const MAX_DEPTH = 64;
 const TWO_32 = 0x1_0000_0000;
 const utf8 = new TextEncoder();
+// How a nested value sits in its parent (see EncodeBuffer's #path).
+const OBJECT = 0, ARRAY = 1, MAP_KEY = 2, MAP_VALUE = 3;
 
 /**
  * A growable buffer that MessagePack values and whole frames are encoded into. The host and the SDK
@@ -30,6 +32,9 @@ export class EncodeBuffer {
   #buf: Uint8Array;
   #view: DataView;
   #pos = 0;
+  /** The key or index at each depth of the value being encoded, and how it nests: for error messages only. */
+  readonly #keys: unknown[] = [];
+  readonly #kinds: number[] = [];
 
   /**
    * Create an empty buffer.
@@ -86,7 +91,7 @@ export class EncodeBuffer {
     this.#ensure(4);
     this.#pos += 4;
     try {
-      this.#value(value, 0, "");
+      this.#value(value, 0);
     } catch (e) {
       this.#pos = start;
       throw e;
@@ -104,7 +109,7 @@ export class EncodeBuffer {
   value(value: unknown): void {
     const start = this.#pos;
     try {
-      this.#value(value, 0, "");
+      this.#value(value, 0);
     } catch (e) {
       this.#pos = start;
       throw e;
@@ -137,7 +142,28 @@ export class EncodeBuffer {
     this.#buf[this.#pos++] = b;
   }
 
-  #value(v: unknown, depth: number, path: string): void {
+  /** Where the value at `depth` sits, for an error message: `payload.txids[3]`, or "value" at the top. */
+  #path(depth: number): string {
+    let s = "";
+    for (let i = 0; i < depth; i++) {
+      const k = this.#keys[i];
+      const kind = this.#kinds[i];
+      if (kind === OBJECT) s = s ? `${s}.${k}` : String(k);
+      else if (kind === ARRAY) s += `[${k}]`;
+      else if (kind === MAP_KEY) s += "<key>";
+      else s += `.${String(k)}`;
+    }
+    return s || "value";
+  }
+
+  /** Encodes a value nested at `depth + 1` under `key`. */
+  #nested(v: unknown, depth: number, kind: number, key: unknown): void {
+    this.#keys[depth] = key;
+    this.#kinds[depth] = kind;
+    this.#value(v, depth + 1);
+  }
+
+  #value(v: unknown, depth: number): void {
     switch (typeof v) {
       case "string":
         return this.#string(v);
@@ -147,7 +173,7 @@ export class EncodeBuffer {
         this.#ensure(1);
         return this.#byte(v ? 0xc3 : 0xc2);
       case "bigint":
-        return this.#bigint(v, path);
+        return this.#bigint(v, depth);
       case "undefined":
         this.#ensure(1);
         return this.#byte(0xc0);
@@ -158,20 +184,20 @@ export class EncodeBuffer {
         }
         if (depth >= MAX_DEPTH) {
           throw new RangeError(
-            `Cannot encode ${path || "value"}: nested deeper than ${MAX_DEPTH} levels (is it cyclic?)`,
+            `Cannot encode ${this.#path(depth)}: nested deeper than ${MAX_DEPTH} levels (is it cyclic?)`,
           );
         }
-        if (Array.isArray(v)) return this.#array(v, depth, path);
+        if (Array.isArray(v)) return this.#array(v, depth);
         if (v instanceof Uint8Array) return this.#bin(v);
-        if (v instanceof Map) return this.#map(v, depth, path);
-        if (isPlainObject(v)) return this.#object(v as Record<string, unknown>, depth, path);
+        if (v instanceof Map) return this.#map(v, depth);
+        if (isPlainObject(v)) return this.#object(v as Record<string, unknown>, depth);
         throw new TypeError(
-          `Cannot encode ${path || "value"}: ${
+          `Cannot encode ${this.#path(depth)}: ${
             v.constructor?.name ?? "object"
           } is not a plain object, array, Map or Uint8Array`,
         );
       default:
-        throw new TypeError(`Cannot encode ${path || "value"}: values of type ${typeof v} have no MessagePack form`);
+        throw new TypeError(`Cannot encode ${this.#path(depth)}: values of type ${typeof v} have no MessagePack form`);
     }
   }
 
@@ -219,7 +245,7 @@ export class EncodeBuffer {
     }
   }
 
-  #bigint(n: bigint, path: string): void {
+  #bigint(n: bigint, depth: number): void {
     if (n >= -0x8000_0000n && n < 0x1_0000_0000n) return this.#number(Number(n));
     this.#ensure(9);
     if (n >= 0n && n < 2n ** 64n) {
@@ -229,18 +255,19 @@ export class EncodeBuffer {
       this.#buf[this.#pos] = 0xd3;
       this.#view.setBigInt64(this.#pos + 1, n);
     } else {
-      throw new RangeError(`Cannot encode ${path || "value"}: bigint ${n} does not fit in 64 bits`);
+      throw new RangeError(`Cannot encode ${this.#path(depth)}: bigint ${n} does not fit in 64 bits`);
     }
     this.#pos += 9;
   }
 
   #string(s: string): void {
     const len = s.length;
-    if (len < 32) {
-      // Fast path for short ASCII strings (method names, event types, map keys).
-      this.#ensure(1 + len);
+    if (len < 0x100) {
+      // Fast path for ASCII strings up to 255 characters (keys, kinds, method names, hex hashes and ids).
+      const head = len < 32 ? 1 : 2;
+      this.#ensure(head + len);
       const b = this.#buf;
-      let p = this.#pos + 1;
+      let p = this.#pos + head;
       for (let i = 0; i < len; i++) {
         const c = s.charCodeAt(i);
         if (c >= 0x80) {
@@ -250,7 +277,11 @@ export class EncodeBuffer {
         b[p++] = c;
       }
       if (p !== -1) {
-        b[this.#pos] = 0xa0 | len;
+        if (head === 1) b[this.#pos] = 0xa0 | len;
+        else {
+          b[this.#pos] = 0xd9;
+          b[this.#pos + 1] = len;
+        }
         this.#pos = p;
         return;
       }
@@ -284,22 +315,22 @@ export class EncodeBuffer {
     this.#pos += n;
   }
 
-  #array(a: unknown[], depth: number, path: string): void {
+  #array(a: unknown[], depth: number): void {
     this.#ensure(5);
     this.#header(a.length, 0x90, 16, -1, 0xdc, 0xdd);
-    for (let i = 0; i < a.length; i++) this.#value(a[i], depth + 1, `${path}[${i}]`);
+    for (let i = 0; i < a.length; i++) this.#nested(a[i], depth, ARRAY, i);
   }
 
-  #map(m: Map<unknown, unknown>, depth: number, path: string): void {
+  #map(m: Map<unknown, unknown>, depth: number): void {
     this.#ensure(5);
     this.#header(m.size, 0x80, 16, -1, 0xde, 0xdf);
     for (const [k, v] of m) {
-      this.#value(k, depth + 1, `${path}<key>`);
-      this.#value(v, depth + 1, `${path}.${String(k)}`);
+      this.#nested(k, depth, MAP_KEY, k);
+      this.#nested(v, depth, MAP_VALUE, k);
     }
   }
 
-  #object(o: Record<string, unknown>, depth: number, path: string): void {
+  #object(o: Record<string, unknown>, depth: number): void {
     // Properties whose value is undefined are left out, as JSON.stringify does.
     let count = 0;
     for (const k in o) if (o[k] !== undefined) count++;
@@ -309,7 +340,7 @@ export class EncodeBuffer {
       const v = o[k];
       if (v === undefined) continue;
       this.#string(k);
-      this.#value(v, depth + 1, path ? `${path}.${k}` : k);
+      this.#nested(v, depth, OBJECT, k);
     }
   }
 

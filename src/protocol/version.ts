@@ -8,13 +8,17 @@
  * The wire protocol version this code speaks. Both sides send it in the handshake; any difference is
  * rejected with `VERSION_MISMATCH`.
  *
+ * Version 2 carries serialized blocks and transactions as bytes (MessagePack `bin`, field `raw`)
+ * instead of hex (`hex`) in `get_block`, `get_transaction`, `get_block_template`, `submit_block` and
+ * `submit_transaction`: half the bytes, no hex on either side, and a full 4 MB block fits in one frame.
+ *
  * @example
  * ```ts
  * import { PROTOCOL_VERSION } from "@blvm/node/protocol";
- * console.log(PROTOCOL_VERSION); // 1
+ * console.log(PROTOCOL_VERSION); // 2
  * ```
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /**
  * The version of this package, reported by the host as `node_version` and by the SDK as `sdk_version`.

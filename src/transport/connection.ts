@@ -3,9 +3,9 @@
  *
  * Reading: one reusable buffer, frames parsed in place, every complete frame decoded and dispatched
  * synchronously, so there is no `await` per message. Writing: messages are encoded straight into an
- * output buffer; when the socket is idle the write starts at once, and while a write is in flight new
- * messages go into a second buffer, which is written next as one batch (adaptive batching: one
- * message alone when idle, big batches under load).
+ * output buffer; when the socket is idle the write starts once the current turn's microtasks have run
+ * (so everything one read batch produced, even by async handlers, goes out in one write), and while a
+ * write is in flight new messages go into a second buffer, which is written next as one batch.
  *
  * @module
  */
@@ -82,6 +82,13 @@ export class Connection {
   #drainWaiters: { lowWater: number; resolve: () => void }[] = [];
   /** Called after each batch is written, when there is room again: the event queue refills from it. */
   onWritable: (() => void) | undefined;
+  /**
+   * Called right before each batch is handed to the socket: the host writes its delivery journal there, so
+   * that no journaled event reaches a module before it is on disk.
+   */
+  beforeWrite: (() => void) | undefined;
+  /** A write is due at the end of this turn (see {@link Connection.flush}). */
+  #scheduled = false;
   readonly #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
 
@@ -317,16 +324,34 @@ export class Connection {
     }
   }
 
-  #kick(): void {
-    if (this.#writing) return;
+  /**
+   * Start writing what is queued now, instead of at the end of this turn's microtasks: before the process
+   * exits (the SDK calls it on `unload`, so `log(…); Deno.exit()` loses nothing).
+   */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#writing || this.#out.length === 0) return;
     this.#writing = true;
-    // Idle: write at once. Whatever is queued while that write is in flight goes out as one batch.
     this.#flush();
   }
+
+  #kick(): void {
+    if (this.#writing || this.#scheduled) return;
+    // Idle: write once this turn's microtasks have run, so that everything one read batch produced (the
+    // answers to pipelined requests, the next requests of callers that were waiting) goes out in one
+    // write. Whatever is queued while that write is in flight goes out as the next batch.
+    this.#scheduled = true;
+    queueMicrotask(this.#flushSoon);
+  }
+
+  readonly #flushSoon = () => {
+    if (this.#scheduled) this.flush();
+  };
 
   async #flush(): Promise<void> {
     try {
       while (this.#out.length > 0 && !this.#info) {
+        this.beforeWrite?.();
         const buf = this.#out;
         this.#out = this.#spare;
         this.#spare = buf;

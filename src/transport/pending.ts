@@ -24,7 +24,10 @@ interface Entry {
   reject: (e: unknown) => void;
   /** `performance.now()` time at which the call is given up. */
   deadline: number;
-  expire: () => void;
+  /** For the deadline error. */
+  label: string;
+  timeoutMs: number;
+  onAbandon?: (id: number) => void;
   cleanup?: () => void;
 }
 
@@ -67,17 +70,11 @@ export class PendingCalls {
         reject(signal.reason);
         return;
       }
-      const abandon = (err: unknown) => {
-        if (!this.#take(id)) return;
-        onAbandon?.(id);
-        reject(err);
-      };
       const deadline = performance.now() + timeoutMs;
-      const expire = () =>
-        abandon(new RemoteError(ErrorCode.DeadlineExceeded, `Call '${label}' got no reply within ${timeoutMs} ms`));
-      const entry: Entry = { resolve, reject, deadline, expire };
+      // No closures per call beyond the promise's own: a call is cheap, and they would be most of its cost.
+      const entry: Entry = { resolve, reject, deadline, label, timeoutMs, onAbandon };
       if (signal) {
-        const onAbort = () => abandon(signal.reason);
+        const onAbort = () => this.#abandon(id, signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
         entry.cleanup = () => signal.removeEventListener("abort", onAbort);
       }
@@ -102,9 +99,11 @@ export class PendingCalls {
     this.#armedFor = Infinity;
     const now = performance.now();
     let next = Infinity;
-    for (const entry of [...this.#map.values()]) {
-      if (entry.deadline <= now) entry.expire();
-      else if (entry.deadline < next) next = entry.deadline;
+    for (const [id, entry] of [...this.#map]) {
+      if (entry.deadline <= now) {
+        const why = `Call '${entry.label}' got no reply within ${entry.timeoutMs} ms`;
+        this.#abandon(id, new RemoteError(ErrorCode.DeadlineExceeded, why));
+      } else if (entry.deadline < next) next = entry.deadline;
     }
     if (next !== Infinity) this.#arm(next);
   }
@@ -135,6 +134,14 @@ export class PendingCalls {
    */
   rejectAll(error: unknown): void {
     for (const id of [...this.#map.keys()]) this.#take(id)?.reject(error);
+  }
+
+  /** Gives up on a call: it is rejected with `err`, and a reply that comes later is ignored. */
+  #abandon(id: number, err: unknown): void {
+    const entry = this.#take(id);
+    if (!entry) return;
+    entry.onAbandon?.(id);
+    entry.reject(err);
   }
 
   #take(id: number): Entry | undefined {

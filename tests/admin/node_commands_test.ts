@@ -103,7 +103,7 @@ Deno.test("dispatchNode serves every node method on an in-memory dev node", asyn
       const [h] = await call<BlockHeader[]>(node, "node.generate", { count: 1 });
       const mined = await call<Transaction>(node, "node.tx", { txid: sent[0].txid.toUpperCase() });
       deepEqual([mined.block_hash, mined.block_height, mined.confirmations], [h.hash, 102, 1]);
-      equal(mined.hex, pooled.hex);
+      deepEqual(mined.raw, pooled.raw);
     });
 
     await t.step("block by hash and by height are the same main-chain block", async () => {

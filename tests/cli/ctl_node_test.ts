@@ -90,10 +90,12 @@ Deno.test("ctl node drives the host's dev node: human and --json output of every
     await t.step("tx TXID shows a transaction in the mempool, then in a block", async () => {
       const lines = (await okRun(run, "node", "tx", sent[0])).trimEnd().split("\n");
       const tx = (await node.getTransaction(sent[0]))!;
-      deepEqual(lines, [sent[0], `${tx.vsize} vB (${tx.size} bytes), in mempool`, tx.hex]);
+      deepEqual(lines, [sent[0], `${tx.vsize} vB (${tx.size} bytes), in mempool`, toHex(tx.raw)]);
       await okRun(run, "node", "generate", "1");
       const mined = JSON.parse(await okRun(run, "node", "tx", sent[0], "--json")) as Transaction;
-      deepEqual(mined, await node.getTransaction(sent[0]));
+      // Bytes are hex in JSON.
+      const tx1 = (await node.getTransaction(sent[0]))!;
+      deepEqual(mined, { ...tx1, raw: toHex(tx1.raw) });
       equal(mined.block_height, 105);
       const text = await okRun(run, "node", "tx", sent[1]);
       match(text, new RegExp(`in block 105 ${mined.block_hash}, 1 confirmations\n`));
@@ -107,7 +109,11 @@ Deno.test("ctl node drives the host's dev node: human and --json output of every
       equal(lines[6], "txs          3");
       deepEqual(lines.slice(8).map((l) => l.trim()).sort(), [...sent].sort());
       equal(await okRun(run, "node", "block", hash), text);
-      deepEqual(JSON.parse(await okRun(run, "node", "block", hash, "--json")) as Block, await node.getBlock(hash));
+      const block = (await node.getBlock(hash))!;
+      deepEqual(JSON.parse(await okRun(run, "node", "block", hash, "--json")) as Block, {
+        ...block,
+        raw: toHex(block.raw),
+      });
     });
 
     await t.step("reorg DEPTH [--blocks M] replaces the tip", async () => {

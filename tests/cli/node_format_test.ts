@@ -47,7 +47,7 @@ function tx(over: Partial<Transaction> = {}): Transaction {
   return {
     txid: A,
     wtxid: B,
-    hex: "0200000001",
+    raw: new Uint8Array([2, 0, 0, 0, 1]),
     size: 222,
     vsize: 141,
     weight: 561,
@@ -116,7 +116,7 @@ Deno.test("nodeText mempool when empty: only the totals line", () => {
 });
 
 Deno.test("nodeText block: header fields, bits in hex, then every txid indented", () => {
-  const b: Block = { ...header(5, A), txids: [B, C], size: 400, weight: 1300, hex: "00" };
+  const b: Block = { ...header(5, A), txids: [B, C], size: 400, weight: 1300, raw: new Uint8Array([0]) };
   deepEqual(nodeText("block", b).split("\n"), [
     `block        5 ${A}`,
     `previous     ${D}`,

@@ -38,8 +38,8 @@ async function result<T>(t: TestHost, name: string, method: string, params: unkn
 }
 
 /** A wallet-signed payment to EXTERNAL from `coins`, as hex. */
-function payment(node: DevNode, amount: number, coins: WalletCoin[] = node.dev.coins()): string {
-  return toHex(node.wallet.send(EXTERNAL, amount, 2, coins));
+function payment(node: DevNode, amount: number, coins: WalletCoin[] = node.dev.coins()): Uint8Array {
+  return node.wallet.send(EXTERNAL, amount, 2, coins);
 }
 
 Deno.test("get_utxo answers real outputs of the dev node's chain, until the chain spends them", async () => {
@@ -68,7 +68,7 @@ Deno.test("get_utxo answers real outputs of the dev node's chain, until the chai
   // Spend it: a mempool spend leaves it unspent in the chain; a mined one does not.
   const coin = node.dev.coins().find((c) => c.txid === coinbase)!;
   const sent = await result<SubmitTransactionResult>(t, "reader", "submit_transaction", {
-    hex: payment(node, 100_000, [coin]),
+    raw: payment(node, 100_000, [coin]),
   });
   equal(sent.status, "accepted");
   equal((await result<Utxo>(t, "reader", "get_utxo", { txid: coinbase, vout: 0 })).confirmations, 101);
@@ -87,20 +87,20 @@ Deno.test("submit_transaction: accepted with send_transactions, PERMISSION_DENIE
   await using h = await devHost(101);
   const { t, node } = h;
   await start(t, { name: "sender", capabilities: SENDER }, { name: "reader", capabilities: READER });
-  const hex = payment(node, 250_000);
+  const raw = payment(node, 250_000);
 
-  const denied: Outcome = await run(t, "reader", "submit_transaction", { hex });
+  const denied: Outcome = await run(t, "reader", "submit_transaction", { raw });
   equal(denied.ok, false);
   equal(denied.code, "PERMISSION_DENIED");
   deepEqual(denied.data, { capability: "send_transactions", method: "submit_transaction" });
   match(denied.message!, /'send_transactions'.*'reader'/);
   equal((await node.getMempoolInfo()).transaction_count, 0, "a denied submit reached the mempool");
 
-  const accepted = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { hex });
+  const accepted = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { raw });
   match(accepted.txid!, HEX64);
   deepEqual(accepted, { status: "accepted", txid: accepted.txid, reject_code: null, reason: null });
   deepEqual(await node.getMempoolTxids(), [accepted.txid]);
-  equal((await node.getTransaction(accepted.txid!))!.hex, hex);
+  deepEqual((await node.getTransaction(accepted.txid!))!.raw, raw);
   // Other modules see it through the NodeAPI.
   equal(await result<boolean>(t, "reader", "check_transaction_in_mempool", { txid: accepted.txid }), true);
 });
@@ -111,15 +111,15 @@ Deno.test("submit_transaction: a refused transaction is a result with status and
   await start(t, { name: "sender", capabilities: SENDER });
   const snapshot = node.dev.coins();
   const first = payment(node, 100_000, snapshot);
-  const accepted = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { hex: first });
+  const accepted = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { raw: first });
   equal(accepted.status, "accepted");
 
-  const again = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { hex: first });
+  const again = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { raw: first });
   deepEqual([again.status, again.txid, again.reject_code], ["duplicate", accepted.txid, "already-known"]);
 
   // Another payment from the same coins spends what the first one spends.
   const conflict = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", {
-    hex: payment(node, 70_000, snapshot),
+    raw: payment(node, 70_000, snapshot),
   });
   equal(conflict.status, "rejected");
   equal(conflict.reject_code, "mempool-conflict");
@@ -130,23 +130,25 @@ Deno.test("submit_transaction: a refused transaction is a result with status and
   const tip = (await node.getBlock((await node.getTip()).hash))!;
   const young = { txid: tip.txids[0], vout: 0, value: 5_000_000_000, script: node.wallet.script() };
   const premature = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", {
-    hex: payment(node, 10_000, [young]),
+    raw: payment(node, 10_000, [young]),
   });
   deepEqual([premature.status, premature.reject_code], ["rejected", "premature-coinbase-spend"]);
 
-  const junk = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { hex: "00" });
+  const junk = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", {
+    raw: new Uint8Array([0]),
+  });
   deepEqual([junk.status, junk.txid, junk.reject_code], ["rejected", null, "malformed"]);
   deepEqual(await node.getMempoolTxids(), [accepted.txid], "a refused transaction reached the mempool");
 
   // Once mined, the same transaction is a duplicate of a main-chain one.
   node.dev.generate(1);
-  const mined = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { hex: first });
+  const mined = await result<SubmitTransactionResult>(t, "sender", "submit_transaction", { raw: first });
   deepEqual([mined.status, mined.txid, mined.reject_code], ["duplicate", accepted.txid, "already-mined"]);
 
-  // Hex that is not hex at all is bad params: an error, not a result.
-  const odd = await run(t, "sender", "submit_transaction", { hex: "abc" });
+  // Hex is not bytes (protocol 2): bad params, an error, not a result.
+  const odd = await run(t, "sender", "submit_transaction", { raw: "abc" });
   deepEqual([odd.ok, odd.code], [false, "INVALID_PARAMS"]);
-  match(odd.message!, /'hex'/);
+  match(odd.message!, /'raw'/);
 });
 
 interface Stats {

@@ -173,6 +173,22 @@ Deno.test("ProcessedTracker reports the highest position up to which everything 
   assert.deepEqual(sent, [3, 5]);
 });
 
+Deno.test("ProcessedTracker.done(): an event handled at once, before or behind one still running", () => {
+  const sent: number[] = [];
+  const t = new ProcessedTracker((p) => sent.push(p) > 0, { batch: 2, maxDelayMs: 60_000 });
+  t.done(1);
+  t.done(2); // two handled: a batch
+  assert.deepEqual(sent, [2]);
+  const slow = t.begin(3);
+  t.done(4);
+  t.done(5);
+  t.flush();
+  assert.deepEqual(sent, [2], "3 is still running: 4 and 5 wait behind it");
+  slow();
+  assert.deepEqual(sent, [2, 5]);
+  t.close();
+});
+
 Deno.test("EventRouter turns EventsLost into gaps, and a later event of that type is not a second gap", () => {
   const r = new EventRouter(() => {});
   const gaps: unknown[] = [];

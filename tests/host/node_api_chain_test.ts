@@ -3,7 +3,6 @@ import { call, devTest, INVALID, NOT_FOUND, rejectsWith } from "./_node_api.ts";
 
 import { mineBlock, type MinedBlock } from "../../src/node/dev/miner.ts";
 import { DevNode } from "../../src/node/dev/node.ts";
-import { toHex } from "../../src/node/header.ts";
 import type { Block, SubmitBlockResult } from "../../src/protocol/api.ts";
 
 /** A block on the tip built from the node's template; `time` defaults to the template's `cur_time`. */
@@ -144,29 +143,32 @@ devTest("get_block_by_height and get_block_hash reject bad heights with INVALID_
 
 devTest("submit_block passes accepted, duplicate and rejected results through", async (node, api) => {
   const block = await nextBlock(node);
-  const hex = toHex(block.bytes);
-  assert.deepEqual(await call(api, "submit_block", { hex: hex.toUpperCase() }), {
+  assert.deepEqual(await call(api, "submit_block", { raw: block.bytes }), {
     status: "accepted",
     hash: block.hash,
     reason: null,
   });
   assert.deepEqual(await node.getTip(), { hash: block.hash, height: 1 });
-  assert.deepEqual(await call(api, "submit_block", { hex }), { status: "duplicate", hash: block.hash, reason: null });
+  assert.deepEqual(await call(api, "submit_block", { raw: block.bytes }), {
+    status: "duplicate",
+    hash: block.hash,
+    reason: null,
+  });
 
-  const short = await call(api, "submit_block", { hex: "00" }) as SubmitBlockResult;
+  const short = await call(api, "submit_block", { raw: new Uint8Array([0]) }) as SubmitBlockResult;
   assert.equal(short.status, "rejected");
   assert.equal(short.hash, null);
   assert.match(short.reason!, /^malformed: .*shorter than its header/);
 
   const t = await node.getBlockTemplate();
   const old = await nextBlock(node, { time: t.min_time - 1 }); // not after the median time past
-  const tooOld = await call(api, "submit_block", { hex: toHex(old.bytes) }) as SubmitBlockResult;
+  const tooOld = await call(api, "submit_block", { raw: old.bytes }) as SubmitBlockResult;
   assert.equal(tooOld.status, "rejected");
   assert.equal(tooOld.hash, old.hash);
   assert.match(tooOld.reason!, /^time-too-old: /);
 
   const orphan = await nextBlock(node, { prevHash: "ab".repeat(32) });
-  assert.deepEqual(await call(api, "submit_block", { hex: toHex(orphan.bytes) }), {
+  assert.deepEqual(await call(api, "submit_block", { raw: orphan.bytes }), {
     status: "rejected",
     hash: orphan.hash,
     reason: `prev-blk-not-found: the parent ${"ab".repeat(32)} is not known`,
@@ -174,29 +176,31 @@ devTest("submit_block passes accepted, duplicate and rejected results through", 
   assert.deepEqual(await node.getTip(), { hash: block.hash, height: 1 });
 });
 
-devTest("submit_block takes hex up to 4,000,000 characters and rejects bad hex with INVALID_PARAMS", async (
+devTest("submit_block takes bytes up to 4,000,000 (a full block) and rejects anything else with INVALID_PARAMS", async (
   node,
   api,
 ) => {
-  const max = await call(api, "submit_block", { hex: "00".repeat(2_000_000) }) as SubmitBlockResult;
+  const max = await call(api, "submit_block", { raw: new Uint8Array(4_000_000) }) as SubmitBlockResult;
   assert.equal(max.status, "rejected"); // valid params; the node cannot decode the all-zero block
   assert.match(max.reason!, /^malformed: /);
   assert.equal((await node.getTip()).height, 0);
   const expected =
-    /^Param 'hex' of 'submit_block' must be an even-length hex serialized block of at most 4000000 characters, got/;
+    /^Param 'raw' of 'submit_block' must be a serialized block as bytes \(MessagePack bin\) of 1 to 4000000 bytes, got/;
   for (
-    const [hex, shown] of [["abc", /got "abc"$/], ["zz", /got "zz"$/], [5, /got 5$/], [
-      "00".repeat(2_000_001),
-      /\(4000002 characters\)$/,
-    ]] as const
+    const [raw, shown] of [
+      ["00", /got "00"$/], // hex, as protocol 1 took it
+      [5, /got 5$/],
+      [new Uint8Array(0), /got binary data \(0 bytes\)$/],
+      [new Uint8Array(4_000_001), /got binary data \(4000001 bytes\)$/],
+    ] as const
   ) {
-    await rejectsWith(call(api, "submit_block", { hex }), INVALID, expected);
-    await rejectsWith(call(api, "submit_block", { hex }), INVALID, shown);
+    await rejectsWith(call(api, "submit_block", { raw }), INVALID, expected);
+    await rejectsWith(call(api, "submit_block", { raw }), INVALID, shown);
   }
-  await rejectsWith(call(api, "submit_block", {}), INVALID, /'hex' .* is missing/);
+  await rejectsWith(call(api, "submit_block", {}), INVALID, /'raw' .* is missing/);
   await rejectsWith(
-    call(api, "submit_block", { hex: "00", block: "00" }),
+    call(api, "submit_block", { hex: "00" }),
     INVALID,
-    /Unexpected param "block" .* it takes 'hex'$/,
+    /Unexpected param "hex" .* it takes 'raw'$/,
   );
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { call, devTest, INVALID, NOT_FOUND, rejectsWith } from "./_node_api.ts";
 
-import { toHex } from "../../src/node/header.ts";
 import type { FeeEstimate, MempoolEntry, SubmitTransactionResult } from "../../src/protocol/api.ts";
 
 const BAD_TXIDS: [unknown, RegExp][] = [
@@ -117,10 +116,10 @@ devTest("get_fee_estimate rejects targets outside 1..1008 with INVALID_PARAMS sh
 devTest("submit_transaction passes accepted, duplicate and rejected results through", async (node, api) => {
   node.dev.generate(101);
   const [coin] = node.dev.coins();
-  const tx = toHex(node.wallet.send(node.wallet.newAddress(), 100_000, 5, [coin]));
-  const rival = toHex(node.wallet.send(node.wallet.newAddress(), 200_000, 5, [coin])); // spends the same coin
+  const tx = node.wallet.send(node.wallet.newAddress(), 100_000, 5, [coin]);
+  const rival = node.wallet.send(node.wallet.newAddress(), 200_000, 5, [coin]); // spends the same coin
 
-  const accepted = await call(api, "submit_transaction", { hex: tx.toUpperCase() }) as SubmitTransactionResult;
+  const accepted = await call(api, "submit_transaction", { raw: tx }) as SubmitTransactionResult;
   assert.equal(accepted.status, "accepted");
   assert.match(accepted.txid!, /^[0-9a-f]{64}$/);
   assert.deepEqual(accepted, { status: "accepted", txid: accepted.txid, reject_code: null, reason: null });
@@ -128,61 +127,58 @@ devTest("submit_transaction passes accepted, duplicate and rejected results thro
   assert.deepEqual(await node.getMempoolTxids(), [txid]);
   assert.equal(await call(api, "check_transaction_in_mempool", { txid }), true);
 
-  const again = await call(api, "submit_transaction", { hex: tx }) as SubmitTransactionResult;
+  const again = await call(api, "submit_transaction", { raw: tx }) as SubmitTransactionResult;
   assert.deepEqual([again.status, again.txid, again.reject_code], ["duplicate", txid, "already-known"]);
   assert.match(again.reason!, /already in the mempool/);
 
-  const conflict = await call(api, "submit_transaction", { hex: rival }) as SubmitTransactionResult;
+  const conflict = await call(api, "submit_transaction", { raw: rival }) as SubmitTransactionResult;
   assert.equal(conflict.status, "rejected");
   assert.match(conflict.txid!, /^[0-9a-f]{64}$/);
   assert.notEqual(conflict.txid, txid);
   assert.equal(conflict.reject_code, "mempool-conflict");
   assert.match(conflict.reason!, new RegExp(`^mempool-conflict: .*${coin.txid}:${coin.vout}.*${txid}`));
 
-  const garbage = await call(api, "submit_transaction", { hex: "00" }) as SubmitTransactionResult;
+  const garbage = await call(api, "submit_transaction", { raw: new Uint8Array([0]) }) as SubmitTransactionResult;
   assert.deepEqual([garbage.status, garbage.txid, garbage.reject_code], ["rejected", null, "malformed"]);
   assert.match(garbage.reason!, /^malformed: /);
 
   node.dev.generate(1);
-  const mined = await call(api, "submit_transaction", { hex: tx }) as SubmitTransactionResult;
+  const mined = await call(api, "submit_transaction", { raw: tx }) as SubmitTransactionResult;
   assert.deepEqual([mined.status, mined.txid, mined.reject_code], ["duplicate", txid, "already-mined"]);
-  const late = await call(api, "submit_transaction", { hex: rival }) as SubmitTransactionResult;
+  const late = await call(api, "submit_transaction", { raw: rival }) as SubmitTransactionResult;
   assert.deepEqual([late.status, late.txid, late.reject_code], ["rejected", conflict.txid, "spent-inputs"]);
   assert.deepEqual(await node.getMempoolTxids(), []);
 });
 
-devTest("submit_transaction takes hex up to 800,000 characters and rejects bad hex with INVALID_PARAMS", async (
+devTest("submit_transaction takes 1 to 400,000 bytes and rejects anything else with INVALID_PARAMS", async (
   node,
   api,
 ) => {
-  for (const hex of ["", "00".repeat(400_000)]) {
-    const r = await call(api, "submit_transaction", { hex }) as SubmitTransactionResult;
-    assert.deepEqual([r.status, r.txid, r.reject_code], ["rejected", null, "malformed"]); // valid params
-  }
+  const big = await call(api, "submit_transaction", { raw: new Uint8Array(400_000) }) as SubmitTransactionResult;
+  assert.deepEqual([big.status, big.txid, big.reject_code], ["rejected", null, "malformed"]); // valid params
   assert.equal((await node.getMempoolInfo()).transaction_count, 0);
   const expected =
-    /^Param 'hex' of 'submit_transaction' must be an even-length hex serialized transaction of at most 800000 characters, got/;
+    /^Param 'raw' of 'submit_transaction' must be a serialized transaction as bytes \(MessagePack bin\) of 1 to 400000 bytes, got/;
   for (
-    const [hex, shown] of [
-      ["abc", /got "abc"$/],
-      ["zz", /got "zz"$/],
+    const [raw, shown] of [
+      ["00", /got "00"$/], // hex, as protocol 1 took it
       [5, /got 5$/],
       [null, /got null$/],
-      [new Uint8Array(2), /got binary data \(2 bytes\)$/],
-      ["00".repeat(400_001), /\(800002 characters\)$/],
+      [new Uint8Array(0), /got binary data \(0 bytes\)$/],
+      [new Uint8Array(400_001), /got binary data \(400001 bytes\)$/],
     ] as const
   ) {
-    await rejectsWith(call(api, "submit_transaction", { hex }), INVALID, expected);
-    await rejectsWith(call(api, "submit_transaction", { hex }), INVALID, shown);
+    await rejectsWith(call(api, "submit_transaction", { raw }), INVALID, expected);
+    await rejectsWith(call(api, "submit_transaction", { raw }), INVALID, shown);
   }
   await rejectsWith(
     call(api, "submit_transaction", {}),
     INVALID,
-    /^Param 'hex' of 'submit_transaction' is missing: expected an even-length hex serialized transaction/,
+    /^Param 'raw' of 'submit_transaction' is missing: expected a serialized transaction as bytes/,
   );
   await rejectsWith(
-    call(api, "submit_transaction", { hex: "00", tx: "00" }),
+    call(api, "submit_transaction", { hex: "00" }),
     INVALID,
-    /^Unexpected param "tx" for 'submit_transaction': it takes 'hex'$/,
+    /Unexpected param "hex" for 'submit_transaction': it takes 'raw'$/,
   );
 });

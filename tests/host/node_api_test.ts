@@ -4,7 +4,7 @@ import { createNodeApiHandlers } from "../../src/host/node_api.ts";
 import { BackendUnavailableError, type NodeBackend } from "../../src/node/backend.ts";
 import { decodeTx } from "../../src/node/dev/codec.ts";
 import { DevNode } from "../../src/node/dev/node.ts";
-import { fromHex, toHex } from "../../src/node/header.ts";
+import { toHex } from "../../src/node/header.ts";
 import type { OutPoint, Transaction } from "../../src/protocol/api.ts";
 import { ErrorCode } from "../../src/protocol/errors.ts";
 
@@ -166,7 +166,7 @@ devTest("get_utxo answers NOT_FOUND naming the outpoint, for spent and never-exi
   await rejectsWith(call(api, "get_utxo", { txid: other, vout: 0 }), NOT_FOUND, new RegExp(`${other}:0`));
 
   const sent = node.dev.send(node.wallet.newAddress(), 100_000, 5);
-  const spent = decodeTx(fromHex((await node.getTransaction(sent.txid))!.hex)).inputs[0];
+  const spent = decodeTx((await node.getTransaction(sent.txid))!.raw).inputs[0];
   // a mempool spend leaves the output unspent in the chain
   assert.equal((await call(api, "get_utxo", { txid: spent.txid, vout: spent.vout }) as OutPoint).txid, spent.txid);
   node.dev.generate(1);
@@ -244,7 +244,7 @@ devTest("any BackendUnavailableError becomes UNAVAILABLE; other errors pass thro
   await rejectsWith(call(api, "get_sync_status", {}), ErrorCode.Unavailable, /thrown synchronously/);
   await assert.rejects(call(api, "get_chain_info", {}), (e: unknown) => e === bug);
   await assert.rejects(
-    call(api, "submit_transaction", { hex: "00" }),
+    call(api, "submit_transaction", { raw: new Uint8Array([0]) }),
     (e: unknown) => e instanceof RangeError && e.message === "thrown synchronously too",
   );
   // the methods not overridden still reach the node

@@ -1,4 +1,4 @@
-// Modules start through `setpriv --pdeathsig KILL`, which executes them in the same process: the pid the host
+// Modules start through `setsid -- setpriv --pdeathsig KILL --`, each of which executes them in the same process: the pid the host
 // reports, the signals it sends (SIGTERM, SIGSTOP/SIGCONT to the group) and the exit status it reports are the
 // module's own, under both layers.
 import { equal, match, ok } from "node:assert/strict";
@@ -9,6 +9,8 @@ Deno.test("probeParentDeath: works with util-linux's setpriv, and says why not w
   const probe = await probeParentDeath();
   ok(probe.available, probe.reason);
   equal(parentDeathArgs(probe.setpriv!).slice(1).join(" "), "--pdeathsig KILL --");
+  // util-linux's setsid is there too: modules get their own process group without a forking spawn.
+  ok(probe.setsid?.endsWith("setsid"), `setsid not found: ${probe.setsid}`);
   const missing = await probeParentDeath("/nonexistent/setpriv");
   equal(missing.available, false);
   match(missing.reason!, /setpriv \(util-linux\) is not installed \(looked for '\/nonexistent\/setpriv'\)/);
@@ -32,8 +34,16 @@ for (const layer of SANDBOX_LAYERS) {
     equal(me.cmdline[0], Deno.execPath(), me.cmdline.join(" "));
     equal(me.cmdline.at(-1), `${FIXTURES}echo_module.ts`);
     equal(m.command.includes("--pdeathsig"), false, "the command shown is the one the process runs");
-    ok(!readProcess(m.process.pid)!.cmdline.some((a) => a.endsWith("setpriv")));
+    ok(!readProcess(m.process.pid)!.cmdline.some((a) => a.endsWith("setpriv") || a.endsWith("setsid")));
     if (layer.kind === "deno") equal(m.process.pid, m.pid);
+    // setsid made the spawned process the leader of a group of its own, not one of the host's group.
+    const spawned = readProcess(m.process.pid)!;
+    equal(spawned.group, m.process.pid);
+    const host = Deno.readTextFileSync("/proc/self/stat");
+    ok(spawned.group !== Number(host.slice(host.lastIndexOf(")") + 2).split(" ")[2]));
+    // The run record names that group, even when it was written before setsid had run.
+    const record = JSON.parse(await Deno.readTextFile(`${t.dataDir}/.blvm/run/echo.json`));
+    equal(record.processes[0].group, m.process.pid);
     // SIGSTOP and SIGCONT reach it (the CPU throttle relies on them).
     ok(m.process.signal("SIGSTOP"));
     await until("stopped", () => readProcess(m.pid)?.state === "T");

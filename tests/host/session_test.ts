@@ -1,7 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { acceptSession, createNodeApiHandlers, DevNode, ModuleStartError } from "../../mod.ts";
-import { decode, DEFAULT_CAPABILITIES, encodeFrame, FrameReader } from "../../src/protocol/mod.ts";
+import { decode, DEFAULT_CAPABILITIES, encodeFrame, FrameReader, PROTOCOL_VERSION } from "../../src/protocol/mod.ts";
 
 /** A session accepted on a temp socket, and a raw client socket to drive it byte by byte. */
 async function rawSession() {
@@ -35,7 +35,13 @@ async function rawSession() {
       reader.commit(n);
     }
   };
-  const handshake = { kind: "handshake", protocol: 1, module_id: "raw", token: "secret", sdk_version: "raw" };
+  const handshake = {
+    kind: "handshake",
+    protocol: PROTOCOL_VERSION,
+    module_id: "raw",
+    token: "secret",
+    sdk_version: "raw",
+  };
   return {
     conn,
     next,
@@ -109,6 +115,17 @@ Deno.test("acceptSession() rejects a first message that is not a handshake", asy
   equal(reject?.kind, "handshake_reject");
   equal(reject?.code, "INVALID_MESSAGE");
   await rejects(r.accepted, (e: unknown) => e instanceof ModuleStartError && e.code === "INVALID_MESSAGE");
+});
+
+Deno.test("acceptSession() refuses a protocol 1 module (hex blocks) with VERSION_MISMATCH naming both versions", async () => {
+  await using r = await rawSession();
+  await r.conn.write(encodeFrame({ ...r.handshake, protocol: 1 }));
+  const reject = await r.next() as { kind: string; code: string; message: string; protocol: number };
+  equal(reject.kind, "handshake_reject");
+  equal(reject.code, "VERSION_MISMATCH");
+  equal(reject.protocol, 2);
+  ok(reject.message.includes("protocol 1; this host speaks 2"), reject.message);
+  await rejects(r.accepted, (e: unknown) => e instanceof ModuleStartError && e.code === "VERSION_MISMATCH");
 });
 
 Deno.test("acceptSession() enforces the frame limit it announces", async () => {

@@ -1,7 +1,7 @@
 // Typed events in the module SDK: payload types checked at compile time (the @ts-expect-error lines
 // fail `deno check` / `deno test` if a type becomes too loose), typed delivery over an in-process
 // host session, and EventRouter's sequence-gap detection.
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { EventRouter, type ModuleClient, type SequenceGap } from "../../src/module/mod.ts";
 import type { EventMessage } from "../../src/protocol/messages.ts";
 import { pair } from "./_pair.ts";
@@ -112,6 +112,55 @@ Deno.test("EventRouter: replays are not gaps, and reset() after unsubscribe forg
   router.dispatch(ev("NewBlock", 50));
   router.dispatch(ev("ModuleLoaded", 60));
   deepEqual(router.gapStats, { gaps: 1, missed: 1 });
+});
+
+Deno.test("EventRouter answers at once when every handler is synchronous, with a promise when one is not", async () => {
+  const failures: string[] = [];
+  const router = new EventRouter((type, err) => failures.push(`${type}: ${(err as Error).message}`));
+  router.on("HealthCheck", () => ({ status: "healthy" }));
+  router.on("HealthCheck", () => undefined);
+  const sync = router.dispatch(ev("HealthCheck", 1));
+  ok(!(sync instanceof Promise), "synchronous handlers: no promise");
+  deepEqual(sync, { values: [{ status: "healthy" }], error: undefined });
+  deepEqual(router.dispatch(ev("NewBlock", 1)), { values: [], error: undefined }, "no handlers");
+
+  // One async handler: a promise, with the values in handler order and the first error.
+  const off = router.on("HealthCheck", async () => {
+    await null;
+    throw new Error("disk gone");
+  });
+  router.on("HealthCheck", () => ({ status: "degraded" }));
+  const pending = router.dispatch(ev("HealthCheck", 2));
+  ok(pending instanceof Promise);
+  const r = await pending;
+  deepEqual(r.values, [{ status: "healthy" }, { status: "degraded" }]);
+  equal((r.error as Error).message, "disk gone");
+  off();
+
+  // A handler that throws synchronously is reported once, and its error is the results' error.
+  const off2 = router.on("HealthCheck", () => {
+    throw new Error("bug");
+  });
+  const thrown = await router.dispatch(ev("HealthCheck", 3));
+  equal((thrown.error as Error).message, "bug");
+  off2();
+  deepEqual(failures, ["HealthCheck: disk gone", "HealthCheck: bug"]);
+});
+
+Deno.test("EventRouter awaits a thenable that is not a Promise (a lazy query builder) like a promise", async () => {
+  const failures: string[] = [];
+  const router = new EventRouter((type, err) => failures.push(`${type}: ${(err as Error).message}`));
+  let ran = false;
+  // Runs only when awaited, as query builders do.
+  const query = {
+    then: (_ok: (v: unknown) => void, fail: (e: unknown) => void) => (ran = true, fail(new Error("db down"))),
+  };
+  router.on("StorageFlush", () => query);
+  const r = router.dispatch(ev("StorageFlush", 1));
+  ok(r instanceof Promise, "a thenable makes the results wait for it");
+  equal(((await r).error as Error).message, "db down");
+  ok(ran);
+  deepEqual(failures, ["StorageFlush: db down"]);
 });
 
 Deno.test("EventRouter runs type handlers before onAny, and a throwing handler does not stop the others", () => {

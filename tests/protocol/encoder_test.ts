@@ -614,3 +614,20 @@ Deno.test("encode() round trips a varied nested value through decode()", () => {
 Deno.test("encode() round trips a Map as a plain object through decode()", () => {
   deepEqual(decode(encode(new Map<string, unknown>([["a", 1], ["b", [2]]]))), { a: 1, b: [2] });
 });
+
+Deno.test("encode() writes ASCII strings of 32 to 255 characters as str8, and others the same as before", () => {
+  const hash = "ab".repeat(32);
+  const bytes = encode(hash);
+  equal(bytes[0], 0xd9);
+  equal(bytes[1], 64);
+  equal(new TextDecoder().decode(bytes.subarray(2)), hash);
+  // A non-ASCII character anywhere falls back to the UTF-8 path, with the byte length in the header.
+  const mixed = "x".repeat(40) + "é";
+  const m = encode(mixed);
+  equal(m[0], 0xd9);
+  equal(m[1], 42);
+  equal(decode(m), mixed);
+  // 255 ASCII characters still fit str8; 256 need str16.
+  equal(encode("a".repeat(255))[0], 0xd9);
+  equal(encode("a".repeat(256))[0], 0xda);
+});

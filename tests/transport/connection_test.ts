@@ -45,6 +45,39 @@ Deno.test("Connection coalesces messages sent in one tick into few writes, in or
   await cleanup();
 });
 
+Deno.test("Connection writes everything a read batch produces, even from async handlers, in one write", async () => {
+  const [a, b, cleanup] = await socketPair();
+  const { conn, writes } = counting(b);
+  // The answering side replies from an async handler, a few awaits deep, as the host's NodeAPI does.
+  const rx: Connection = new Connection(conn, {
+    onMessage: async (m) => {
+      if (m.kind !== "request") return;
+      await Promise.resolve();
+      await null;
+      rx.send({ kind: "response", id: m.id, ok: true, result: m.id });
+    },
+  });
+  rx.start();
+  const got: number[] = [];
+  let done!: () => void;
+  const all = new Promise<void>((r) => done = r);
+  const tx = new Connection(a, {
+    onMessage: (m) => {
+      if (m.kind === "response") got.push(m.id);
+      if (got.length === 16) done();
+    },
+  });
+  tx.start();
+  // 16 requests in one write: they arrive in one read and are answered in one write, not 1 + 15.
+  for (let i = 0; i < 16; i++) tx.send({ kind: "request", id: i, method: "get_block_height", params: {} });
+  await all;
+  deepEqual(got, [...Array(16).keys()]);
+  equal(writes(), 1);
+  await tx.close();
+  await rx.closed;
+  await cleanup();
+});
+
 Deno.test("Connection.close() with a code tells the peer why", async () => {
   const [a, b, cleanup] = await socketPair();
   const rx = new Connection(b, { onMessage: () => {} });

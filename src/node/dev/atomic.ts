@@ -10,6 +10,10 @@ import type { BackendEvent } from "../backend.ts";
 import type { ChainState } from "./chainstate.ts";
 import type { Mempool } from "./mempool.ts";
 import type { NodeStore } from "./store.ts";
+import { runSteps, singleStep, type Steps, TURN } from "./steps.ts";
+
+/** Events delivered between two yields of {@link AtomicChanges.runSteps}. */
+const DELIVER_CHUNK = 100;
 
 /**
  * The listeners of a dev node and the changes they are told about. Internal: {@link NodeEngine} uses
@@ -30,6 +34,10 @@ export class AtomicChanges {
   readonly #log = getLogger(["blvm", "devnode"]);
   /** Events of the change in progress, published when it commits. */
   #held?: BackendEvent[];
+  /** Changes in progress: the outermost and those nested in it. */
+  #depth = 0;
+  /** Memory changes waiting for the outermost change's commit ({@link AtomicChanges.afterCommit}). */
+  readonly #after: (() => void)[] = [];
 
   /**
    * Wrap the node's state.
@@ -82,22 +90,82 @@ export class AtomicChanges {
    * @throws {StoreWriteError} if the store could not be written; whatever `fn` threw otherwise.
    */
   run<T>(fn: () => T, undo: () => void): T {
-    if (this.#held) return fn();
-    const held: BackendEvent[] = this.#held = [];
-    let committed = false;
+    return runSteps(this.runSteps(singleStep(fn), undo));
+  }
+
+  /**
+   * {@link AtomicChanges.run} for work in steps: the store transaction stays open across the work's
+   * yields ({@link NodeStore.atomicallySteps}), and after the commit the events are delivered a chunk
+   * at a time, yielding between chunks.
+   *
+   * @param steps The change.
+   * @param undo Called after a failure, with memory reloaded.
+   * @returns Steps returning what the change returned.
+   * @throws {StoreWriteError} if the store could not be written; whatever the change threw otherwise.
+   *
+   * @example
+   * ```ts ignore
+   * const entry = yield* changes.runSteps(mineSteps(), restore);
+   * ```
+   */
+  *runSteps<T>(steps: Steps<T>, undo: () => void): Steps<T> {
+    this.#depth++;
     try {
-      const out = this.#store.atomically(fn);
-      committed = true;
-      return out;
+      if (this.#held) return yield* steps;
+      return yield* this.#outermost(steps, undo);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /**
+   * Have `fn` change memory right after the commit of the change in progress, in a step of its own,
+   * with its events published after the change's own, if that change is not nested in another
+   * (whose later parts would read memory); otherwise run it now. Until it runs, readers see memory as
+   * it was before the change, all of it: the store's new rows are reached only through memory.
+   *
+   * @param fn Changes memory to match what the change wrote; it must not fail.
+   *
+   * @example
+   * ```ts ignore
+   * changes.afterCommit(() => { chain.apply(); pool.apply(); emit(...); });
+   * ```
+   */
+  afterCommit(fn: () => void): void {
+    if (this.#depth === 1) this.#after.push(fn);
+    else fn();
+  }
+
+  *#outermost<T>(steps: Steps<T>, undo: () => void): Steps<T> {
+    const held: BackendEvent[] = this.#held = [];
+    let out: T;
+    try {
+      out = yield* this.#store.atomicallySteps(steps);
     } catch (e) {
       this.#held = undefined;
+      this.#after.length = 0;
       this.#reload(e);
       undo();
       throw e;
-    } finally {
-      this.#held = undefined;
-      if (committed) { for (const event of held) this.#deliver(event); }
     }
+    const after = this.#after.splice(0);
+    if (after.length > 0) {
+      yield TURN;
+      try {
+        for (const fn of after) fn();
+      } catch (e) {
+        // Committed, but memory could not follow: read it back from the store.
+        this.#held = undefined;
+        this.#reload(e);
+        throw e;
+      }
+    }
+    this.#held = undefined;
+    for (let i = 0; i < held.length; i++) {
+      if (i > 0 && i % DELIVER_CHUNK === 0) yield;
+      this.#deliver(held[i]);
+    }
+    return out;
   }
 
   /** After a rolled-back transaction: make memory match the store again. */

@@ -5,8 +5,15 @@
  *
  * @module
  */
-import { meetsTarget, merkleRoot } from "../header.ts";
-import { bip34Prefix, type DecodedBlock, WITNESS_COMMITMENT_PREFIX, witnessCommitment } from "./codec.ts";
+import { meetsTarget } from "../header.ts";
+import {
+  bip34Prefix,
+  commitmentOf,
+  type DecodedBlock,
+  txMerkleRoot,
+  WITNESS_COMMITMENT_PREFIX,
+  witnessRoot,
+} from "./codec.ts";
 import { CONSENSUS, REGTEST_BITS } from "./params.ts";
 
 /**
@@ -70,12 +77,31 @@ export function checkHeader(block: DecodedBlock, mtp: number, now: number): void
 }
 
 /**
+ * Merkle roots already computed from a block's transactions (by the code that built the block), so
+ * that checking it does not hash them again.
+ *
+ * @example
+ * ```ts ignore
+ * const block = mineBlock(plan);
+ * checkBlockBody(block, height, { merkleRoot: block.header.merkle_root, witnessRoot: block.witnessRoot });
+ * ```
+ */
+export interface KnownRoots {
+  /** The merkle root of the transactions' txids, display order. */
+  merkleRoot: string;
+  /** The witness merkle root of their wtxids (the coinbase's taken as zero), internal order. */
+  witnessRoot: Uint8Array;
+}
+
+/**
  * Check a block's body without its inputs: weight, the coinbase first and only there (the caller
  * checks later transactions), no duplicate txids, the merkle root, the BIP34 height and the witness
  * commitment.
  *
  * @param block The decoded block.
  * @param height Its height.
+ * @param known The block's merkle roots if the caller computed them from `block.txs` already (a
+ *   block it built itself); otherwise they are computed here.
  * @throws {BlockRejectedError} for the first rule broken.
  *
  * @example
@@ -83,7 +109,7 @@ export function checkHeader(block: DecodedBlock, mtp: number, now: number): void
  * checkBlockBody(block, parent.height + 1);
  * ```
  */
-export function checkBlockBody(block: DecodedBlock, height: number): void {
+export function checkBlockBody(block: DecodedBlock, height: number, known?: KnownRoots): void {
   const { txs, hash } = block;
   const reject = (reason: string, detail: string): never => {
     throw new BlockRejectedError(reason, detail, hash);
@@ -92,7 +118,7 @@ export function checkBlockBody(block: DecodedBlock, height: number): void {
   if (txs.length === 0 || !txs[0].coinbase) reject("bad-cb-missing", "the first transaction is not a coinbase");
   const txids = txs.map((t) => t.txid);
   if (new Set(txids).size !== txids.length) reject("bad-txns-duplicate", "a transaction appears twice");
-  if (merkleRoot(txids) !== block.header.merkle_root) {
+  if ((known?.merkleRoot ?? txMerkleRoot(txs)) !== block.header.merkle_root) {
     reject("bad-txnmrklroot", `the merkle root ${block.header.merkle_root} does not commit to the transactions`);
   }
   const sig = txs[0].inputs[0].script_sig;
@@ -100,10 +126,14 @@ export function checkBlockBody(block: DecodedBlock, height: number): void {
   if (!bip34Prefix(height).every((b, i) => sig[i] === b)) {
     reject("bad-cb-height", `the coinbase script does not start with the height ${height} (BIP34)`);
   }
-  checkWitnessCommitment(block, reject);
+  checkWitnessCommitment(block, reject, known?.witnessRoot);
 }
 
-function checkWitnessCommitment(block: DecodedBlock, reject: (reason: string, detail: string) => never): void {
+function checkWitnessCommitment(
+  block: DecodedBlock,
+  reject: (reason: string, detail: string) => never,
+  root?: Uint8Array,
+): void {
   const cb = block.txs[0];
   let at = -1;
   cb.outputs.forEach((o, i) => {
@@ -119,7 +149,7 @@ function checkWitnessCommitment(block: DecodedBlock, reject: (reason: string, de
   if (reserved.length !== 1 || reserved[0].length !== 32) {
     reject("bad-witness-nonce-size", "the coinbase witness must be one 32-byte reserved value");
   }
-  const expected = witnessCommitment(block.txs, reserved[0]);
+  const expected = commitmentOf(root ?? witnessRoot(block.txs), reserved[0]);
   if (!expected.every((b, i) => cb.outputs[at].script[6 + i] === b)) {
     reject("bad-witness-merkle-match", "the witness commitment does not match the transactions' wtxids");
   }

@@ -9,12 +9,13 @@
  * @module
  */
 import { blockWork, fromHex, type HeaderFields, headerHash, parseHeader, toHex } from "../header.ts";
-import { decodeBlock, type DecodedBlock, decodeTx, encodeBlock, type Tx } from "./codec.ts";
+import { decodeBlock, decodeBlockSteps, type DecodedBlock, decodeTx, encodeBlock, type Tx } from "./codec.ts";
 import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "./params.ts";
-import { BlockRejectedError, checkBlockBody, checkHeader } from "./block_rules.ts";
+import { BlockRejectedError, checkBlockBody, checkHeader, type KnownRoots } from "./block_rules.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";
 import type { BlockStatus, NodeStore, StoredCoin } from "./store.ts";
 import { BackendUnavailableError } from "../backend.ts";
+import { runSteps, type Steps } from "./steps.ts";
 
 /** A block in the index. */
 export interface IndexEntry {
@@ -44,6 +45,29 @@ export interface Connected {
   fees: number;
 }
 
+/**
+ * A block validated and written to the store (in the open transaction), whose changes to the chain
+ * in memory wait for {@link PendingConnect.apply}: until then, readers see the chain as it was.
+ *
+ * @example
+ * ```ts ignore
+ * const pending = yield* chain.connectSteps(entry, verified, block);
+ * pending.apply(); // the tip and the UTXO set move
+ * ```
+ */
+export interface PendingConnect {
+  /** What connecting it changes. */
+  connected: Connected;
+  /** Make the chain in memory match the store: the new tip, the UTXO set. */
+  apply(): void;
+}
+
+/** Transactions validated, or rows written, between two yields. */
+const CHUNK = 200;
+
+/** Blocks whose fee rates are kept in memory for the fee estimator. */
+const RATES_KEPT = 64;
+
 /** What disconnecting a block needs, and the fee rates the fee estimator learns from. */
 interface Undo {
   /** Coins the block spent: txid, vout, value, script hex, height, coinbase (0 or 1). */
@@ -70,6 +94,8 @@ export class ChainState {
   readonly #index = new Map<string, IndexEntry>();
   readonly #main: IndexEntry[] = [];
   readonly #coins = new Map<string, Coin>();
+  /** Fee rates of recently connected blocks, by hash, so the fee estimator need not parse their undo data. */
+  readonly #rates = new Map<string, number[]>();
   #seq = 0;
 
   private constructor(store: NodeStore) {
@@ -122,6 +148,7 @@ export class ChainState {
     this.#index.clear();
     this.#main.length = 0;
     this.#coins.clear();
+    this.#rates.clear();
     this.#seq = 0;
     for (const r of this.#store.headers()) {
       const parent = this.#index.get(r.prev_hash);
@@ -179,8 +206,9 @@ export class ChainState {
   /** Where a main-chain transaction is. */
   location(txid: string): { block: IndexEntry; position: number; outputs: number } | undefined {
     const loc = this.#store.txLocation(txid);
+    // The index of a block being connected is written before the chain in memory moves to it.
     const block = loc && this.#index.get(loc.block_hash);
-    return block ? { block, position: loc!.position, outputs: loc!.outputs } : undefined;
+    return block && this.onMain(block.hash) ? { block, position: loc!.position, outputs: loc!.outputs } : undefined;
   }
 
   /**
@@ -201,10 +229,11 @@ export class ChainState {
    * @param block The decoded block.
    * @param raw Its bytes.
    * @param now The node's clock, seconds.
+   * @param known Its merkle roots, if the caller computed them from its transactions already.
    * @returns Its index entry.
    * @throws {BlockRejectedError} if the parent is unknown or invalid, or the header breaks a rule.
    */
-  accept(block: DecodedBlock, raw: Uint8Array, now: number): IndexEntry {
+  accept(block: DecodedBlock, raw: Uint8Array, now: number, known?: KnownRoots): IndexEntry {
     const { header: h, hash } = block;
     const parent = this.#index.get(h.prev_hash);
     if (!parent) throw new BlockRejectedError("prev-blk-not-found", `the parent ${h.prev_hash} is not known`, hash);
@@ -215,7 +244,7 @@ export class ChainState {
     // The body is checked against the header before the block is stored: a body that does not match
     // its header (a mutated block) is refused without marking the hash invalid, so the real block
     // can still arrive.
-    checkBlockBody(block, parent.height + 1);
+    checkBlockBody(block, parent.height + 1, known);
     const entry: IndexEntry = {
       hash,
       height: parent.height + 1,
@@ -239,9 +268,36 @@ export class ChainState {
    * @throws {BlockRejectedError} if any rule fails; the block is then marked invalid.
    */
   connect(entry: IndexEntry, verified: (wtxid: string) => boolean, decoded?: DecodedBlock): Connected {
-    const block = decoded ?? decodeBlock(this.blockBytes(entry.hash));
+    const pending = runSteps(this.connectSteps(entry, verified, decoded));
+    pending.apply();
+    return pending.connected;
+  }
+
+  /**
+   * {@link ChainState.connect} in steps: validate the block and write it to the store, yielding
+   * between chunks of transactions and of rows, and leave the chain in memory as it was until the
+   * caller applies the result (together with its transaction's commit: just before or just after).
+   *
+   * @param entry The block's index entry.
+   * @param verified Whether a transaction's signatures were already verified (by its wtxid).
+   * @param decoded The block, if the caller has it decoded already; otherwise it is read from the store.
+   * @returns Steps returning the pending change.
+   * @throws {BlockRejectedError} if any rule fails; the block is then marked invalid.
+   *
+   * @example
+   * ```ts ignore
+   * const pending = yield* chain.connectSteps(entry, (w) => pool.verified(w), block);
+   * pending.apply();
+   * ```
+   */
+  *connectSteps(
+    entry: IndexEntry,
+    verified: (wtxid: string) => boolean,
+    decoded?: DecodedBlock,
+  ): Steps<PendingConnect> {
+    const block = decoded ?? (yield* decodeBlockSteps(this.blockBytes(entry.hash)));
     try {
-      return this.#connect(entry, block, verified);
+      return yield* this.#connectSteps(entry, block, verified);
     } catch (e) {
       if (!(e instanceof BlockRejectedError)) throw e;
       this.#store.setStatus(entry.hash, "invalid");
@@ -285,7 +341,17 @@ export class ChainState {
    * @returns The rates; empty for an unknown block.
    */
   feeRates(hash: string): number[] {
-    return this.#undo(hash).rates;
+    const kept = this.#rates.get(hash);
+    if (kept) return kept;
+    const rates = this.#undo(hash).rates;
+    this.#keepRates(hash, rates);
+    return rates;
+  }
+
+  #keepRates(hash: string, rates: number[]): void {
+    this.#rates.delete(hash);
+    this.#rates.set(hash, rates);
+    if (this.#rates.size > RATES_KEPT) this.#rates.delete(this.#rates.keys().next().value!);
   }
 
   #undo(hash: string): Undo {
@@ -365,7 +431,11 @@ export class ChainState {
     return out;
   }
 
-  #connect(entry: IndexEntry, block: DecodedBlock, verified: (wtxid: string) => boolean): Connected {
+  *#connectSteps(
+    entry: IndexEntry,
+    block: DecodedBlock,
+    verified: (wtxid: string) => boolean,
+  ): Steps<PendingConnect> {
     const { txs, hash } = block;
     const reject = (reason: string, detail: string): never => {
       throw new BlockRejectedError(reason, detail, hash);
@@ -374,12 +444,14 @@ export class ChainState {
     const height = entry.height;
     const mtp = this.medianTime();
     const created = new Map<string, StoredCoin>();
-    const spent: { txid: string; vout: number; coin: Coin }[] = [];
+    const spent: { txid: string; vout: number; coin: Coin; key: string }[] = [];
     const spentKeys = new Set<string>();
     const rates: number[] = [];
+    const undoCoins: Undo["coins"] = [];
     let fees = 0;
     for (const [n, tx] of txs.entries()) {
       if (n > 0 && tx.coinbase) reject("bad-cb-multiple", `transaction ${n} is a second coinbase`);
+      let checkedScripts = false;
       try {
         if (n > 0) {
           checkTxStructure(tx, false);
@@ -396,10 +468,12 @@ export class ChainState {
               throw new TxRejectedError("missing-inputs", tx.txid, `${k} is missing or already spent`);
             }
             spentKeys.add(k);
-            spent.push({ txid: i.txid, vout: i.vout, coin });
+            spent.push({ txid: i.txid, vout: i.vout, coin, key: k });
+            undoCoins.push([i.txid, i.vout, coin.value, toHex(coin.script), coin.height, coin.coinbase ? 1 : 0]);
             return coin;
           });
-          const fee = checkInputs(tx, coins, height, !verified(tx.wtxid));
+          checkedScripts = !verified(tx.wtxid);
+          const fee = checkInputs(tx, coins, height, checkedScripts);
           fees += fee;
           rates.push(fee / tx.vsize);
         }
@@ -412,33 +486,44 @@ export class ChainState {
           created.set(key(tx.txid, vout), { txid: tx.txid, vout, ...o, height, coinbase: n === 0 });
         }
       });
+      // A signature check takes about a millisecond: yield after each; otherwise after a chunk.
+      if (checkedScripts || n % CHUNK === CHUNK - 1) yield;
     }
     const claimed = txs[0].outputs.reduce((s, o) => s + o.value, 0);
     const allowed = blockSubsidy(height) + fees;
     if (claimed > allowed) {
       reject("bad-cb-amount", `the coinbase claims ${claimed} sats, above subsidy plus fees ${allowed}`);
     }
-    const undo = JSON.stringify(
-      {
-        coins: spent.map((
-          s,
-        ) => [s.txid, s.vout, s.coin.value, toHex(s.coin.script), s.coin.height, s.coin.coinbase ? 1 : 0]),
-        rates,
-      } satisfies Undo,
-    );
-    this.#store.atomically(() =>
-      this.#store.connect(
-        hash,
-        height,
-        undo,
-        spent,
-        [...created.values()],
-        txs.map((t) => ({ txid: t.txid, outputs: t.outputs.length })),
-      )
-    );
-    for (const s of spent) this.#coins.delete(key(s.txid, s.vout));
-    for (const c of created.values()) this.#coins.set(key(c.txid, c.vout), c);
-    this.#main.push(entry);
-    return { entry, txs, fees };
+    const undo = JSON.stringify({ coins: undoCoins, rates } satisfies Undo);
+    yield;
+    // The rows, a chunk at a time, in the caller's transaction.
+    const store = this.#store;
+    const coins = [...created.values()];
+    const index = txs.map((t) => ({ txid: t.txid, outputs: t.outputs.length }));
+    yield* store.atomicallySteps((function* () {
+      store.recordConnected(hash, height, undo);
+      for (let i = 0; i < spent.length; i += CHUNK) {
+        store.spendCoins(spent.slice(i, i + CHUNK));
+        yield;
+      }
+      for (let i = 0; i < coins.length; i += CHUNK) {
+        store.putCoins(coins.slice(i, i + CHUNK));
+        yield;
+      }
+      for (let i = 0; i < index.length; i += CHUNK) {
+        store.indexTxs(hash, index.slice(i, i + CHUNK), i);
+        yield;
+      }
+    })());
+    return {
+      connected: { entry, txs, fees },
+      // The outpoint keys were built (and hashed) while validating: applying is map updates only.
+      apply: () => {
+        for (const s of spent) this.#coins.delete(s.key);
+        for (const [k, c] of created) this.#coins.set(k, c);
+        this.#main.push(entry);
+        this.#keepRates(hash, rates);
+      },
+    };
   }
 }

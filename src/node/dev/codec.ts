@@ -6,7 +6,9 @@
  */
 import * as btc from "@scure/btc-signer";
 import * as P from "micro-packed";
-import { fromHex, type HeaderFields, merkleRoot, parseHeader, serializeHeader, sha256d, toHex } from "../header.ts";
+import { type HeaderFields, parseHeader, serializeHeader, sha256d, toHex } from "../header.ts";
+import { merkleOfIds } from "../sha256.ts";
+import { runSteps, type Steps } from "./steps.ts";
 
 /** One input of a decoded transaction. */
 export interface TxIn {
@@ -99,7 +101,38 @@ export class MalformedDataError extends Error {
 type RawTx = P.UnwrapCoder<typeof btc.RawTx>;
 
 const NULL_TXID = "00".repeat(32);
-const BlockCoder = P.struct({ header: P.bytes(80), txs: P.array(btc.CompactSize, btc.RawTx) });
+
+/** A block's header and transaction count, and where its first transaction starts. */
+const BlockHead = P.wrap({
+  encodeStream: () => {
+    throw new Error("decode only");
+  },
+  decodeStream: (r: P.Reader) => {
+    const header = r.bytes(80);
+    const count = btc.CompactSize.decodeStream(r);
+    return { header, count, end: r.pos };
+  },
+});
+
+/** Up to `count` consecutive transactions, each with where it starts and ends. */
+const txRun = (count: number) =>
+  P.wrap({
+    encodeStream: () => {
+      throw new Error("decode only");
+    },
+    decodeStream: (r: P.Reader) => {
+      const out: { raw: RawTx; start: number; end: number }[] = [];
+      for (let i = 0; i < count; i++) {
+        const start = r.pos;
+        const raw = btc.RawTx.decodeStream(r);
+        out.push({ raw, start, end: r.pos });
+      }
+      return out;
+    },
+  });
+
+/** Transactions decoded between two yields of {@link decodeBlockSteps}. */
+const DECODE_CHUNK = 64;
 
 /**
  * Decode one transaction. Every byte must belong to it.
@@ -140,29 +173,87 @@ export function decodeTx(bytes: Uint8Array): Tx {
  * ```
  */
 export function decodeBlock(bytes: Uint8Array): DecodedBlock {
+  return runSteps(decodeBlockSteps(bytes));
+}
+
+/**
+ * {@link decodeBlock} in steps, yielding after every few transactions.
+ *
+ * @param bytes The serialized block.
+ * @returns Steps returning the block.
+ * @throws {MalformedDataError} naming what failed to decode.
+ *
+ * @example
+ * ```ts ignore
+ * const block = yield* decodeBlockSteps(bytes);
+ * ```
+ */
+export function* decodeBlockSteps(bytes: Uint8Array): Steps<DecodedBlock> {
   if (bytes.length < 80) throw new MalformedDataError(`the block is ${bytes.length} bytes, shorter than its header`);
-  let decoded: P.UnwrapCoder<typeof BlockCoder>;
+  const malformed = (e: unknown) => new MalformedDataError(`the block does not decode: ${brief(e)}`, { cause: e });
+  let head: { header: Uint8Array; count: bigint; end: number };
   try {
-    decoded = BlockCoder.decode(bytes);
+    head = BlockHead.decode(bytes, { allowUnreadBytes: true });
+  } catch (e) {
+    throw malformed(e);
+  }
+  const count = Number(head.count);
+  const txs: Tx[] = [];
+  let at = head.end;
+  while (txs.length < count) {
+    at = decodeRun(bytes, at, Math.min(DECODE_CHUNK, count - txs.length), txs);
+    yield;
+  }
+  if (at !== bytes.length) throw malformed(new Error(`${bytes.length - at} bytes after the last transaction`));
+  const stripped = head.end + txs.reduce((n, t) => n + (t.weight - t.size) / 3, 0);
+  return {
+    header: parseHeader(head.header),
+    hash: toHex(sha256d(head.header).reverse()),
+    txs,
+    size: bytes.length,
+    weight: 3 * stripped + bytes.length,
+  };
+}
+
+/**
+ * Decode `count` transactions of a block starting at `at` into `txs`; where the next one starts. (Out
+ * of the generator, so that the engine optimizes it like any function.)
+ */
+function decodeRun(bytes: Uint8Array, at: number, count: number, txs: Tx[]): number {
+  let run: { raw: RawTx; start: number; end: number }[];
+  try {
+    run = txRun(count).decode(bytes.subarray(at), { allowUnreadBytes: true });
   } catch (e) {
     throw new MalformedDataError(`the block does not decode: ${brief(e)}`, { cause: e });
   }
   // Each transaction's bytes are sliced out of the block rather than encoded again.
-  let at = 80 + compactSize(decoded.txs.length);
-  const txs = decoded.txs.map((raw) => {
-    const { total } = sizes(raw);
-    const tx = fromRaw(raw, bytes.subarray(at, at + total));
-    at += total;
-    return tx;
-  });
-  const stripped = 80 + compactSize(txs.length) +
-    txs.reduce((n, t) => n + (t.weight - t.size) / 3, 0);
+  for (const { raw, start, end } of run) txs.push(fromRaw(raw, bytes.subarray(at + start, at + end)));
+  return at + run[run.length - 1].end;
+}
+
+/**
+ * A block's {@link DecodedBlock} from its parts, without decoding its bytes: for a block just built
+ * from transactions already decoded.
+ *
+ * @param header Header fields.
+ * @param hash The header's hash.
+ * @param txs Its transactions, coinbase first.
+ * @param size Its serialized size.
+ * @returns The block.
+ *
+ * @example
+ * ```ts ignore
+ * const block = blockOf(mined.header, mined.hash, mined.txs, mined.bytes.length);
+ * ```
+ */
+export function blockOf(header: HeaderFields, hash: string, txs: Tx[], size: number): DecodedBlock {
+  // weight = 3 × stripped size + size = 4 × (header and count) + the sum of the transactions' weights.
   return {
-    header: parseHeader(decoded.header),
-    hash: toHex(sha256d(decoded.header).reverse()),
+    header,
+    hash,
     txs,
-    size: bytes.length,
-    weight: 3 * stripped + bytes.length,
+    size,
+    weight: 4 * (80 + compactSize(txs.length)) + txs.reduce((n, t) => n + t.weight, 0),
   };
 }
 
@@ -210,11 +301,62 @@ export function witnessCommitment(
   txs: readonly Pick<Tx, "wtxid">[],
   reserved: Uint8Array = new Uint8Array(32),
 ): Uint8Array {
-  const root = merkleRoot([NULL_TXID, ...txs.slice(1).map((t) => t.wtxid)]);
+  return commitmentOf(witnessRoot(txs), reserved);
+}
+
+/**
+ * The BIP141 witness merkle root of a block's transactions, the coinbase's wtxid taken as zero.
+ *
+ * @param txs The block's transactions, the coinbase first.
+ * @returns 32 bytes, internal order.
+ *
+ * @example
+ * ```ts
+ * import { decodeTx, fromHex, GENESIS_COINBASE_HEX, witnessRoot } from "@blvm/node";
+ * console.log(witnessRoot([decodeTx(fromHex(GENESIS_COINBASE_HEX))]).every((b) => b === 0)); // true
+ * ```
+ */
+export function witnessRoot(txs: readonly Pick<Tx, "wtxid">[]): Uint8Array {
+  return merkleOfIds(txs.length, (i) => i === 0 ? NULL_TXID : txs[i].wtxid);
+}
+
+/**
+ * The witness commitment for a witness merkle root: double SHA-256 of the root and the witness
+ * reserved value.
+ *
+ * @param root The witness merkle root ({@link witnessRoot}), internal order.
+ * @param reserved The witness reserved value; 32 zero bytes by default.
+ * @returns 32 bytes.
+ *
+ * @example
+ * ```ts
+ * import { commitmentOf, decodeTx, fromHex, GENESIS_COINBASE_HEX, witnessCommitment, witnessRoot } from "@blvm/node";
+ * const txs = [decodeTx(fromHex(GENESIS_COINBASE_HEX))];
+ * console.log(commitmentOf(witnessRoot(txs)).join() === witnessCommitment(txs).join()); // true
+ * ```
+ */
+export function commitmentOf(root: Uint8Array, reserved: Uint8Array = new Uint8Array(32)): Uint8Array {
   const buf = new Uint8Array(64);
-  buf.set(fromHex(root).reverse());
+  buf.set(root);
   buf.set(reserved, 32);
   return sha256d(buf);
+}
+
+/**
+ * The merkle root of a block's transaction ids, display-order hex: the same as `merkleRoot` of
+ * their txids.
+ *
+ * @param txs The block's transactions, the coinbase first.
+ * @returns The root.
+ *
+ * @example
+ * ```ts
+ * import { decodeTx, fromHex, GENESIS_COINBASE_HEX, txMerkleRoot } from "@blvm/node";
+ * console.log(txMerkleRoot([decodeTx(fromHex(GENESIS_COINBASE_HEX))]).slice(0, 8)); // 4a5e1e4b
+ * ```
+ */
+export function txMerkleRoot(txs: readonly Pick<Tx, "txid">[]): string {
+  return toHex(merkleOfIds(txs.length, (i) => txs[i].txid).reverse());
 }
 
 /** The output script prefix of a witness commitment: OP_RETURN, push 36, `aa21a9ed`. */

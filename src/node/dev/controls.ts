@@ -118,6 +118,34 @@ export class DevControls {
   }
 
   /**
+   * {@link DevControls.generate} without holding the event loop: the node's other queued operations
+   * go first, then each block is assembled, validated, written and announced a slice of a few
+   * milliseconds at a time, so timers, sockets and module calls keep being served while a block of
+   * thousands of transactions is mined. Blocks, events and state are the same as `generate`'s.
+   * Operations asked for meanwhile wait their turn (async ones) or let it finish first (synchronous
+   * ones), so they never see half a block.
+   *
+   * @param count 1 to 10,000.
+   * @param opts As for {@link DevControls.generate}.
+   * @returns The new headers.
+   * @throws {RangeError} for a bad count; `WalletError` for a bad address (both synchronously).
+   *
+   * @example
+   * ```ts
+   * import { DevNode } from "@blvm/node";
+   * const node = DevNode.open();
+   * const [header] = await node.dev.generateAsync(1);
+   * console.log(header.height); // 1
+   * await node.close();
+   * ```
+   */
+  generateAsync(count: number, opts: { address?: string; withMempool?: boolean } = {}): Promise<BlockHeader[]> {
+    intIn("count", count, 1, 10_000);
+    const payout = opts.address === undefined ? undefined : addressScript(opts.address);
+    return this.#e.mineAsync(count, opts.withMempool ?? true, payout).then((entries) => entries.map(headerView));
+  }
+
+  /**
    * Pay `amount` sats from the wallet to `address` and put the transaction in the mempool.
    *
    * @param address A regtest address.
@@ -128,10 +156,36 @@ export class DevControls {
    *   mempool refuses it.
    */
   send(address: string, amount: number, feeRate?: number): SendResult {
+    this.#e.drain(); // a block being mined asynchronously goes first: coins and fees as after it
     const rate = feeRate ?? this.#e.nextBlockFee();
     const bytes = this.#wallet.send(address, amount, rate, this.coins());
     const e = this.#e.acceptTx(bytes);
     return { txid: e.tx.txid, fee_sats: e.fee, fee_rate: e.feeRate, vsize: e.tx.vsize };
+  }
+
+  /**
+   * {@link DevControls.send} after the node's queued operations (a block being mined by
+   * {@link DevControls.generateAsync}): at once if there are none. The coins and the fee estimate are
+   * read when it runs.
+   *
+   * @param address A regtest address.
+   * @param amount Satoshis.
+   * @param feeRate sat/vB; default the next-block estimate.
+   * @returns The transaction.
+   * @throws As {@link DevControls.send}, as a rejection.
+   *
+   * @example
+   * ```ts
+   * import { DevNode } from "@blvm/node";
+   * const node = DevNode.open();
+   * await node.dev.generateAsync(101);
+   * const sent = await node.dev.sendAsync(node.wallet.newAddress(), 100_000, 5);
+   * console.log(sent.fee_rate >= 5); // true
+   * await node.close();
+   * ```
+   */
+  sendAsync(address: string, amount: number, feeRate?: number): Promise<SendResult> {
+    return this.#e.exclusive(() => this.send(address, amount, feeRate));
   }
 
   /**
@@ -147,6 +201,7 @@ export class DevControls {
    * @throws {RangeError} for a bad depth or block count.
    */
   reorg(depth: number, opts: { blocks?: number; withMempool?: boolean } = {}): ReorgSummary {
+    this.#e.drain(); // a block being mined asynchronously goes first: the reorg starts from its tip
     const { chain, pool } = this.#e;
     const before = chain.tip();
     intIn("depth", depth, 1, before.height);
@@ -170,6 +225,29 @@ export class DevControls {
       connected: after.height - fork.height,
       mempool_size: pool.size,
     };
+  }
+
+  /**
+   * {@link DevControls.reorg} after the node's queued operations: at once if there are none. The reorg
+   * itself runs in one synchronous step.
+   *
+   * @param depth Blocks to disconnect, 1 to the tip height.
+   * @param opts As for {@link DevControls.reorg}.
+   * @returns What changed.
+   * @throws As {@link DevControls.reorg}, as a rejection.
+   *
+   * @example
+   * ```ts
+   * import { DevNode } from "@blvm/node";
+   * const node = DevNode.open();
+   * await node.dev.generateAsync(3);
+   * const r = await node.dev.reorgAsync(1);
+   * console.log(r.disconnected, r.connected); // 1 2
+   * await node.close();
+   * ```
+   */
+  reorgAsync(depth: number, opts: { blocks?: number; withMempool?: boolean } = {}): Promise<ReorgSummary> {
+    return this.#e.exclusive(() => this.reorg(depth, opts));
   }
 
   /** Mempool entries, highest fee rate first. */

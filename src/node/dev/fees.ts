@@ -31,6 +31,15 @@ export interface FeeInputs {
   pool: readonly FeeSample[];
   /** Fee rates of the transactions in recent blocks. */
   recent: readonly number[];
+  /**
+   * `recent` is sorted ascending already (it is sorted here otherwise).
+   *
+   * @example
+   * ```ts ignore
+   * estimateFeeRate(1, { pool, recent: rates.sort((a, b) => a - b), recentSorted: true, minFeeRate, blockVsize });
+   * ```
+   */
+  recentSorted?: boolean;
   /** The mempool's minimum fee rate. */
   minFeeRate: number;
   /** Virtual size one block takes from the mempool. */
@@ -66,7 +75,7 @@ export function estimateFeeRate(target: number, inputs: FeeInputs): FeeEstimate 
     if (used > room) return done(t.feeRate + 0.01, "mempool");
   }
   if (recent.length > 0) {
-    const sorted = [...recent].sort((a, b) => a - b);
+    const sorted = inputs.recentSorted ? recent : [...recent].sort((a, b) => a - b);
     const p = target <= 2 ? 0.5 : target <= 6 ? 0.25 : 0.1;
     return done(sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)], "blocks");
   }

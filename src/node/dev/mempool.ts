@@ -14,6 +14,7 @@
 import { decodeTx, type Tx } from "./codec.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError, verifySignatures } from "./rules.ts";
 import type { NodeStore } from "./store.ts";
+import { runSteps, type Steps } from "./steps.ts";
 
 /** A mempool transaction. */
 export interface PoolEntry {
@@ -56,6 +57,22 @@ export interface ChainView {
   medianTime(): number;
 }
 
+/**
+ * What a block takes out of the mempool ({@link Mempool.planBlockRemoval}).
+ *
+ * @example
+ * ```ts ignore
+ * const { removals } = pool.planBlockRemoval(block.txs);
+ * console.log(removals.map((r) => r.reason)); // ["mined", "mined", "conflict"]
+ * ```
+ */
+export interface BlockRemoval {
+  /** The removals, in order: each transaction's descendants before it. */
+  removals: Removal[];
+  /** The outpoints they spend, as the mempool keys them. */
+  spends: string[];
+}
+
 /** Mempool policy. */
 export interface MempoolPolicy {
   /** Minimum fee rate, sat/vB. */
@@ -65,6 +82,12 @@ export interface MempoolPolicy {
 }
 
 const key = (txid: string, vout: number) => `${txid}:${vout}`;
+
+/** Transactions planned between two yields of {@link Mempool.planBlockRemovalSteps}. */
+const PLAN_CHUNK = 250;
+
+/** Rows deleted between two yields of {@link Mempool.forgetSteps}. */
+const FORGET_CHUNK = 250;
 
 /** What a transaction must pay above the one it evicts from a full mempool, sat/vB. */
 const INCREMENTAL_FEE_RATE = 1;
@@ -284,12 +307,7 @@ export class Mempool {
     const out: Removal[] = [];
     for (const child of [...entry.children]) out.push(...this.remove(child, reason));
     this.#store.removeMempool(txid);
-    this.#entries.delete(txid);
-    this.#verified.delete(entry.tx.wtxid);
-    this.#vsize -= entry.tx.vsize;
-    this.#fees -= entry.fee;
-    for (const input of entry.tx.inputs) this.#spends.delete(key(input.txid, input.vout));
-    for (const p of entry.parents) this.#entries.get(p)?.children.delete(txid);
+    this.#forget(entry);
     out.push({ entry, reason });
     return out;
   }
@@ -317,22 +335,123 @@ export class Mempool {
    * @returns What was removed.
    */
   removeForBlock(txs: readonly Tx[]): Removal[] {
-    const out: Removal[] = [];
-    this.#store.atomically(() => {
-      for (const tx of txs) {
-        const mined = this.#entries.get(tx.txid);
-        if (mined) {
-          for (const child of mined.children) this.#entries.get(child)?.parents.delete(tx.txid);
-          mined.children.clear();
-          out.push(...this.remove(tx.txid, "mined"));
-        }
-        for (const input of tx.inputs) {
-          const other = this.#spends.get(key(input.txid, input.vout));
-          if (other && other !== tx.txid) out.push(...this.remove(other, "conflict"));
-        }
+    const plan = this.planBlockRemoval(txs);
+    this.#store.removeMempoolTxs(plan.removals.map((r) => r.entry.tx.txid));
+    this.applyRemovals(plan);
+    return plan.removals;
+  }
+
+  /**
+   * What {@link Mempool.removeForBlock} would remove, in the order it would, changing nothing.
+   *
+   * @param txs The block's transactions.
+   * @returns The plan: the removals, each transaction's descendants before it.
+   *
+   * @example
+   * ```ts ignore
+   * const plan = pool.planBlockRemoval(block.txs);
+   * yield* pool.forgetSteps(plan); // the store, in chunks
+   * pool.applyRemovals(plan); // memory, at once
+   * ```
+   */
+  planBlockRemoval(txs: readonly Tx[]): BlockRemoval {
+    return runSteps(this.planBlockRemovalSteps(txs));
+  }
+
+  /**
+   * {@link Mempool.planBlockRemoval} in steps, yielding after every few hundred transactions; the
+   * mempool must not change until the plan is applied.
+   *
+   * @param txs The block's transactions.
+   * @returns Steps returning the plan.
+   *
+   * @example
+   * ```ts ignore
+   * const plan = yield* pool.planBlockRemovalSteps(block.txs);
+   * ```
+   */
+  *planBlockRemovalSteps(txs: readonly Tx[]): Steps<BlockRemoval> {
+    const removals: Removal[] = [];
+    const gone = new Set<string>();
+    /** Mined transactions, whose children stay: they now spend chain outputs. */
+    const detached = new Set<string>();
+    const take = (txid: string, reason: RemovalReason) => {
+      const entry = this.#entries.get(txid);
+      if (!entry || gone.has(txid)) return;
+      if (!detached.has(txid)) { for (const child of entry.children) take(child, reason); }
+      gone.add(txid);
+      removals.push({ entry, reason });
+    };
+    for (const [n, tx] of txs.entries()) {
+      if (this.#entries.has(tx.txid) && !gone.has(tx.txid)) {
+        detached.add(tx.txid);
+        take(tx.txid, "mined");
       }
-    });
-    return out;
+      for (const input of tx.inputs) {
+        const other = this.#spends.get(key(input.txid, input.vout));
+        if (other && other !== tx.txid && !gone.has(other)) take(other, "conflict");
+      }
+      if (n % PLAN_CHUNK === PLAN_CHUNK - 1) yield;
+    }
+    // Built (and hashed) now, so that applying the plan is map updates only.
+    const spends: string[] = [];
+    for (const [n, r] of removals.entries()) {
+      for (const i of r.entry.tx.inputs) spends.push(key(i.txid, i.vout));
+      if (n % PLAN_CHUNK === PLAN_CHUNK - 1) yield;
+    }
+    return { removals, spends };
+  }
+
+  /**
+   * Delete planned removals from the store, a chunk at a time (in the caller's transaction).
+   *
+   * @param plan From {@link Mempool.planBlockRemoval}.
+   * @returns Steps.
+   *
+   * @example
+   * ```ts ignore
+   * yield* pool.forgetSteps(plan);
+   * ```
+   */
+  *forgetSteps(plan: BlockRemoval): Steps<void> {
+    const { removals } = plan;
+    for (let i = 0; i < removals.length; i += FORGET_CHUNK) {
+      this.#store.removeMempoolTxs(removals.slice(i, i + FORGET_CHUNK).map((r) => r.entry.tx.txid));
+      yield;
+    }
+  }
+
+  /**
+   * Remove planned removals from memory, in their order (the store's rows are the caller's).
+   *
+   * @param plan From {@link Mempool.planBlockRemoval}, with nothing changed since.
+   *
+   * @example
+   * ```ts ignore
+   * pool.applyRemovals(plan); // after the store's rows are gone
+   * ```
+   */
+  applyRemovals(plan: BlockRemoval): void {
+    for (const { entry, reason } of plan.removals) {
+      const txid = entry.tx.txid;
+      if (reason === "mined") {
+        for (const child of entry.children) this.#entries.get(child)?.parents.delete(txid);
+        entry.children.clear();
+      }
+      this.#forget(entry, false);
+    }
+    for (const k of plan.spends) this.#spends.delete(k);
+  }
+
+  /** Take one entry out of memory; its spends too unless the caller does. */
+  #forget(entry: PoolEntry, spends = true): void {
+    const txid = entry.tx.txid;
+    this.#entries.delete(txid);
+    this.#verified.delete(entry.tx.wtxid);
+    this.#vsize -= entry.tx.vsize;
+    this.#fees -= entry.fee;
+    if (spends) { for (const input of entry.tx.inputs) this.#spends.delete(key(input.txid, input.vout)); }
+    for (const p of entry.parents) this.#entries.get(p)?.children.delete(txid);
   }
 
   /**

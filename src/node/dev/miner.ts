@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { type HeaderFields, headerHash, meetsTarget, merkleRoot } from "../header.ts";
-import { buildCoinbase, encodeBlock, type Tx, witnessCommitment } from "./codec.ts";
+import { type HeaderFields, headerHash, meetsTarget } from "../header.ts";
+import { blockOf, buildCoinbase, commitmentOf, encodeBlock, type Tx, txMerkleRoot, witnessRoot } from "./codec.ts";
 import { blockSubsidy, REGTEST_BITS } from "./params.ts";
+import { runSteps, type Steps } from "./steps.ts";
 
 /** Block version of mined blocks (BIP9 top bits, nothing signalled). */
 export const BLOCK_VERSION = 0x20000000;
@@ -43,6 +44,12 @@ export interface MinedBlock {
   txs: Tx[];
   /** The serialized block. */
   bytes: Uint8Array;
+  /** `bytes.length`. */
+  size: number;
+  /** BIP141 weight. */
+  weight: number;
+  /** The witness merkle root its coinbase commits to (internal order), computed while building it. */
+  witnessRoot: Uint8Array;
 }
 
 /**
@@ -62,14 +69,34 @@ export interface MinedBlock {
  * ```
  */
 export function mineBlock(plan: BlockPlan): MinedBlock {
+  return runSteps(mineBlockSteps(plan));
+}
+
+/**
+ * {@link mineBlock} in steps: it yields after the witness root, after the merkle root and after the
+ * proof of work.
+ *
+ * @param plan What goes in it.
+ * @returns Steps returning the block.
+ *
+ * @example
+ * ```ts ignore
+ * const block = yield* mineBlockSteps(plan);
+ * ```
+ */
+export function* mineBlockSteps(plan: BlockPlan): Steps<MinedBlock> {
   const value = blockSubsidy(plan.height) + plan.fees;
-  const placeholder = [{ wtxid: "00".repeat(32) }, ...plan.txs];
-  const coinbase = buildCoinbase(plan.height, value, plan.payout, plan.extraNonce, witnessCommitment(placeholder));
+  // The coinbase's own wtxid counts as zero in the witness root: a placeholder stands in for it.
+  const wroot = witnessRoot([{ wtxid: "00".repeat(32) }, ...plan.txs]);
+  yield;
+  const coinbase = buildCoinbase(plan.height, value, plan.payout, plan.extraNonce, commitmentOf(wroot));
   const txs = [coinbase, ...plan.txs];
+  const root = txMerkleRoot(txs);
+  yield;
   const header: HeaderFields = {
     version: BLOCK_VERSION,
     prev_hash: plan.prevHash,
-    merkle_root: merkleRoot(txs.map((t) => t.txid)),
+    merkle_root: root,
     time: plan.time,
     bits: REGTEST_BITS,
     nonce: 0,
@@ -82,5 +109,7 @@ export function mineBlock(plan: BlockPlan): MinedBlock {
     } else header.nonce++;
     hash = headerHash(header);
   }
-  return { hash, header, txs, bytes: encodeBlock(header, txs) };
+  yield;
+  const bytes = encodeBlock(header, txs);
+  return { ...blockOf(header, hash, txs, bytes.length), bytes, witnessRoot: wroot };
 }

@@ -17,6 +17,11 @@
  * - `FeeRateChanged` after any of these, when the next-block fee estimate (`target_blocks` 1) or
  *   the mempool minimum fee rate (no `target_blocks`) moved.
  *
+ * The node shares its event loop with the host. `submitBlock`, `dev.generateAsync`, `dev.sendAsync`
+ * and `dev.reorgAsync` wait for the node's queued operations and, for blocks, run a few milliseconds
+ * at a time, so that a block of thousands of transactions never holds the loop for long; the
+ * synchronous `dev.generate`, `dev.send` and `dev.reorg` first finish whatever is queued.
+ *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -39,7 +44,7 @@ import type {
   Utxo,
 } from "../../protocol/chain.ts";
 import type { BackendEvent, BackupResult, FlushResult, NodeBackend, PruneResult } from "../backend.ts";
-import { fromHex, toHex } from "../header.ts";
+import { fromHex } from "../header.ts";
 import { ChainState, type IndexEntry } from "./chainstate.ts";
 import { decodeBlock } from "./codec.ts";
 import { DevControls } from "./controls.ts";
@@ -69,6 +74,19 @@ export interface DevNodeOptions {
   feeHistoryBlocks?: number;
   /** The node's clock in seconds since the epoch (tests pin it). Default: the system clock. */
   clock?: () => number;
+  /**
+   * Checkpoint the store's write-ahead log in a worker thread from the start, rather than from the
+   * first block of 100 or more transactions that an async operation ({@link DevControls.generateAsync},
+   * {@link DevNode.submitBlock}) connects. Starting the worker holds the event loop for some tens of
+   * milliseconds, once: a host that serves modules can pay that when it opens the node. Default
+   * false; ignored without `dataDir`.
+   *
+   * @example
+   * ```ts ignore
+   * const node = DevNode.open({ dataDir: "data/node", backgroundCheckpoints: true });
+   * ```
+   */
+  backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -123,6 +141,7 @@ export class DevNode implements NodeBackend {
       payout: opts.coinbaseAddress ? addressScript(opts.coinbaseAddress) : this.wallet.script(),
     });
     this.dev = new DevControls(this.#engine, this.wallet, this.dataDir);
+    if (opts.backgroundCheckpoints) store.checkpointInBackground();
   }
 
   /**
@@ -259,12 +278,16 @@ export class DevNode implements NodeBackend {
 
   /** The block the node would mine now. Publishes `BlockTemplateUpdated` when it differs from the last. */
   getBlockTemplate(): Promise<BlockTemplate> {
+    return this.#engine.exclusive(() => this.#blockTemplate());
+  }
+
+  #blockTemplate(): BlockTemplate {
     const tip = this.#chain.tip();
     const chosen = this.#engine.select();
     this.#engine.templateBuilt(chosen.length);
     const fees = chosen.reduce((n, e) => n + e.fee, 0);
     const minTime = this.#chain.medianTime() + 1;
-    return Promise.resolve({
+    return {
       version: 0x20000000,
       prev_hash: tip.hash,
       height: tip.height + 1,
@@ -274,87 +297,96 @@ export class DevNode implements NodeBackend {
       coinbase_value_sats: blockSubsidy(tip.height + 1) + fees,
       transactions: chosen.map((e) => ({
         txid: e.tx.txid,
-        hex: toHex(e.tx.bytes),
+        raw: e.tx.bytes,
         fee_sats: e.fee,
         weight: e.tx.weight,
       })),
-    });
+    };
   }
 
-  /** Check, store and connect a block; rejects with `StoreWriteError` if the store cannot be written. */
+  /**
+   * Check, store and connect a block; rejects with `StoreWriteError` if the store cannot be written.
+   * It waits for the node's queued operations, then runs a slice at a time (decoding, validation,
+   * the store's rows, the events), so a large block does not hold the event loop.
+   */
   // deno-lint-ignore require-await
-  async submitBlock(hex: string): Promise<SubmitBlockResult> {
+  async submitBlock(block: Uint8Array | string): Promise<SubmitBlockResult> {
     let bytes: Uint8Array;
     try {
-      bytes = fromHex(hex);
+      bytes = typeof block === "string" ? fromHex(block) : block;
     } catch {
       return { status: "rejected", hash: null, reason: "the block is not even-length hex" };
     }
-    return this.#engine.processBlock(bytes, false);
+    return this.#engine.processBlockAsync(bytes);
   }
 
-  submitTransaction(hex: string): Promise<SubmitTransactionResult> {
+  /** Check and accept a transaction: at once, or after the node's queued operations (a block being mined). */
+  async submitTransaction(tx: Uint8Array | string): Promise<SubmitTransactionResult> {
     try {
-      const entry = this.#engine.acceptTx(fromHex(hex));
-      return Promise.resolve({ status: "accepted", txid: entry.tx.txid, reject_code: null, reason: null });
+      const entry = await this.#engine.acceptTxAsync(typeof tx === "string" ? fromHex(tx) : tx);
+      return { status: "accepted", txid: entry.tx.txid, reject_code: null, reason: null };
     } catch (e) {
       if (e instanceof SyntaxError) {
-        return Promise.resolve({ status: "rejected", txid: null, reject_code: "malformed", reason: e.message });
+        return { status: "rejected", txid: null, reject_code: "malformed", reason: e.message };
       }
-      if (!(e instanceof TxRejectedError)) return Promise.reject(e);
+      if (!(e instanceof TxRejectedError)) throw e;
       const duplicate = e.code === "already-known" || e.code === "already-mined";
-      return Promise.resolve({
-        status: duplicate ? "duplicate" : "rejected",
-        txid: e.txid,
-        reject_code: e.code,
-        reason: e.message,
-      });
+      return { status: duplicate ? "duplicate" : "rejected", txid: e.txid, reject_code: e.code, reason: e.message };
     }
   }
 
   /** Checkpoint the store's write-ahead log into `node.sqlite`. */
-  // deno-lint-ignore require-await
-  async flush(): Promise<FlushResult> {
-    const t0 = performance.now();
-    const pages = this.#store.flush();
-    return { pages, duration_ms: Math.round(performance.now() - t0) };
+  flush(): Promise<FlushResult> {
+    return this.#engine.exclusive(() => {
+      const t0 = performance.now();
+      const pages = this.#store.flush();
+      return { pages, duration_ms: Math.round(performance.now() - t0) };
+    });
   }
 
   /**
    * Write a consistent copy of `node.sqlite` into `dir` (SQLite `VACUUM INTO`: one transaction, so
    * the copy never holds half a block).
    */
-  // deno-lint-ignore require-await
-  async backup(dir: string): Promise<BackupResult> {
-    const t0 = performance.now();
-    const file = `${dir}/node.sqlite`;
-    this.#store.backupTo(file);
-    const bytes = Deno.statSync(file).size;
-    return { files: 1, bytes, duration_ms: Math.round(performance.now() - t0) };
+  backup(dir: string): Promise<BackupResult> {
+    return this.#engine.exclusive(() => {
+      const t0 = performance.now();
+      const file = `${dir}/node.sqlite`;
+      this.#store.backupTo(file);
+      const bytes = Deno.statSync(file).size;
+      return { files: 1, bytes, duration_ms: Math.round(performance.now() - t0) };
+    });
   }
 
   /** Drop the raw data of blocks more than `keepBlocks` below the tip; their headers stay. */
-  // deno-lint-ignore require-await
-  async prune(keepBlocks: number): Promise<PruneResult> {
-    const t0 = performance.now();
-    const below = Math.max(0, this.#chain.tip().height - keepBlocks + 1);
-    const { blocks, bytes } = this.#store.prune(below);
-    return {
-      pruned_blocks: blocks,
-      freed_bytes: bytes,
-      prune_height: below,
-      duration_ms: Math.round(performance.now() - t0),
-    };
+  prune(keepBlocks: number): Promise<PruneResult> {
+    return this.#engine.exclusive(() => {
+      const t0 = performance.now();
+      const below = Math.max(0, this.#chain.tip().height - keepBlocks + 1);
+      const { blocks, bytes } = this.#store.prune(below);
+      return {
+        pruned_blocks: blocks,
+        freed_bytes: bytes,
+        prune_height: below,
+        duration_ms: Math.round(performance.now() - t0),
+      };
+    });
   }
 
-  /** Flush and close the store. */
+  /**
+   * Finish the node's queued operations, then flush and close the store: at once, or, if a worker
+   * thread checkpoints it, once the worker has closed its connection.
+   */
   close(): Promise<void> {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#engine.clearListeners();
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    this.#engine.drain();
+    this.#engine.clearListeners();
+    if (!this.#store.checkpointsInBackground) {
       this.#store.close();
+      return Promise.resolve();
     }
-    return Promise.resolve();
+    return this.#store.stopBackgroundCheckpoints().then(() => this.#store.close());
   }
 
   onEvent(listener: (event: BackendEvent) => void): () => void {

@@ -37,6 +37,7 @@ export class PoolWatch {
   readonly #opts: PoolWatchOptions;
   #fee: { estimate: number; min: number };
   #over: boolean;
+  /** The recent blocks' fee rates, ascending, for the tip they were read at. */
   #recent?: { tip: string; rates: number[] };
 
   /**
@@ -115,6 +116,7 @@ export class PoolWatch {
     return estimateFeeRate(target, {
       pool: backlog ? this.#pool.byFeeRate().map((e) => ({ feeRate: e.feeRate, vsize: e.tx.vsize })) : [],
       recent: this.#recentRates(),
+      recentSorted: true,
       minFeeRate: this.#pool.minFeeRate(),
       blockVsize,
     });
@@ -127,7 +129,8 @@ export class PoolWatch {
       for (let h = tip.height; h > tip.height - this.#opts.feeHistoryBlocks && h > 0; h--) {
         rates.push(...this.#chain.feeRates(this.#chain.at(h)!.hash));
       }
-      this.#recent = { tip: tip.hash, rates };
+      // Sorted once per tip: every estimate until the next block reads them.
+      this.#recent = { tip: tip.hash, rates: rates.sort((a, b) => a - b) };
     }
     return this.#recent.rates;
   }

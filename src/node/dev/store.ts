@@ -12,6 +12,8 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { isSqliteError, StoreError, StoreWriteError } from "./store_errors.ts";
 import { storeHooks } from "./test_hooks.ts";
+import type { Steps } from "./steps.ts";
+import { BackgroundCheckpoints, BACKSTOP_PAGES } from "./checkpointer.ts";
 
 export { StoreError };
 
@@ -96,6 +98,12 @@ export class NodeStore {
   readonly #path: string;
   readonly #s: Record<string, StatementSync> = {};
   #depth = 0;
+  /** A transaction of {@link NodeStore.atomicallySteps} is open and paused at a `yield`. */
+  #paused = false;
+  /** Finishes paused work before anything else writes; see {@link NodeStore.beforeInterleavedWrite}. */
+  #finishPaused?: () => void;
+  /** Checkpoints run by a worker thread, once asked for ({@link NodeStore.checkpointInBackground}). */
+  #background?: BackgroundCheckpoints;
 
   private constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -135,6 +143,7 @@ export class NodeStore {
    * @throws {StoreWriteError} if SQLite could not write (e.g. `SQLITE_FULL` for a full disk).
    */
   atomically<T>(fn: () => T): T {
+    this.#notPaused();
     if (this.#depth > 0) return fn();
     // A transaction left open by a rollback that failed earlier: end it before starting anew.
     if (this.#db.isTransaction) this.#guard(() => this.#db.exec("ROLLBACK"));
@@ -149,6 +158,75 @@ export class NodeStore {
       throw this.#rolledBack(e);
     } finally {
       this.#depth--;
+    }
+  }
+
+  /**
+   * {@link NodeStore.atomically} for work in steps: one SQLite transaction that stays open while the
+   * steps pause at their `yield`s (a nested call joins the open one). While it is paused, nothing else
+   * may write: a write from elsewhere ({@link NodeStore.atomically}, a checkpoint, a backup, closing)
+   * first calls the function given to {@link NodeStore.beforeInterleavedWrite}, which must finish the
+   * paused work, and throws if it did not.
+   *
+   * @param steps The work; like `atomically`'s, it must not catch the store's errors and carry on.
+   * @returns Steps returning what the work returned; the commit happens in the last step, right
+   *   after the work's own last step.
+   * @throws {StoreWriteError} if SQLite could not write; whatever the work threw otherwise.
+   *
+   * @example
+   * ```ts ignore
+   * const entry = yield* store.atomicallySteps(connectSteps(block));
+   * ```
+   */
+  *atomicallySteps<T>(steps: Steps<T>): Steps<T> {
+    this.#notPaused();
+    if (this.#depth > 0) return yield* steps;
+    if (this.#db.isTransaction) this.#guard(() => this.#db.exec("ROLLBACK"));
+    this.#guard(() => this.#db.exec("BEGIN IMMEDIATE"));
+    this.#depth++;
+    try {
+      for (;;) {
+        const r = steps.next();
+        if (r.done) {
+          this.#live();
+          this.#db.exec("COMMIT");
+          return r.value;
+        }
+        this.#paused = true;
+        try {
+          yield r.value;
+        } finally {
+          this.#paused = false;
+        }
+      }
+    } catch (e) {
+      throw this.#rolledBack(e);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /**
+   * Say how to finish paused work ({@link NodeStore.atomicallySteps}) when something else is about to
+   * write: the dev node runs its queued operations to the end.
+   *
+   * @param fn Finishes the paused work, synchronously.
+   *
+   * @example
+   * ```ts ignore
+   * store.beforeInterleavedWrite(() => engine.drain());
+   * ```
+   */
+  beforeInterleavedWrite(fn: () => void): void {
+    this.#finishPaused = fn;
+  }
+
+  /** Before a write from outside paused work: have that work finished first. */
+  #notPaused(): void {
+    if (!this.#paused) return;
+    this.#finishPaused?.();
+    if (this.#paused) {
+      throw new Error("The dev node's store is in the middle of a change; finish it before writing anything else");
     }
   }
 
@@ -258,14 +336,79 @@ export class NodeStore {
     txs: readonly { txid: string; outputs: number }[],
   ): void {
     this.atomically(() => {
+      this.recordConnected(hash, height, undo);
+      this.spendCoins(spent);
+      this.putCoins(created);
+      this.indexTxs(hash, txs);
+    });
+  }
+
+  /**
+   * The first part of {@link NodeStore.connect}: the chain row and the undo data. The rest
+   * ({@link NodeStore.spendCoins}, {@link NodeStore.putCoins}, {@link NodeStore.indexTxs}) may follow
+   * in parts, in the same transaction.
+   *
+   * @example
+   * ```ts ignore
+   * store.atomically(() => {
+   *   store.recordConnected(hash, height, undo);
+   *   store.spendCoins(spent);
+   *   store.putCoins(created);
+   *   store.indexTxs(hash, txs);
+   * });
+   * ```
+   */
+  recordConnected(hash: string, height: number, undo: string): void {
+    this.atomically(() => {
       storeHooks.beforeConnect?.(hash, height);
       this.#q("INSERT INTO chain (height, hash) VALUES (?, ?)").run(height, hash);
       this.#q("UPDATE blocks SET undo = ? WHERE hash = ?").run(undo, hash);
+    });
+  }
+
+  /**
+   * Delete spent coins.
+   *
+   * @example
+   * ```ts ignore
+   * store.spendCoins([{ txid, vout: 0 }]);
+   * ```
+   */
+  spendCoins(spent: readonly { txid: string; vout: number }[]): void {
+    this.atomically(() => {
       const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
       for (const o of spent) del.run(o.txid, o.vout);
-      this.#putCoins(created);
+    });
+  }
+
+  /**
+   * Add (or replace) coins.
+   *
+   * @example
+   * ```ts ignore
+   * store.putCoins([{ txid, vout: 0, value: 1_000, script, height: 5, coinbase: false }]);
+   * ```
+   */
+  putCoins(coins: readonly StoredCoin[]): void {
+    this.atomically(() => this.#putCoins(coins));
+  }
+
+  /**
+   * Index a connected block's transactions.
+   *
+   * @param hash The block.
+   * @param txs Transactions, in block order from position `from`.
+   * @param from The position of `txs[0]` in the block.
+   *
+   * @example
+   * ```ts ignore
+   * store.indexTxs(hash, txs.slice(200, 400), 200);
+   * ```
+   */
+  indexTxs(hash: string, txs: readonly { txid: string; outputs: number }[], from = 0): void {
+    this.atomically(() => {
       const idx = this.#q("INSERT OR REPLACE INTO txindex (txid, block_hash, position, outputs) VALUES (?, ?, ?, ?)");
-      txs.forEach((t, i) => idx.run(t.txid, hash, i, t.outputs));
+      txs.forEach((t, i) => idx.run(t.txid, hash, from + i, t.outputs));
     });
   }
 
@@ -321,6 +464,21 @@ export class NodeStore {
     this.atomically(() => this.#q("DELETE FROM mempool WHERE txid = ?").run(txid));
   }
 
+  /**
+   * Remove mempool transactions.
+   *
+   * @example
+   * ```ts ignore
+   * store.removeMempoolTxs([txid]);
+   * ```
+   */
+  removeMempoolTxs(txids: readonly string[]): void {
+    this.atomically(() => {
+      const del = this.#q("DELETE FROM mempool WHERE txid = ?");
+      for (const t of txids) del.run(t);
+    });
+  }
+
   /** The wallet's secret keys, by index. */
   keys(): Uint8Array[] {
     return (this.#q("SELECT secret FROM wallet_keys ORDER BY idx").all() as { secret: Uint8Array }[])
@@ -340,10 +498,17 @@ export class NodeStore {
    * @returns WAL pages written back.
    */
   flush(): number {
+    this.#notPaused();
     // PASSIVE reports the pages it wrote back; TRUNCATE then empties the WAL file (and reports zeros).
     return this.#guard(() => {
       const r = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { checkpointed?: number } | undefined;
-      this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      // A background checkpoint in progress makes TRUNCATE busy: wait for it (tens of milliseconds).
+      if (this.#background) this.#db.exec("PRAGMA busy_timeout = 5000");
+      try {
+        this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+      } finally {
+        if (this.#background) this.#db.exec("PRAGMA busy_timeout = 0");
+      }
       return Math.max(0, r?.checkpointed ?? 0);
     });
   }
@@ -354,6 +519,7 @@ export class NodeStore {
    * @param file The destination path.
    */
   backupTo(file: string): void {
+    this.#notPaused();
     this.#guard(() => this.#db.prepare("VACUUM INTO ?").run(file));
   }
 
@@ -377,9 +543,67 @@ export class NodeStore {
     });
   }
 
+  /**
+   * Checkpoint the write-ahead log in a worker thread, soon, and from now on leave checkpoints to it:
+   * SQLite's own (in the commit that finds the log over 1,000 pages, with its fsyncs, on the caller's
+   * thread) only if the log reaches {@link BACKSTOP_PAGES}. For a file store written with large
+   * transactions from an event loop that must stay responsive; a store in memory has no log, and
+   * this does nothing.
+   *
+   * @example
+   * ```ts ignore
+   * store.checkpointInBackground(); // after committing a block of a thousand transactions
+   * ```
+   */
+  checkpointInBackground(): void {
+    if (this.#path === ":memory:" || !this.#db.isOpen) return;
+    if (!this.#background?.live) {
+      this.#background = BackgroundCheckpoints.start(this.#path);
+      this.#guard(() => this.#db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`));
+    }
+    this.#background.request();
+  }
+
+  /**
+   * Whether a worker thread checkpoints the log ({@link NodeStore.checkpointInBackground}).
+   *
+   * @example
+   * ```ts ignore
+   * if (store.checkpointsInBackground) await store.stopBackgroundCheckpoints();
+   * ```
+   */
+  get checkpointsInBackground(): boolean {
+    return this.#background !== undefined;
+  }
+
+  /**
+   * Stop background checkpoints (the worker closes its connection) and give checkpoints back to
+   * SQLite's default.
+   *
+   * @returns Settles once the worker is gone.
+   *
+   * @example
+   * ```ts ignore
+   * await store.stopBackgroundCheckpoints();
+   * store.close();
+   * ```
+   */
+  async stopBackgroundCheckpoints(): Promise<void> {
+    const background = this.#background;
+    if (!background) return;
+    this.#background = undefined;
+    await background.close();
+    if (this.#db.isOpen) this.#guard(() => this.#db.exec("PRAGMA wal_autocheckpoint = 1000"));
+  }
+
   /** Checkpoint and close the file. */
   close(): void {
     if (!this.#db.isOpen) return;
+    this.#notPaused();
+    // Normally stopped first (DevNode.close awaits it); otherwise the worker closes its own
+    // connection shortly, and whichever connection closes last checkpoints what is left.
+    void this.#background?.close();
+    this.#background = undefined;
     try {
       this.flush();
     } finally {

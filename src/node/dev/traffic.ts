@@ -31,7 +31,8 @@ const DEMO_ADDRESSES = 8;
  *
  * @param node The dev node.
  * @param t How much.
- * @returns Stops the traffic.
+ * @returns Stops the traffic; the promise it returns settles once a block or payment already under
+ *   way is done.
  *
  * @example
  * ```ts
@@ -39,11 +40,11 @@ const DEMO_ADDRESSES = 8;
  * const node = DevNode.open();
  * const stop = startDemoTraffic(node, { blockInterval: 0, txInterval: 0, minFeeRate: 1, maxFeeRate: 10 });
  * console.log((await node.getTip()).height); // 101: mined so the wallet can spend
- * stop();
+ * await stop();
  * await node.close();
  * ```
  */
-export function startDemoTraffic(node: DevNode, t: DemoTraffic): () => void {
+export function startDemoTraffic(node: DevNode, t: DemoTraffic): () => Promise<void> {
   const log = getLogger(["blvm", "devnode", "demo"]);
   const random = t.random ?? Math.random;
   if (node.dev.balance().spendable === 0) {
@@ -55,14 +56,20 @@ export function startDemoTraffic(node: DevNode, t: DemoTraffic): () => void {
   }
   while (node.wallet.size < DEMO_ADDRESSES) node.wallet.newAddress();
   const timers: ReturnType<typeof setInterval>[] = [];
+  const underWay = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    underWay.add(p);
+    p.finally(() => underWay.delete(p));
+  };
   if (t.blockInterval > 0) {
     timers.push(setInterval(() => {
-      try {
-        const [h] = node.dev.generate(1);
-        log.debug("Demo block {height} {hash}", { height: h.height, hash: h.hash });
-      } catch (e) {
-        log.error("Demo block failed: {error}", { error: (e as Error).message });
-      }
+      // Async: a block of many transactions is mined a slice at a time, never holding the event loop.
+      track(
+        node.dev.generateAsync(1).then(
+          ([h]) => log.debug("Demo block {height} {hash}", { height: h.height, hash: h.hash }),
+          (e) => log.error("Demo block failed: {error}", { error: (e as Error).message }),
+        ),
+      );
     }, t.blockInterval * 1000));
   }
   if (t.txInterval > 0) {
@@ -70,15 +77,21 @@ export function startDemoTraffic(node: DevNode, t: DemoTraffic): () => void {
       const to = node.wallet.address(Math.floor(random() * DEMO_ADDRESSES));
       const amount = 10_000 + Math.floor(random() * 990_000);
       const rate = t.minFeeRate + Math.floor(random() * (t.maxFeeRate - t.minFeeRate + 1));
-      try {
-        const s = node.dev.send(to, amount, rate);
-        log.debug("Demo payment {txid} of {amount} sats at {rate} sat/vB", { txid: s.txid, amount, rate });
-      } catch (e) {
-        // A refused payment (funds, fee rate) is routine; a store that cannot be written (a full disk) is not.
-        if (e instanceof StoreWriteError) log.error("Demo payment failed: {error}", { error: e.message });
-        else log.info("Demo payment skipped: {error}", { error: (e as Error).message });
-      }
+      // Async: while a block is being mined, the payment waits its turn instead of finishing the block at once.
+      track(
+        node.dev.sendAsync(to, amount, rate).then(
+          (s) => log.debug("Demo payment {txid} of {amount} sats at {rate} sat/vB", { txid: s.txid, amount, rate }),
+          (e) => {
+            // A refused payment (funds, fee rate) is routine; a store that cannot be written (a full disk) is not.
+            if (e instanceof StoreWriteError) log.error("Demo payment failed: {error}", { error: e.message });
+            else log.info("Demo payment skipped: {error}", { error: (e as Error).message });
+          },
+        ),
+      );
     }, t.txInterval * 1000));
   }
-  return () => timers.forEach(clearInterval);
+  return async () => {
+    timers.forEach(clearInterval);
+    await Promise.all([...underWay]);
+  };
 }

@@ -22,7 +22,7 @@ export function blockView(e: IndexEntry, block: DecodedBlock, bytes: Uint8Array)
     txids: block.txs.map((t) => t.txid),
     size: block.size,
     weight: block.weight,
-    hex: toHex(bytes),
+    raw: bytes,
   };
 }
 
@@ -31,7 +31,7 @@ export function txView(tx: Tx, at?: { block: IndexEntry; tipHeight: number }): T
   return {
     txid: tx.txid,
     wtxid: tx.wtxid,
-    hex: toHex(tx.bytes),
+    raw: tx.bytes,
     size: tx.size,
     vsize: tx.vsize,
     weight: tx.weight,

@@ -62,7 +62,7 @@ export function openNode(opts: DevNodeOptions = {}, blocks = 101): DevNode {
 export async function outputsOf(node: DevNode, txid: string): Promise<Coin[]> {
   const t = await node.getTransaction(txid);
   assert.ok(t, `transaction ${txid} is known`);
-  return decodeTx(fromHex(t.hex)).outputs.map((o, vout) => ({ txid, vout, value: o.value, script: o.script }));
+  return decodeTx(t.raw).outputs.map((o, vout) => ({ txid, vout, value: o.value, script: o.script }));
 }
 
 /** Pay `value` to a key or address from the wallet (unconfirmed) and return the coin. */

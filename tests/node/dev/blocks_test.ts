@@ -61,7 +61,7 @@ Deno.test("110 mined blocks with wallet payments pass the independent checker", 
     for (let h = 0; h <= 110; h++) {
       const hash = (await node.getBlockHash(h))!;
       const block = (await node.getBlock(hash))!;
-      const checked: CheckedBlock = checkBlock(block.hex, { height: h === 0 ? null : h, prevHash: prev });
+      const checked: CheckedBlock = checkBlock(toHex(block.raw), { height: h === 0 ? null : h, prevHash: prev });
       equal(checked.hash, hash, `block ${h} hash`);
       deepEqual(checked.txs.map((t) => t.txid), block.txids, `block ${h} txids`);
       equal(checked.header.time, block.time);
@@ -105,7 +105,7 @@ Deno.test("the coinbase pays subsidy plus fees to the configured coinbaseAddress
     ok(fees > 0);
     const before = node.dev.balance();
     const [header] = node.dev.generate(1);
-    const cb = checkBlock((await node.getBlock(header.hash))!.hex, { height: 102, prevHash: header.prev_hash })
+    const cb = checkBlock(toHex((await node.getBlock(header.hash))!.raw), { height: 102, prevHash: header.prev_hash })
       .txs[0];
     equal(toHex(cb.outputs[0].script), OTHER_SCRIPT);
     equal(cb.outputs[0].value, BigInt(5_000_000_000 + fees));
@@ -230,7 +230,7 @@ Deno.test("a block holding a payment twice is rejected; holding it once, it is a
   try {
     node.dev.generate(101);
     const { txid } = node.dev.send(OTHER_ADDRESS, 500_000, 2);
-    const tx = decodeTx(fromHex((await node.getTransaction(txid))!.hex));
+    const tx = decodeTx((await node.getTransaction(txid))!.raw);
     const tip = await node.getTip();
     const { cur_time: time } = await node.getBlockTemplate();
     const plan = { prevHash: tip.hash, height: tip.height + 1, time, fees: 0, payout: OP_TRUE, extraNonce: 1 };
@@ -254,7 +254,7 @@ Deno.test("the regtest subsidy halves at height 150", async () => {
     node.dev.generate(151);
     const value = async (h: number) => {
       const block = (await node.getBlock((await node.getBlockHash(h))!))!;
-      return checkBlock(block.hex, { height: h, prevHash: block.prev_hash }).txs[0].outputs[0].value;
+      return checkBlock(toHex(block.raw), { height: h, prevHash: block.prev_hash }).txs[0].outputs[0].value;
     };
     deepEqual(await Promise.all([149, 150, 151].map(value)), [5_000_000_000n, 2_500_000_000n, 2_500_000_000n]);
   } finally {

@@ -62,7 +62,7 @@ Deno.test("a crash between storing and connecting a block leaves it absent; the 
     const paid = [node.dev.send(OTHER, 100_000, 3).txid, node.dev.send(OTHER, 200_000, 5).txid];
     const tip = (await node.getBlock((await node.getTip()).hash))!;
     const txs = [];
-    for (const txid of paid) txs.push((await node.getTransaction(txid))!.hex);
+    for (const txid of paid) txs.push(toHex((await node.getTransaction(txid))!.raw));
     const block = blockOn(tip, 1, txs);
     const before = await snapshot(node);
     await node.close();

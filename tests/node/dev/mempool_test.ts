@@ -290,7 +290,7 @@ Deno.test("getBlockTemplate puts parents before children and takes the best fee 
   assert.equal(t2.height, tip.height + 1);
   const fees = t2.transactions.reduce((n, t) => n + t.fee_sats, 0);
   assert.equal(t2.coinbase_value_sats, 5_000_000_000 + fees);
-  assert.equal(t2.transactions[0].hex, toHex(txs[1]));
+  assert.equal(toHex(t2.transactions[0].raw), toHex(txs[1]));
 
   const rec = record(small);
   const [block] = small.dev.generate(1);

@@ -33,7 +33,7 @@ function trace(events: BackendEvent[]): string[] {
 const connected = (h: string) => [`BlockValidationStarted ${h}`, `BlockValidationCompleted ${h}`, `NewBlock ${h}`];
 
 async function txOf(node: DevNode, txid: string): Promise<Tx> {
-  return decodeTx(fromHex((await node.getTransaction(txid))!.hex));
+  return decodeTx((await node.getTransaction(txid))!.raw);
 }
 
 /** A side branch of `count` blocks on `parent` (hash, height, time), holding `txs` in its first block. */
@@ -322,7 +322,7 @@ Deno.test("blocks invalidated by dev.reorg() cannot come back", async () => {
   const node = DevNode.open();
   try {
     const old = node.dev.generate(5);
-    const hexes = await Promise.all(old.map(async (h) => (await node.getBlock(h.hash))!.hex));
+    const hexes = await Promise.all(old.map(async (h) => toHex((await node.getBlock(h.hash))!.raw)));
     throws(() => node.dev.reorg(0), RangeError);
     throws(() => node.dev.reorg(6), RangeError);
     throws(() => node.dev.reorg(1, { blocks: 0 }), RangeError);
@@ -363,7 +363,7 @@ Deno.test({
       const r = await node.submitBlock(child.hex);
       deepEqual(await node.getTip(), tip);
       equal(r.status, "rejected", `child of the old tip: ${JSON.stringify(r)}`);
-      deepEqual(await node.submitBlock(oldTip.hex), {
+      deepEqual(await node.submitBlock(oldTip.raw), {
         status: "rejected",
         hash: oldTip.hash,
         reason: "duplicate-invalid: the block is known to be invalid",

@@ -77,7 +77,7 @@ Deno.test("reorgs made before a restart stay made", async () => {
   await withDir(async (dir) => {
     let node = DevNode.open({ dataDir: dir });
     const old = node.dev.generate(10);
-    const oldHex = (await node.getBlock(old[7].hash))!.hex;
+    const oldHex = toHex((await node.getBlock(old[7].hash))!.raw);
     const summary = node.dev.reorg(3, { blocks: 4 });
     // And a second, through submitBlock: a heavier branch on height 9.
     const parent = (await node.getBlock((await node.getBlockHash(9))!))!;

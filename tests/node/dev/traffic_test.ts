@@ -68,7 +68,7 @@ Deno.test("demo traffic makes blocks and payments within the fee-rate range unti
       () => `4 blocks, 10 payments and a mined payment; so far ${rec.events.length} events`,
     );
   } finally {
-    stop();
+    await stop();
   }
   const height = (await node.getTip()).height;
   const pool = (await node.getMempoolInfo()).transaction_count;

@@ -67,17 +67,17 @@ Deno.test("a fresh DevNode starts at the regtest genesis block and serves its by
     ok(block);
     equal(block.hash, REGTEST_GENESIS_HASH);
     equal(block.height, 0);
-    equal(block.hex.length, 2 * 285);
+    equal(block.raw.length, 285);
     // Same block as mainnet's but for time, bits and nonce.
     const expected = MAINNET_GENESIS_HEX.slice(0, 136) + "dae5494d" + "ffff7f20" + "02000000" +
       MAINNET_GENESIS_HEX.slice(160);
-    equal(block.hex, expected);
-    const decoded = decodeBlock(fromHex(block.hex));
+    equal(toHex(block.raw), expected);
+    const decoded = decodeBlock(block.raw);
     equal(decoded.hash, REGTEST_GENESIS_HASH);
-    equal(toHex(encodeBlock(decoded.header, decoded.txs)), block.hex, "round-trips through decode/encode");
+    equal(toHex(encodeBlock(decoded.header, decoded.txs)), toHex(block.raw), "round-trips through decode/encode");
     deepEqual(decoded.header, { ...REGTEST_GENESIS });
     deepEqual(block.txids, [GENESIS_MERKLE]);
-    equal(checkBlock(block.hex, { height: null, prevHash: "00".repeat(32) }).hash, REGTEST_GENESIS_HASH);
+    equal(checkBlock(toHex(block.raw), { height: null, prevHash: "00".repeat(32) }).hash, REGTEST_GENESIS_HASH);
     equal(await node.getBlockHash(0), REGTEST_GENESIS_HASH);
     equal(await node.getBlock(REGTEST_GENESIS_HASH.toUpperCase()).then((b) => b?.hash), REGTEST_GENESIS_HASH);
   } finally {
@@ -131,7 +131,7 @@ Deno.test("the wallet derives the BIP173 P2WPKH address from secret key 1", asyn
       // The default coinbase payout is the wallet's first address.
       const [header] = node.dev.generate(1);
       const block = await node.getBlock(header.hash);
-      const parsed = parseBlock(block!.hex);
+      const parsed = parseBlock(toHex(block!.raw));
       equal(toHex(parsed.txs[0].outputs[0].script), P2WPKH_SCRIPT);
       equal(parsed.txs[0].outputs[0].value, 5_000_000_000n);
     } finally {

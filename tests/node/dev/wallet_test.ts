@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { btc, decodeTx, fromHex, newKey, newTaprootKey, openNode, REGTEST, toHex } from "./_craft.ts";
+import { btc, decodeTx, newKey, newTaprootKey, openNode, REGTEST, toHex } from "./_craft.ts";
 import { WalletError } from "../../../src/node/dev/wallet.ts";
 import type { DevNode } from "../../../src/node/dev/node.ts";
 
@@ -10,7 +10,7 @@ const SUBSIDY = 50 * COIN;
 async function txOf(node: DevNode, txid: string) {
   const t = await node.getTransaction(txid);
   assert.ok(t);
-  return decodeTx(fromHex(t.hex));
+  return decodeTx(t.raw);
 }
 
 /** What `fn` threw, asserted to be a WalletError whose message mentions each of `mentions`. */
