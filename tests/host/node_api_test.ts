@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { call, devTest, INVALID, NOT_FOUND, rejectsWith } from "./_node_api.ts";
 import { createNodeApiHandlers } from "../../src/host/node_api.ts";
 import { BackendUnavailableError, type NodeBackend } from "../../src/node/backend.ts";
-import { decodeTx } from "../../src/node/dev/codec.ts";
+import { decodeTx } from "../../src/node/dev/tx_codec.ts";
 import { DevNode } from "../../src/node/dev/node.ts";
 import { toHex } from "../../src/node/header.ts";
 import type { OutPoint, Transaction } from "../../src/protocol/api.ts";

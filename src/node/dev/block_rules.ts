@@ -6,14 +6,8 @@
  * @module
  */
 import { meetsTarget } from "../header.ts";
-import {
-  bip34Prefix,
-  commitmentOf,
-  type DecodedBlock,
-  txMerkleRoot,
-  WITNESS_COMMITMENT_PREFIX,
-  witnessRoot,
-} from "./codec.ts";
+import type { DecodedBlock } from "./block_codec.ts";
+import { bip34Prefix, commitmentOf, txMerkleRoot, WITNESS_COMMITMENT_PREFIX, witnessRoot } from "./coinbase.ts";
 import { CONSENSUS, REGTEST_BITS } from "./params.ts";
 
 /**

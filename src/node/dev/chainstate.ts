@@ -9,7 +9,8 @@
  * @module
  */
 import { blockWork, fromHex, type HeaderFields, headerHash, parseHeader, toHex } from "../header.ts";
-import { decodeBlock, decodeBlockSteps, type DecodedBlock, decodeTx, encodeBlock, type Tx } from "./codec.ts";
+import { decodeBlock, decodeBlockSteps, type DecodedBlock, encodeBlock } from "./block_codec.ts";
+import { decodeTx, type Tx } from "./tx_codec.ts";
 import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "./params.ts";
 import { BlockRejectedError, checkBlockBody, checkHeader, type KnownRoots } from "./block_rules.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { decodeTx, type Tx } from "./codec.ts";
+import { decodeTx, type Tx } from "./tx_codec.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError, verifySignatures } from "./rules.ts";
 import type { NodeStore } from "./store.ts";
 import { runSteps, type Steps } from "./steps.ts";

@@ -6,7 +6,9 @@
  * @module
  */
 import { type HeaderFields, headerHash, meetsTarget } from "../header.ts";
-import { blockOf, buildCoinbase, commitmentOf, encodeBlock, type Tx, txMerkleRoot, witnessRoot } from "./codec.ts";
+import { blockOf, encodeBlock } from "./block_codec.ts";
+import { buildCoinbase, commitmentOf, txMerkleRoot, witnessRoot } from "./coinbase.ts";
+import type { Tx } from "./tx_codec.ts";
 import { blockSubsidy, REGTEST_BITS } from "./params.ts";
 import { runSteps, type Steps } from "./steps.ts";
 

@@ -11,9 +11,10 @@
  *
  * @module
  */
+export * from "./block_codec.ts";
 export * from "./block_rules.ts";
 export * from "./chainstate.ts";
-export * from "./codec.ts";
+export * from "./coinbase.ts";
 export * from "./controls.ts";
 export * from "./fees.ts";
 export * from "./mempool.ts";
@@ -24,5 +25,6 @@ export * from "./rules.ts";
 export * from "./steps.ts";
 export * from "./store.ts";
 export * from "./store_errors.ts";
-export * from "./wallet.ts";
 export * from "./traffic.ts";
+export * from "./tx_codec.ts";
+export * from "./wallet.ts";

@@ -46,7 +46,7 @@ import type {
 import type { BackendEvent, BackupResult, FlushResult, NodeBackend, PruneResult } from "../backend.ts";
 import { fromHex } from "../header.ts";
 import { ChainState, type IndexEntry } from "./chainstate.ts";
-import { decodeBlock } from "./codec.ts";
+import { decodeBlock } from "./block_codec.ts";
 import { DevControls } from "./controls.ts";
 import { NodeEngine } from "./engine.ts";
 import { Mempool } from "./mempool.ts";

@@ -13,7 +13,7 @@ import * as btc from "@scure/btc-signer";
 import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { ripemd160 } from "@noble/hashes/legacy.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { Tx } from "./codec.ts";
+import type { Tx } from "./tx_codec.ts";
 import { CONSENSUS, POLICY } from "./params.ts";
 
 /**

@@ -6,7 +6,8 @@
 import type { Block, BlockHeader, MempoolEntry, Transaction, Utxo } from "../../protocol/chain.ts";
 import { toHex } from "../header.ts";
 import type { IndexEntry } from "./chainstate.ts";
-import type { DecodedBlock, Tx } from "./codec.ts";
+import type { DecodedBlock } from "./block_codec.ts";
+import type { Tx } from "./tx_codec.ts";
 import type { PoolEntry } from "./mempool.ts";
 import type { Coin } from "./rules.ts";
 

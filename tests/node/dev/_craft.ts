@@ -9,7 +9,7 @@ import * as btc from "@scure/btc-signer";
 import { schnorr, secp256k1 } from "@noble/curves/secp256k1.js";
 import { DevNode, type DevNodeOptions } from "../../../src/node/dev/node.ts";
 import { REGTEST } from "../../../src/node/dev/params.ts";
-import { decodeTx, type Tx } from "../../../src/node/dev/codec.ts";
+import { decodeTx, type Tx } from "../../../src/node/dev/tx_codec.ts";
 import { fromHex, toHex } from "../../../src/node/header.ts";
 import type { BackendEvent } from "../../../src/node/backend.ts";
 import { checkPayload } from "../../../src/protocol/catalog.ts";

@@ -5,7 +5,8 @@
 import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { DevNode, type DevNodeOptions } from "../../../src/node/dev/node.ts";
 import { mineBlock } from "../../../src/node/dev/miner.ts";
-import { decodeBlock, encodeBlock, MalformedDataError } from "../../../src/node/dev/codec.ts";
+import { decodeBlock, encodeBlock } from "../../../src/node/dev/block_codec.ts";
+import { MalformedDataError } from "../../../src/node/dev/tx_codec.ts";
 import { storeHooks } from "../../../src/node/dev/test_hooks.ts";
 import {
   type BackendEvent,

@@ -1,7 +1,9 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { fromHex, type HeaderFields, headerHash, meetsTarget, merkleRoot, toHex } from "../../../src/node/header.ts";
 import type { BackendEvent } from "../../../src/node/backend.ts";
-import { buildCoinbase, decodeTx, encodeBlock, type Tx, witnessCommitment } from "../../../src/node/dev/codec.ts";
+import { encodeBlock } from "../../../src/node/dev/block_codec.ts";
+import { buildCoinbase, witnessCommitment } from "../../../src/node/dev/coinbase.ts";
+import { decodeTx, type Tx } from "../../../src/node/dev/tx_codec.ts";
 import { BLOCK_VERSION, mineBlock } from "../../../src/node/dev/miner.ts";
 import { blockSubsidy } from "../../../src/node/dev/params.ts";
 import { DevNode } from "../../../src/node/dev/node.ts";

@@ -1,7 +1,7 @@
 import { deepEqual, equal, notEqual, ok, throws } from "node:assert/strict";
 import { fromHex, toHex } from "../../../src/node/header.ts";
 import type { BackendEvent } from "../../../src/node/backend.ts";
-import { decodeTx, type Tx } from "../../../src/node/dev/codec.ts";
+import { decodeTx, type Tx } from "../../../src/node/dev/tx_codec.ts";
 import { mineBlock } from "../../../src/node/dev/miner.ts";
 import { DevNode } from "../../../src/node/dev/node.ts";
 

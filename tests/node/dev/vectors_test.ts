@@ -1,6 +1,8 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { fromHex, toHex } from "../../../src/node/header.ts";
-import { bip34Prefix, decodeBlock, decodeTx, encodeBlock } from "../../../src/node/dev/codec.ts";
+import { decodeBlock, encodeBlock } from "../../../src/node/dev/block_codec.ts";
+import { bip34Prefix } from "../../../src/node/dev/coinbase.ts";
+import { decodeTx } from "../../../src/node/dev/tx_codec.ts";
 import { GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "../../../src/node/dev/params.ts";
 import { NodeStore } from "../../../src/node/dev/store.ts";
 import { addressScript, WalletError } from "../../../src/node/dev/wallet.ts";
