@@ -9,76 +9,23 @@
  *
  * @module
  */
-import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { isSqliteError, StoreError, StoreWriteError } from "./store_errors.ts";
+import { DatabaseSync } from "node:sqlite";
+import { StoreError } from "./store_errors.ts";
 import { storeHooks } from "./test_hooks.ts";
 import type { Steps } from "./steps.ts";
-import { BackgroundCheckpoints, BACKSTOP_PAGES } from "./checkpointer.ts";
+import { StoreDb } from "./store_db.ts";
+import {
+  type BlockStatus,
+  SCHEMA,
+  SCHEMA_VERSION,
+  type StoredCoin,
+  type StoredHeader,
+  type TxLocation,
+} from "./store_schema.ts";
+
+export type { BlockStatus, StoredCoin, StoredHeader, TxLocation };
 
 export { StoreError };
-
-/** The schema version this code reads and writes. */
-const SCHEMA_VERSION = "1";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (
-  hash TEXT PRIMARY KEY, prev_hash TEXT NOT NULL, height INTEGER NOT NULL, header BLOB NOT NULL,
-  raw BLOB NOT NULL, status TEXT NOT NULL, undo TEXT, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS chain (height INTEGER PRIMARY KEY, hash TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS utxos (
-  txid TEXT NOT NULL, vout INTEGER NOT NULL, value INTEGER NOT NULL, script BLOB NOT NULL,
-  height INTEGER NOT NULL, coinbase INTEGER NOT NULL, PRIMARY KEY (txid, vout)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS txindex (
-  txid TEXT PRIMARY KEY, block_hash TEXT NOT NULL, position INTEGER NOT NULL, outputs INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS mempool (txid TEXT PRIMARY KEY, raw BLOB NOT NULL, time INTEGER NOT NULL, seq INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS wallet_keys (idx INTEGER PRIMARY KEY, secret BLOB NOT NULL);
-`;
-
-/** Whether a stored block is valid, failed validation, or was invalidated by the operator. */
-export type BlockStatus = "valid" | "invalid";
-
-/** A stored block's index entry. */
-export interface StoredHeader {
-  /** Block hash. */
-  hash: string;
-  /** Parent hash. */
-  prev_hash: string;
-  /** Height. */
-  height: number;
-  /** The 80 header bytes. */
-  header: Uint8Array;
-  /** Validity. */
-  status: BlockStatus;
-  /** Arrival order. */
-  seq: number;
-}
-
-/** A stored unspent output. */
-export interface StoredCoin {
-  /** Creating transaction. */
-  txid: string;
-  /** Output index. */
-  vout: number;
-  /** Satoshis. */
-  value: number;
-  /** Output script. */
-  script: Uint8Array;
-  /** Creating block's height. */
-  height: number;
-  /** Created by a coinbase. */
-  coinbase: boolean;
-}
-
-/** Where a main-chain transaction is. */
-export interface TxLocation {
-  /** The block. */
-  block_hash: string;
-  /** Position in the block. */
-  position: number;
-  /** How many outputs the transaction has. */
-  outputs: number;
-}
 
 /**
  * The SQLite file behind a dev node. Methods map one-to-one onto statements; the dev node decides
@@ -94,20 +41,10 @@ export interface TxLocation {
  * ```
  */
 export class NodeStore {
-  readonly #db: DatabaseSync;
-  readonly #path: string;
-  readonly #s: Record<string, StatementSync> = {};
-  #depth = 0;
-  /** A transaction of {@link NodeStore.atomicallySteps} is open and paused at a `yield`. */
-  #paused = false;
-  /** Finishes paused work before anything else writes; see {@link NodeStore.beforeInterleavedWrite}. */
-  #finishPaused?: () => void;
-  /** Checkpoints run by a worker thread, once asked for ({@link NodeStore.checkpointInBackground}). */
-  #background?: BackgroundCheckpoints;
+  readonly #db: StoreDb;
 
-  private constructor(db: DatabaseSync, path: string) {
+  private constructor(db: StoreDb) {
     this.#db = db;
-    this.#path = path;
   }
 
   /**
@@ -122,7 +59,7 @@ export class NodeStore {
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;");
     db.exec(SCHEMA);
     storeHooks.opened?.(db, path);
-    const store = new NodeStore(db, path);
+    const store = new NodeStore(new StoreDb(db, path));
     const version = store.meta("schema");
     if (version === undefined) store.setMeta("schema", SCHEMA_VERSION);
     else if (version !== SCHEMA_VERSION) {
@@ -143,22 +80,7 @@ export class NodeStore {
    * @throws {StoreWriteError} if SQLite could not write (e.g. `SQLITE_FULL` for a full disk).
    */
   atomically<T>(fn: () => T): T {
-    this.#notPaused();
-    if (this.#depth > 0) return fn();
-    // A transaction left open by a rollback that failed earlier: end it before starting anew.
-    if (this.#db.isTransaction) this.#guard(() => this.#db.exec("ROLLBACK"));
-    this.#guard(() => this.#db.exec("BEGIN IMMEDIATE"));
-    this.#depth++;
-    try {
-      const out = fn();
-      this.#live();
-      this.#db.exec("COMMIT");
-      return out;
-    } catch (e) {
-      throw this.#rolledBack(e);
-    } finally {
-      this.#depth--;
-    }
+    return this.#db.atomically(fn);
   }
 
   /**
@@ -178,32 +100,8 @@ export class NodeStore {
    * const entry = yield* store.atomicallySteps(connectSteps(block));
    * ```
    */
-  *atomicallySteps<T>(steps: Steps<T>): Steps<T> {
-    this.#notPaused();
-    if (this.#depth > 0) return yield* steps;
-    if (this.#db.isTransaction) this.#guard(() => this.#db.exec("ROLLBACK"));
-    this.#guard(() => this.#db.exec("BEGIN IMMEDIATE"));
-    this.#depth++;
-    try {
-      for (;;) {
-        const r = steps.next();
-        if (r.done) {
-          this.#live();
-          this.#db.exec("COMMIT");
-          return r.value;
-        }
-        this.#paused = true;
-        try {
-          yield r.value;
-        } finally {
-          this.#paused = false;
-        }
-      }
-    } catch (e) {
-      throw this.#rolledBack(e);
-    } finally {
-      this.#depth--;
-    }
+  atomicallySteps<T>(steps: Steps<T>): Steps<T> {
+    return this.#db.atomicallySteps(steps);
   }
 
   /**
@@ -218,85 +116,32 @@ export class NodeStore {
    * ```
    */
   beforeInterleavedWrite(fn: () => void): void {
-    this.#finishPaused = fn;
-  }
-
-  /** Before a write from outside paused work: have that work finished first. */
-  #notPaused(): void {
-    if (!this.#paused) return;
-    this.#finishPaused?.();
-    if (this.#paused) {
-      throw new Error("The dev node's store is in the middle of a change; finish it before writing anything else");
-    }
-  }
-
-  /** Roll back after `e` (unless SQLite already did) and return the error to throw. */
-  #rolledBack(e: unknown): unknown {
-    let rollbackError: unknown;
-    if (this.#db.isTransaction) {
-      try {
-        this.#db.exec("ROLLBACK");
-      } catch (r) {
-        rollbackError = r;
-      }
-    }
-    if (e instanceof StoreWriteError) {
-      return rollbackError === undefined ? e : new StoreWriteError(this.#path, e.cause, rollbackError);
-    }
-    if (isSqliteError(e) || rollbackError !== undefined) return new StoreWriteError(this.#path, e, rollbackError);
-    return e;
-  }
-
-  /** Throw if SQLite ended the current transaction itself (it does on `SQLITE_FULL`, for one). */
-  #live(): void {
-    if (this.#depth > 0 && !this.#db.isTransaction) {
-      throw new StoreWriteError(
-        this.#path,
-        Object.assign(new Error("SQLite ended the transaction after an earlier error; nothing of it was kept"), {
-          errcode: 4,
-        }),
-      );
-    }
-  }
-
-  /** Run a statement outside {@link NodeStore.atomically}, turning SQLite's errors into {@link StoreWriteError}. */
-  #guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      throw isSqliteError(e) ? new StoreWriteError(this.#path, e) : e;
-    }
+    this.#db.beforeInterleavedWrite(fn);
   }
 
   /** A metadata value. */
   meta(key: string): string | undefined {
-    return (this.#q("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+    return (this.#db.q("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
   }
 
   /** Set a metadata value. */
   setMeta(key: string, value: string): void {
     this.atomically(() =>
-      this.#q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      this.#db.q("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .run(key, value)
     );
   }
 
   /** Every stored block's index entry, in arrival order. */
   headers(): StoredHeader[] {
-    return (this.#q("SELECT hash, prev_hash, height, header, status, seq FROM blocks ORDER BY seq").all() as {
-      hash: string;
-      prev_hash: string;
-      height: number;
-      header: Uint8Array;
-      status: BlockStatus;
-      seq: number;
-    }[]).map((r) => ({ ...r }));
+    return (this.#db.q("SELECT hash, prev_hash, height, header, status, seq FROM blocks ORDER BY seq")
+      .all() as unknown as StoredHeader[]).map((r) => ({ ...r }));
   }
 
   /** Store a block (ignored if already stored). */
   putBlock(h: StoredHeader, raw: Uint8Array): void {
     this.atomically(() =>
-      this.#q(
+      this.#db.q(
         "INSERT OR IGNORE INTO blocks (hash, prev_hash, height, header, raw, status, seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ).run(h.hash, h.prev_hash, h.height, h.header, raw, h.status, h.seq)
     );
@@ -304,23 +149,23 @@ export class NodeStore {
 
   /** A stored block's bytes. */
   blockBytes(hash: string): Uint8Array | undefined {
-    return (this.#q("SELECT raw FROM blocks WHERE hash = ?").get(hash) as { raw: Uint8Array } | undefined)?.raw;
+    return (this.#db.q("SELECT raw FROM blocks WHERE hash = ?").get(hash) as { raw: Uint8Array } | undefined)?.raw;
   }
 
   /** Mark a block valid or invalid. */
   setStatus(hash: string, status: BlockStatus): void {
-    this.atomically(() => this.#q("UPDATE blocks SET status = ? WHERE hash = ?").run(status, hash));
+    this.atomically(() => this.#db.q("UPDATE blocks SET status = ? WHERE hash = ?").run(status, hash));
   }
 
   /** A connected block's undo data. */
   undo(hash: string): string | undefined {
-    return (this.#q("SELECT undo FROM blocks WHERE hash = ?").get(hash) as { undo: string | null } | undefined)
+    return (this.#db.q("SELECT undo FROM blocks WHERE hash = ?").get(hash) as { undo: string | null } | undefined)
       ?.undo ?? undefined;
   }
 
   /** The main chain's hashes, by height. */
   chain(): string[] {
-    return (this.#q("SELECT hash FROM chain ORDER BY height").all() as { hash: string }[]).map((r) => r.hash);
+    return (this.#db.q("SELECT hash FROM chain ORDER BY height").all() as { hash: string }[]).map((r) => r.hash);
   }
 
   /**
@@ -361,8 +206,8 @@ export class NodeStore {
   recordConnected(hash: string, height: number, undo: string): void {
     this.atomically(() => {
       storeHooks.beforeConnect?.(hash, height);
-      this.#q("INSERT INTO chain (height, hash) VALUES (?, ?)").run(height, hash);
-      this.#q("UPDATE blocks SET undo = ? WHERE hash = ?").run(undo, hash);
+      this.#db.q("INSERT INTO chain (height, hash) VALUES (?, ?)").run(height, hash);
+      this.#db.q("UPDATE blocks SET undo = ? WHERE hash = ?").run(undo, hash);
     });
   }
 
@@ -376,7 +221,7 @@ export class NodeStore {
    */
   spendCoins(spent: readonly { txid: string; vout: number }[]): void {
     this.atomically(() => {
-      const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
+      const del = this.#db.q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
       for (const o of spent) del.run(o.txid, o.vout);
     });
   }
@@ -407,7 +252,9 @@ export class NodeStore {
    */
   indexTxs(hash: string, txs: readonly { txid: string; outputs: number }[], from = 0): void {
     this.atomically(() => {
-      const idx = this.#q("INSERT OR REPLACE INTO txindex (txid, block_hash, position, outputs) VALUES (?, ?, ?, ?)");
+      const idx = this.#db.q(
+        "INSERT OR REPLACE INTO txindex (txid, block_hash, position, outputs) VALUES (?, ?, ?, ?)",
+      );
       txs.forEach((t, i) => idx.run(t.txid, hash, from + i, t.outputs));
     });
   }
@@ -420,31 +267,31 @@ export class NodeStore {
     txids: readonly string[],
   ): void {
     this.atomically(() => {
-      this.#q("DELETE FROM chain WHERE height = ?").run(height);
-      const del = this.#q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
+      this.#db.q("DELETE FROM chain WHERE height = ?").run(height);
+      const del = this.#db.q("DELETE FROM utxos WHERE txid = ? AND vout = ?");
       for (const o of removed) del.run(o.txid, o.vout);
       this.#putCoins(restored);
-      const idx = this.#q("DELETE FROM txindex WHERE txid = ?");
+      const idx = this.#db.q("DELETE FROM txindex WHERE txid = ?");
       for (const t of txids) idx.run(t);
     });
   }
 
   /** Every unspent output. */
   coins(): StoredCoin[] {
-    return (this.#q("SELECT txid, vout, value, script, height, coinbase FROM utxos").all() as (
+    return (this.#db.q("SELECT txid, vout, value, script, height, coinbase FROM utxos").all() as (
       Omit<StoredCoin, "coinbase"> & { coinbase: number }
     )[]).map((r) => ({ ...r, coinbase: r.coinbase === 1 }));
   }
 
   /** Where a main-chain transaction is. */
   txLocation(txid: string): TxLocation | undefined {
-    const r = this.#q("SELECT block_hash, position, outputs FROM txindex WHERE txid = ?").get(txid);
+    const r = this.#db.q("SELECT block_hash, position, outputs FROM txindex WHERE txid = ?").get(txid);
     return r ? { ...(r as unknown as TxLocation) } : undefined;
   }
 
   /** The stored mempool, in arrival order. */
   mempool(): { txid: string; raw: Uint8Array; time: number; seq: number }[] {
-    return (this.#q("SELECT txid, raw, time, seq FROM mempool ORDER BY seq").all() as {
+    return (this.#db.q("SELECT txid, raw, time, seq FROM mempool ORDER BY seq").all() as {
       txid: string;
       raw: Uint8Array;
       time: number;
@@ -455,13 +302,13 @@ export class NodeStore {
   /** Add a mempool transaction. */
   addMempool(txid: string, raw: Uint8Array, time: number, seq: number): void {
     this.atomically(() =>
-      this.#q("INSERT OR REPLACE INTO mempool (txid, raw, time, seq) VALUES (?, ?, ?, ?)").run(txid, raw, time, seq)
+      this.#db.q("INSERT OR REPLACE INTO mempool (txid, raw, time, seq) VALUES (?, ?, ?, ?)").run(txid, raw, time, seq)
     );
   }
 
   /** Remove a mempool transaction. */
   removeMempool(txid: string): void {
-    this.atomically(() => this.#q("DELETE FROM mempool WHERE txid = ?").run(txid));
+    this.atomically(() => this.#db.q("DELETE FROM mempool WHERE txid = ?").run(txid));
   }
 
   /**
@@ -474,21 +321,21 @@ export class NodeStore {
    */
   removeMempoolTxs(txids: readonly string[]): void {
     this.atomically(() => {
-      const del = this.#q("DELETE FROM mempool WHERE txid = ?");
+      const del = this.#db.q("DELETE FROM mempool WHERE txid = ?");
       for (const t of txids) del.run(t);
     });
   }
 
   /** The wallet's secret keys, by index. */
   keys(): Uint8Array[] {
-    return (this.#q("SELECT secret FROM wallet_keys ORDER BY idx").all() as { secret: Uint8Array }[])
+    return (this.#db.q("SELECT secret FROM wallet_keys ORDER BY idx").all() as { secret: Uint8Array }[])
       .map((r) => r.secret);
   }
 
   /** Add a wallet key at the next index. */
   addKey(secret: Uint8Array): void {
     this.atomically(() =>
-      this.#q("INSERT INTO wallet_keys (idx, secret) VALUES ((SELECT COUNT(*) FROM wallet_keys), ?)").run(secret)
+      this.#db.q("INSERT INTO wallet_keys (idx, secret) VALUES ((SELECT COUNT(*) FROM wallet_keys), ?)").run(secret)
     );
   }
 
@@ -498,19 +345,7 @@ export class NodeStore {
    * @returns WAL pages written back.
    */
   flush(): number {
-    this.#notPaused();
-    // PASSIVE reports the pages it wrote back; TRUNCATE then empties the WAL file (and reports zeros).
-    return this.#guard(() => {
-      const r = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { checkpointed?: number } | undefined;
-      // A background checkpoint in progress makes TRUNCATE busy: wait for it (tens of milliseconds).
-      if (this.#background) this.#db.exec("PRAGMA busy_timeout = 5000");
-      try {
-        this.#db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
-      } finally {
-        if (this.#background) this.#db.exec("PRAGMA busy_timeout = 0");
-      }
-      return Math.max(0, r?.checkpointed ?? 0);
-    });
+    return this.#db.flush();
   }
 
   /**
@@ -519,8 +354,7 @@ export class NodeStore {
    * @param file The destination path.
    */
   backupTo(file: string): void {
-    this.#notPaused();
-    this.#guard(() => this.#db.prepare("VACUUM INTO ?").run(file));
+    this.#db.backupTo(file);
   }
 
   /**
@@ -532,10 +366,10 @@ export class NodeStore {
    */
   prune(height: number): { blocks: number; bytes: number } {
     return this.atomically(() => {
-      const r = this.#q(
+      const r = this.#db.q(
         "SELECT COUNT(*) AS n, COALESCE(SUM(length(raw)), 0) AS b FROM blocks WHERE height > 0 AND height < ? AND length(raw) > 0",
       ).get(height) as { n: number; b: number };
-      this.#q("UPDATE blocks SET raw = x'', undo = NULL WHERE height > 0 AND height < ? AND length(raw) > 0").run(
+      this.#db.q("UPDATE blocks SET raw = x'', undo = NULL WHERE height > 0 AND height < ? AND length(raw) > 0").run(
         height,
       );
       this.setMeta("pruned_below", String(Math.max(height, Number(this.meta("pruned_below") ?? 0))));
@@ -543,84 +377,34 @@ export class NodeStore {
     });
   }
 
-  /**
-   * Checkpoint the write-ahead log in a worker thread, soon, and from now on leave checkpoints to it:
-   * SQLite's own (in the commit that finds the log over 1,000 pages, with its fsyncs, on the caller's
-   * thread) only if the log reaches {@link BACKSTOP_PAGES}. For a file store written with large
-   * transactions from an event loop that must stay responsive; a store in memory has no log, and
-   * this does nothing.
-   *
-   * @example
-   * ```ts ignore
-   * store.checkpointInBackground(); // after committing a block of a thousand transactions
-   * ```
-   */
+  /** Checkpoint the write-ahead log in a worker thread from now on, starting soon (see `store_db.ts`). */
   checkpointInBackground(): void {
-    if (this.#path === ":memory:" || !this.#db.isOpen) return;
-    if (!this.#background?.live) {
-      this.#background = BackgroundCheckpoints.start(this.#path);
-      this.#guard(() => this.#db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`));
-    }
-    this.#background.request();
+    this.#db.checkpointInBackground();
   }
 
-  /**
-   * Whether a worker thread checkpoints the log ({@link NodeStore.checkpointInBackground}).
-   *
-   * @example
-   * ```ts ignore
-   * if (store.checkpointsInBackground) await store.stopBackgroundCheckpoints();
-   * ```
-   */
+  /** Whether a worker thread checkpoints the log ({@link NodeStore.checkpointInBackground}). */
   get checkpointsInBackground(): boolean {
-    return this.#background !== undefined;
+    return this.#db.checkpointsInBackground;
   }
 
   /**
-   * Stop background checkpoints (the worker closes its connection) and give checkpoints back to
-   * SQLite's default.
+   * Stop background checkpoints and give checkpoints back to SQLite's default.
    *
    * @returns Settles once the worker is gone.
-   *
-   * @example
-   * ```ts ignore
-   * await store.stopBackgroundCheckpoints();
-   * store.close();
-   * ```
    */
   async stopBackgroundCheckpoints(): Promise<void> {
-    const background = this.#background;
-    if (!background) return;
-    this.#background = undefined;
-    await background.close();
-    if (this.#db.isOpen) this.#guard(() => this.#db.exec("PRAGMA wal_autocheckpoint = 1000"));
+    await this.#db.stopBackgroundCheckpoints();
   }
 
   /** Checkpoint and close the file. */
   close(): void {
-    if (!this.#db.isOpen) return;
-    this.#notPaused();
-    // Normally stopped first (DevNode.close awaits it); otherwise the worker closes its own
-    // connection shortly, and whichever connection closes last checkpoints what is left.
-    void this.#background?.close();
-    this.#background = undefined;
-    try {
-      this.flush();
-    } finally {
-      // A checkpoint that fails (a full disk) loses nothing: the WAL file keeps what it holds.
-      this.#db.close();
-    }
+    this.#db.close();
   }
 
   #putCoins(coins: readonly StoredCoin[]): void {
-    const put = this.#q(
+    const put = this.#db.q(
       "INSERT OR REPLACE INTO utxos (txid, vout, value, script, height, coinbase) VALUES (?, ?, ?, ?, ?, ?)",
     );
     for (const c of coins) put.run(c.txid, c.vout, c.value, c.script, c.height, c.coinbase ? 1 : 0);
-  }
-
-  #q(sql: string): StatementSync {
-    this.#live();
-    return this.#s[sql] ??= this.#db.prepare(sql);
   }
 }
