@@ -8,13 +8,22 @@
  *
  * @module
  */
-import { blockWork, fromHex, type HeaderFields, headerHash, parseHeader, toHex } from "../header.ts";
+import { blockWork, fromHex, type HeaderFields, headerHash, parseHeader } from "../header.ts";
 import { decodeBlock, decodeBlockSteps, type DecodedBlock, encodeBlock } from "./block_codec.ts";
 import { decodeTx, type Tx } from "./tx_codec.ts";
-import { blockSubsidy, CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "./params.ts";
+import { CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "./params.ts";
 import { BlockRejectedError, checkBlockBody, checkHeader, type KnownRoots } from "./block_rules.ts";
-import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";
-import type { BlockStatus, NodeStore, StoredCoin } from "./store.ts";
+import { bestValid, branchTo, descendsFrom, forkPoint, validUpToMain } from "./chain_branches.ts";
+import type { Coin } from "./rules.ts";
+import type { BlockStatus, NodeStore } from "./store.ts";
+import {
+  checkSpendsSteps,
+  createdCoins,
+  outpointKey,
+  restoredCoins,
+  type Undo,
+  writeConnectSteps,
+} from "./utxo_changes.ts";
 import { BackendUnavailableError } from "../backend.ts";
 import { runSteps, type Steps } from "./steps.ts";
 
@@ -63,22 +72,8 @@ export interface PendingConnect {
   apply(): void;
 }
 
-/** Transactions validated, or rows written, between two yields. */
-const CHUNK = 200;
-
 /** Blocks whose fee rates are kept in memory for the fee estimator. */
 const RATES_KEPT = 64;
-
-/** What disconnecting a block needs, and the fee rates the fee estimator learns from. */
-interface Undo {
-  /** Coins the block spent: txid, vout, value, script hex, height, coinbase (0 or 1). */
-  coins: [string, number, number, string, number, number][];
-  /** Fee rates of its transactions. */
-  rates: number[];
-}
-
-const key = (txid: string, vout: number) => `${txid}:${vout}`;
-const unspendable = (script: Uint8Array) => script[0] === 0x6a || script.length > 10_000;
 
 /**
  * The index, the main chain and the UTXO set.
@@ -159,7 +154,7 @@ export class ChainState {
       this.#seq = Math.max(this.#seq, r.seq + 1);
     }
     for (const hash of this.#store.chain()) this.#main.push(this.#index.get(hash)!);
-    for (const c of this.#store.coins()) this.#coins.set(key(c.txid, c.vout), c);
+    for (const c of this.#store.coins()) this.#coins.set(outpointKey(c.txid, c.vout), c);
   }
 
   /** The tip. */
@@ -196,7 +191,7 @@ export class ChainState {
 
   /** An unspent output of the main chain. */
   coin(txid: string, vout: number): Coin | undefined {
-    return this.#coins.get(key(txid, vout));
+    return this.#coins.get(outpointKey(txid, vout));
   }
 
   /** Every unspent output, with its outpoint. */
@@ -317,20 +312,11 @@ export class ChainState {
     const entry = this.tip();
     if (entry.height === 0) throw new Error("Cannot disconnect the genesis block");
     const { txs } = decodeBlock(this.blockBytes(entry.hash));
-    const restored: StoredCoin[] = this.#undo(entry.hash).coins.map(([txid, vout, value, script, height, cb]) => ({
-      txid,
-      vout,
-      value,
-      script: fromHex(script),
-      height,
-      coinbase: cb === 1,
-    }));
-    const removed = txs.flatMap((t) =>
-      t.outputs.flatMap((o, vout) => unspendable(o.script) ? [] : [{ txid: t.txid, vout }])
-    );
+    const restored = restoredCoins(this.#undo(entry.hash));
+    const removed = createdCoins(txs);
     this.#store.atomically(() => this.#store.disconnect(entry.height, removed, restored, txs.map((t) => t.txid)));
-    for (const o of removed) this.#coins.delete(key(o.txid, o.vout));
-    for (const c of restored) this.#coins.set(key(c.txid, c.vout), c);
+    for (const o of removed) this.#coins.delete(outpointKey(o.txid, o.vout));
+    for (const c of restored) this.#coins.set(outpointKey(c.txid, c.vout), c);
     this.#main.pop();
     return { entry, txs };
   }
@@ -363,13 +349,8 @@ export class ChainState {
   invalidate(hash: string): void {
     const target = this.#index.get(hash);
     if (!target) return;
-    const descends = (e: IndexEntry): boolean => {
-      let x: IndexEntry | undefined = e;
-      while (x && x.height > target.height) x = this.#index.get(x.header.prev_hash);
-      return x === target;
-    };
     for (const e of this.#index.values()) {
-      if (e.status === "valid" && descends(e)) {
+      if (e.status === "valid" && descendsFrom(this, e, target)) {
         this.#store.setStatus(e.hash, "invalid");
         e.status = "invalid";
       }
@@ -378,11 +359,7 @@ export class ChainState {
 
   /** Whether `entry` and all its ancestors are valid. */
   valid(entry: IndexEntry): boolean {
-    for (let e: IndexEntry | undefined = entry; e; e = this.#index.get(e.header.prev_hash)) {
-      if (e.status === "invalid") return false;
-      if (this.onMain(e.hash)) return true;
-    }
-    return true;
+    return validUpToMain(this, entry);
   }
 
   /**
@@ -390,46 +367,17 @@ export class ChainState {
    * ancestors are.
    */
   best(): IndexEntry {
-    const valid = new Map<string, boolean>();
-    const isValid = (e: IndexEntry): boolean => {
-      const path: IndexEntry[] = [];
-      let ok: boolean | undefined;
-      for (let x: IndexEntry | undefined = e; x; x = this.#index.get(x.header.prev_hash)) {
-        ok = valid.get(x.hash);
-        if (ok !== undefined) break;
-        if (x.status === "invalid") {
-          ok = false;
-          break;
-        }
-        if (this.onMain(x.hash)) {
-          ok = true;
-          break;
-        }
-        path.push(x);
-      }
-      for (const p of path) valid.set(p.hash, ok ?? true);
-      return ok ?? true;
-    };
-    let best = this.tip();
-    for (const e of this.#index.values()) {
-      const better = e.work > best.work || (e.work === best.work && e.seq < best.seq);
-      if (better && isValid(e)) best = e;
-    }
-    return best;
+    return bestValid(this, this.#index.values());
   }
 
   /** The main-chain ancestor shared with `entry`. */
   fork(entry: IndexEntry): IndexEntry {
-    let e = entry;
-    while (!this.onMain(e.hash)) e = this.#index.get(e.header.prev_hash)!;
-    return e;
+    return forkPoint(this, entry);
   }
 
   /** The path from just above the main chain up to `entry`. */
   branch(entry: IndexEntry): IndexEntry[] {
-    const out: IndexEntry[] = [];
-    for (let e = entry; !this.onMain(e.hash); e = this.#index.get(e.header.prev_hash)!) out.unshift(e);
-    return out;
+    return branchTo(this, entry);
   }
 
   *#connectSteps(
@@ -438,84 +386,12 @@ export class ChainState {
     verified: (wtxid: string) => boolean,
   ): Steps<PendingConnect> {
     const { txs, hash } = block;
-    const reject = (reason: string, detail: string): never => {
-      throw new BlockRejectedError(reason, detail, hash);
-    };
     if (entry.header.prev_hash !== this.tip().hash) throw new Error(`Block ${hash} does not extend the tip`);
-    const height = entry.height;
-    const mtp = this.medianTime();
-    const created = new Map<string, StoredCoin>();
-    const spent: { txid: string; vout: number; coin: Coin; key: string }[] = [];
-    const spentKeys = new Set<string>();
-    const rates: number[] = [];
-    const undoCoins: Undo["coins"] = [];
-    let fees = 0;
-    for (const [n, tx] of txs.entries()) {
-      if (n > 0 && tx.coinbase) reject("bad-cb-multiple", `transaction ${n} is a second coinbase`);
-      let checkedScripts = false;
-      try {
-        if (n > 0) {
-          checkTxStructure(tx, false);
-          checkFinal(tx, height, mtp);
-          const coins = tx.inputs.map((i) => {
-            const k = key(i.txid, i.vout);
-            const fresh = created.get(k);
-            if (fresh) {
-              created.delete(k);
-              return fresh;
-            }
-            const coin = spentKeys.has(k) ? undefined : this.#coins.get(k);
-            if (!coin) {
-              throw new TxRejectedError("missing-inputs", tx.txid, `${k} is missing or already spent`);
-            }
-            spentKeys.add(k);
-            spent.push({ txid: i.txid, vout: i.vout, coin, key: k });
-            undoCoins.push([i.txid, i.vout, coin.value, toHex(coin.script), coin.height, coin.coinbase ? 1 : 0]);
-            return coin;
-          });
-          checkedScripts = !verified(tx.wtxid);
-          const fee = checkInputs(tx, coins, height, checkedScripts);
-          fees += fee;
-          rates.push(fee / tx.vsize);
-        }
-      } catch (e) {
-        if (e instanceof TxRejectedError) reject(`bad-txns-${e.code}`, `transaction ${n} (${tx.txid}): ${e.message}`);
-        throw e;
-      }
-      tx.outputs.forEach((o, vout) => {
-        if (!unspendable(o.script)) {
-          created.set(key(tx.txid, vout), { txid: tx.txid, vout, ...o, height, coinbase: n === 0 });
-        }
-      });
-      // A signature check takes about a millisecond: yield after each; otherwise after a chunk.
-      if (checkedScripts || n % CHUNK === CHUNK - 1) yield;
-    }
-    const claimed = txs[0].outputs.reduce((s, o) => s + o.value, 0);
-    const allowed = blockSubsidy(height) + fees;
-    if (claimed > allowed) {
-      reject("bad-cb-amount", `the coinbase claims ${claimed} sats, above subsidy plus fees ${allowed}`);
-    }
-    const undo = JSON.stringify({ coins: undoCoins, rates } satisfies Undo);
+    const plan = yield* checkSpendsSteps(entry, block, (k) => this.#coins.get(k), this.medianTime(), verified);
     yield;
     // The rows, a chunk at a time, in the caller's transaction.
-    const store = this.#store;
-    const coins = [...created.values()];
-    const index = txs.map((t) => ({ txid: t.txid, outputs: t.outputs.length }));
-    yield* store.atomicallySteps((function* () {
-      store.recordConnected(hash, height, undo);
-      for (let i = 0; i < spent.length; i += CHUNK) {
-        store.spendCoins(spent.slice(i, i + CHUNK));
-        yield;
-      }
-      for (let i = 0; i < coins.length; i += CHUNK) {
-        store.putCoins(coins.slice(i, i + CHUNK));
-        yield;
-      }
-      for (let i = 0; i < index.length; i += CHUNK) {
-        store.indexTxs(hash, index.slice(i, i + CHUNK), i);
-        yield;
-      }
-    })());
+    yield* writeConnectSteps(this.#store, block, entry.height, plan);
+    const { spent, created, rates, fees } = plan;
     return {
       connected: { entry, txs, fees },
       // The outpoint keys were built (and hashed) while validating: applying is map updates only.
