@@ -2,19 +2,20 @@
  * The dev node's mempool: which transactions it accepts and why it refuses the rest, the fee-rate
  * order, chains of unconfirmed transactions, and what leaves when a block confirms or conflicts.
  *
- * Acceptance checks, in order (each failure is a {@link TxRejectedError} naming the rule):
- * structure and standard weight → not already in the mempool or the chain → lock time final for the
- * next block → every input an unspent output of the chain or of a mempool transaction, not spent by
- * another mempool transaction → coinbase maturity and input ≥ output → fee rate at least the minimum
- * → room in the mempool (a full mempool evicts its lowest fee-rate leaf for a better-paying
- * transaction) → signatures. There is no replace-by-fee: a conflicting spend is refused.
+ * Acceptance checks are in `mempool_policy.ts` (signatures last, here); the fee-rate order, block
+ * selection and the eviction candidate in `pool_order.ts`; what a block takes out in
+ * `pool_removal.ts`.
  *
  * @module
  */
 import { decodeTx, type Tx } from "./tx_codec.ts";
-import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError, verifySignatures } from "./rules.ts";
+import { planBlockRemovalSteps } from "./pool_removal.ts";
+import { checkAdmission, INCREMENTAL_FEE_RATE } from "./mempool_policy.ts";
+import { byFeeRate, lowestLeaf, selectForBlock } from "./pool_order.ts";
+import { type Coin, verifySignatures } from "./rules.ts";
 import type { NodeStore } from "./store.ts";
 import { runSteps, type Steps } from "./steps.ts";
+import { outpointKey } from "./utxo_changes.ts";
 
 /** A mempool transaction. */
 export interface PoolEntry {
@@ -81,16 +82,8 @@ export interface MempoolPolicy {
   maxTxs: number;
 }
 
-const key = (txid: string, vout: number) => `${txid}:${vout}`;
-
-/** Transactions planned between two yields of {@link Mempool.planBlockRemovalSteps}. */
-const PLAN_CHUNK = 250;
-
 /** Rows deleted between two yields of {@link Mempool.forgetSteps}. */
 const FORGET_CHUNK = 250;
-
-/** What a transaction must pay above the one it evicts from a full mempool, sat/vB. */
-const INCREMENTAL_FEE_RATE = 1;
 
 /**
  * The mempool. It persists every change to the store.
@@ -161,7 +154,7 @@ export class Mempool {
 
   /** The mempool transaction spending an outpoint. */
   spender(txid: string, vout: number): string | undefined {
-    return this.#spends.get(key(txid, vout));
+    return this.#spends.get(outpointKey(txid, vout));
   }
 
   /**
@@ -170,7 +163,7 @@ export class Mempool {
    */
   minFeeRate(): number {
     if (this.#entries.size < this.#policy.maxTxs) return this.#policy.minFeeRate;
-    const lowest = this.#lowestLeaf(new Set());
+    const lowest = lowestLeaf(this.#entries, new Set());
     return lowest ? Math.max(this.#policy.minFeeRate, lowest.feeRate + INCREMENTAL_FEE_RATE) : this.#policy.minFeeRate;
   }
 
@@ -184,64 +177,10 @@ export class Mempool {
    * @throws {TxRejectedError} for the first rule broken.
    */
   accept(tx: Tx, time: number, seq?: number): { entry: PoolEntry; evicted: Removal[] } {
-    const reject = (code: TxRejectedError["code"], why: string): never => {
-      throw new TxRejectedError(code, tx.txid, why);
-    };
-    checkTxStructure(tx, true);
-    if (this.#entries.has(tx.txid)) reject("already-known", `transaction ${tx.txid} is already in the mempool`);
-    if (this.#chain.outputsOf(tx.txid) !== undefined) {
-      reject("already-mined", `transaction ${tx.txid} is already in a main-chain block`);
-    }
-    const height = this.#chain.height() + 1;
-    checkFinal(tx, height, this.#chain.medianTime());
-    const parents = new Set<string>();
-    const coins = tx.inputs.map((input, i) => {
-      const k = key(input.txid, input.vout);
-      const other = this.#spends.get(k);
-      if (other) {
-        reject("mempool-conflict", `input ${i} spends ${k}, which mempool transaction ${other} already spends`);
-      }
-      const coin = this.#chain.coin(input.txid, input.vout);
-      if (coin) return coin;
-      const parent = this.#entries.get(input.txid);
-      const out = parent?.tx.outputs[input.vout];
-      if (out) {
-        parents.add(input.txid);
-        return { value: out.value, script: out.script, height, coinbase: false };
-      }
-      const outputs = parent?.tx.outputs.length ?? this.#chain.outputsOf(input.txid);
-      if (outputs !== undefined && input.vout < outputs) {
-        return reject("spent-inputs", `input ${i} spends ${k}, which is already spent in the chain`);
-      }
-      return reject(
-        "missing-inputs",
-        outputs === undefined
-          ? `input ${i} spends ${k}: no transaction ${input.txid} in the chain or the mempool`
-          : `input ${i} spends ${k}: transaction ${input.txid} has only ${outputs} outputs`,
-      );
-    });
-    const fee = checkInputs(tx, coins, height, false);
-    const feeRate = fee / tx.vsize;
-    if (feeRate < this.#policy.minFeeRate) {
-      reject(
-        "fee-too-low",
-        `transaction ${tx.txid} pays ${fee} sats for ${tx.vsize} vB (${round(feeRate)} sat/vB), below the minimum ` +
-          `${this.#policy.minFeeRate} sat/vB`,
-      );
-    }
-    let victim: PoolEntry | undefined;
-    if (this.#entries.size >= this.#policy.maxTxs) {
-      // Never the transaction's own parent: it would be left spending an output that is gone.
-      victim = this.#lowestLeaf(parents);
-      if (!victim || feeRate < victim.feeRate + INCREMENTAL_FEE_RATE) {
-        reject(
-          "mempool-full",
-          `the mempool holds its limit of ${this.#policy.maxTxs} transactions; at ${round(feeRate)} sat/vB this ` +
-            `one does not pay ${INCREMENTAL_FEE_RATE} sat/vB more than the cheapest it could replace` +
-            (victim ? ` (${round(victim.feeRate)} sat/vB)` : ""),
-        );
-      }
-    }
+    const { coins, parents, fee, feeRate, victim } = checkAdmission(
+      { entries: this.#entries, spends: this.#spends, chain: this.#chain, policy: this.#policy },
+      tx,
+    );
     verifySignatures(tx, coins);
     const entry: PoolEntry = { tx, fee, feeRate, time, seq: seq ?? this.#seq, parents, children: new Set() };
     this.#seq = Math.max(this.#seq, entry.seq) + 1;
@@ -257,7 +196,7 @@ export class Mempool {
     this.#verified.add(tx.wtxid);
     this.#vsize += tx.vsize;
     this.#fees += fee;
-    for (const input of tx.inputs) this.#spends.set(key(input.txid, input.vout), tx.txid);
+    for (const input of tx.inputs) this.#spends.set(outpointKey(input.txid, input.vout), tx.txid);
     for (const p of parents) this.#entries.get(p)!.children.add(tx.txid);
     return { entry, evicted };
   }
@@ -370,36 +309,8 @@ export class Mempool {
    * const plan = yield* pool.planBlockRemovalSteps(block.txs);
    * ```
    */
-  *planBlockRemovalSteps(txs: readonly Tx[]): Steps<BlockRemoval> {
-    const removals: Removal[] = [];
-    const gone = new Set<string>();
-    /** Mined transactions, whose children stay: they now spend chain outputs. */
-    const detached = new Set<string>();
-    const take = (txid: string, reason: RemovalReason) => {
-      const entry = this.#entries.get(txid);
-      if (!entry || gone.has(txid)) return;
-      if (!detached.has(txid)) { for (const child of entry.children) take(child, reason); }
-      gone.add(txid);
-      removals.push({ entry, reason });
-    };
-    for (const [n, tx] of txs.entries()) {
-      if (this.#entries.has(tx.txid) && !gone.has(tx.txid)) {
-        detached.add(tx.txid);
-        take(tx.txid, "mined");
-      }
-      for (const input of tx.inputs) {
-        const other = this.#spends.get(key(input.txid, input.vout));
-        if (other && other !== tx.txid && !gone.has(other)) take(other, "conflict");
-      }
-      if (n % PLAN_CHUNK === PLAN_CHUNK - 1) yield;
-    }
-    // Built (and hashed) now, so that applying the plan is map updates only.
-    const spends: string[] = [];
-    for (const [n, r] of removals.entries()) {
-      for (const i of r.entry.tx.inputs) spends.push(key(i.txid, i.vout));
-      if (n % PLAN_CHUNK === PLAN_CHUNK - 1) yield;
-    }
-    return { removals, spends };
+  planBlockRemovalSteps(txs: readonly Tx[]): Steps<BlockRemoval> {
+    return planBlockRemovalSteps(this.#entries, this.#spends, txs);
   }
 
   /**
@@ -450,7 +361,7 @@ export class Mempool {
     this.#verified.delete(entry.tx.wtxid);
     this.#vsize -= entry.tx.vsize;
     this.#fees -= entry.fee;
-    if (spends) { for (const input of entry.tx.inputs) this.#spends.delete(key(input.txid, input.vout)); }
+    if (spends) { for (const input of entry.tx.inputs) this.#spends.delete(outpointKey(input.txid, input.vout)); }
     for (const p of entry.parents) this.#entries.get(p)?.children.delete(txid);
   }
 
@@ -460,7 +371,7 @@ export class Mempool {
    * @returns A new array.
    */
   byFeeRate(): PoolEntry[] {
-    return [...this.#entries.values()].sort((a, b) => b.feeRate - a.feeRate || a.seq - b.seq);
+    return byFeeRate(this.#entries);
   }
 
   /**
@@ -471,45 +382,6 @@ export class Mempool {
    * @returns Entries in a valid block order.
    */
   select(maxWeight: number): PoolEntry[] {
-    const chosen: PoolEntry[] = [];
-    const taken = new Set<string>();
-    let weight = 0;
-    // Ready transactions (every mempool parent taken) ordered so that the best is last.
-    const ready = this.byFeeRate().filter((e) => e.parents.size === 0).reverse();
-    const before = (a: PoolEntry, b: PoolEntry) => a.feeRate < b.feeRate || (a.feeRate === b.feeRate && a.seq > b.seq);
-    while (ready.length > 0) {
-      const e = ready.pop()!;
-      if (weight + e.tx.weight > maxWeight) continue;
-      chosen.push(e);
-      taken.add(e.tx.txid);
-      weight += e.tx.weight;
-      for (const c of e.children) {
-        const child = this.#entries.get(c)!;
-        if ([...child.parents].every((p) => taken.has(p))) {
-          let at = ready.length;
-          while (at > 0 && before(child, ready[at - 1])) at--;
-          ready.splice(at, 0, child);
-        }
-      }
-    }
-    return chosen;
+    return selectForBlock(this.#entries, maxWeight);
   }
-
-  /** The entry with the lowest fee rate that nothing depends on, other than those in `keep`. */
-  #lowestLeaf(keep: ReadonlySet<string>): PoolEntry | undefined {
-    let low: PoolEntry | undefined;
-    for (const e of this.#entries.values()) {
-      if (
-        e.children.size === 0 && !keep.has(e.tx.txid) &&
-        (!low || e.feeRate < low.feeRate || (e.feeRate === low.feeRate && e.seq > low.seq))
-      ) {
-        low = e;
-      }
-    }
-    return low;
-  }
-}
-
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }
