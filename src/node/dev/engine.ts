@@ -14,7 +14,7 @@
  * computed (its decoded transactions, its merkle roots), never decoded again. Synchronous calls
  * ({@link NodeEngine.mine}, {@link NodeEngine.processBlock}) run the steps at once. The async ones
  * ({@link NodeEngine.mineAsync}, {@link NodeEngine.processBlockAsync}, {@link NodeEngine.exclusive})
- * queue them and run them a slice of about {@link SLICE_MS} ms at a time, with a turn of the event
+ * queue them and run them a slice of a few ms at a time (`op_queue.ts`), with a turn of the event
  * loop between slices, so that the host sharing this loop keeps serving modules while a block of
  * thousands of transactions goes in. The store transaction stays open across the turns; memory
  * changes in one step, just after the commit, so that readers meanwhile see the node as it was.
@@ -22,60 +22,35 @@
  * first finishes what is queued ({@link NodeEngine.drain}); so is anything else that writes to the
  * store while a transaction is open.
  *
+ * The parts: the queue in `op_queue.ts`, the shared state and the atomic change in `engine_core.ts`,
+ * taking blocks (connecting, switching branches) in `engine_blocks.ts`, disconnecting in
+ * `engine_reorg.ts`; here, the engine's face, transactions and mining.
+ *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
 import type { FeeEstimate, SubmitBlockResult } from "../../protocol/chain.ts";
 import type { BackendEvent } from "../backend.ts";
-import { sha256d, toHex } from "../header.ts";
-import type { KnownRoots } from "./block_rules.ts";
-import { BlockRejectedError, type ChainState, type IndexEntry, type PendingConnect } from "./chainstate.ts";
-import { decodeBlockSteps, type DecodedBlock } from "./block_codec.ts";
-import { decodeTx, MalformedDataError, type Tx } from "./tx_codec.ts";
-import { PoolWatch } from "./pool_watch.ts";
-import type { Mempool, PoolEntry, Removal } from "./mempool.ts";
-import { COINBASE_RESERVE_WEIGHT, mineBlockSteps } from "./miner.ts";
-import { CONSENSUS } from "./params.ts";
-import { TxRejectedError } from "./rules.ts";
-import type { NodeStore } from "./store.ts";
 import { AtomicChanges } from "./atomic.ts";
-import { runSteps, singleStep, type StepHint, type Steps, TURN } from "./steps.ts";
-
-/**
- * How long an async operation runs before it gives the event loop a turn, ms. Its steps are small
- * (a chunk of transactions, of rows or of events), so a slice ends soon after.
- */
-const SLICE_MS = 4;
-
-/**
- * Transactions from which a block connected by an async operation has the store's log checkpointed
- * by a worker thread ({@link NodeStore.checkpointInBackground}) rather than by SQLite in its commit.
- */
-const LARGE_BLOCK_TXS = 100;
-
-/** An operation waiting in the engine's queue, or running a slice at a time. */
-interface Job {
-  /** Starts the operation's steps (when its turn comes, so it sees the state as it is then). */
-  start: () => Steps<unknown>;
-  steps?: Steps<unknown>;
-  done: boolean;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-/** The engine's settings, defaults applied. */
-export interface EngineOptions {
-  /** Mempool size above which `MempoolThresholdExceeded` is published. */
-  mempoolThreshold: number;
-  /** Largest block weight mined and assumed by the fee estimator. */
-  blockMaxWeight: number;
-  /** Recent blocks the fee estimator learns from. */
-  feeHistoryBlocks: number;
-  /** Seconds since the epoch. */
-  clock: () => number;
-  /** Where coinbases pay. */
-  payout: Uint8Array;
-}
+import type { ChainState, IndexEntry } from "./chainstate.ts";
+import { processDecodedSteps, processSteps } from "./engine_blocks.ts";
+import {
+  announceRemovals,
+  atomically,
+  atomicSteps,
+  emit,
+  type EngineCore,
+  type EngineOptions,
+  poolChanged,
+} from "./engine_core.ts";
+import { finishReorg, rewindTo } from "./engine_reorg.ts";
+import type { Mempool, PoolEntry } from "./mempool.ts";
+import { COINBASE_RESERVE_WEIGHT, mineBlockSteps } from "./miner.ts";
+import { OpQueue } from "./op_queue.ts";
+import { PoolWatch } from "./pool_watch.ts";
+import { TxRejectedError } from "./rules.ts";
+import { runSteps, type Steps } from "./steps.ts";
+import type { NodeStore } from "./store.ts";
+import { decodeTx, MalformedDataError, type Tx } from "./tx_codec.ts";
 
 /**
  * The dev node's state machine. Internal: use {@link DevNode}.
@@ -91,24 +66,7 @@ export class NodeEngine {
   readonly chain: ChainState;
   /** The mempool. */
   readonly pool: Mempool;
-  readonly #store: NodeStore;
-  readonly #opts: EngineOptions;
-  readonly #changes: AtomicChanges;
-  readonly #log = getLogger(["blvm", "devnode"]);
-  readonly #watch: PoolWatch;
-  #template?: { tip: string; version: number };
-  #poolVersion = 0;
-  /** Async operations, oldest first; the first is the one running. */
-  readonly #jobs: Job[] = [];
-  /** A job's step is running: synchronous calls from inside it (event listeners) go ahead. */
-  #stepping = false;
-  /** Synchronous operations running (nested ones join the outer one). */
-  #syncDepth = 0;
-  #pumping = false;
-  /** The pump's wait for the next turn of the event loop: its timer, and how to end the wait early. */
-  #turn?: { timer: ReturnType<typeof setTimeout>; wake: () => void };
-  /** An async operation is connecting a large block: checkpoint in the background after its commit. */
-  #largeCommit = false;
+  readonly #core: EngineCore;
 
   /**
    * Wrap loaded state.
@@ -119,12 +77,19 @@ export class NodeEngine {
    * @param opts Settings.
    */
   constructor(store: NodeStore, chain: ChainState, pool: Mempool, opts: EngineOptions) {
-    this.#store = store;
     this.chain = chain;
     this.pool = pool;
-    this.#opts = opts;
-    this.#changes = new AtomicChanges(store, chain, pool);
-    this.#watch = new PoolWatch(chain, pool, opts);
+    this.#core = {
+      store,
+      chain,
+      pool,
+      opts,
+      changes: new AtomicChanges(store, chain, pool),
+      queue: new OpQueue(),
+      watch: new PoolWatch(chain, pool, opts),
+      poolVersion: 0,
+      largeCommit: false,
+    };
     // Anything else that writes (the wallet, a checkpoint) while an async operation is paused with its
     // transaction open first lets the operation finish.
     store.beforeInterleavedWrite(() => this.drain());
@@ -139,7 +104,7 @@ export class NodeEngine {
    * ```
    */
   get busy(): boolean {
-    return this.#jobs.length > 0;
+    return this.#core.queue.busy;
   }
 
   /**
@@ -155,17 +120,7 @@ export class NodeEngine {
    * ```
    */
   drain(): void {
-    if (this.#stepping || this.#syncDepth > 0) return;
-    while (this.#jobs.length > 0) {
-      const job = this.#jobs[0];
-      while (!job.done) this.#step(job);
-      this.#jobs.shift();
-    }
-    // Nothing left for the pump to wait for: end its wait now rather than leave a timer behind.
-    if (this.#turn) {
-      clearTimeout(this.#turn.timer);
-      this.#turn.wake();
-    }
+    this.#core.queue.drain();
   }
 
   /**
@@ -181,10 +136,7 @@ export class NodeEngine {
    * ```
    */
   enqueue<T>(start: () => Steps<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#jobs.push({ start, done: false, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.#pumping) void this.#pump();
-    });
+    return this.#core.queue.enqueue(start);
   }
 
   /**
@@ -200,72 +152,7 @@ export class NodeEngine {
    * ```
    */
   exclusive<T>(fn: () => T): Promise<T> {
-    if (this.#jobs.length > 0) return this.enqueue(() => singleStep(fn));
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
-
-  async #pump(): Promise<void> {
-    this.#pumping = true;
-    try {
-      while (this.#jobs.length > 0) {
-        await this.#nextTurn();
-        const t0 = performance.now();
-        while (this.#jobs.length > 0 && performance.now() - t0 < SLICE_MS) {
-          const job = this.#jobs[0];
-          if (this.#step(job) === TURN) break;
-          if (job.done) this.#jobs.shift();
-        }
-      }
-    } finally {
-      this.#pumping = false;
-    }
-  }
-
-  /**
-   * A turn of the event loop: timers and I/O run before it resolves. A timer, not `setImmediate` or
-   * a `MessageChannel`: with those pending, Deno's event loop does not wait, and its I/O driver (the
-   * sockets modules call over) is polled only every few dozen turns.
-   */
-  #nextTurn(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const wake = () => {
-        this.#turn = undefined;
-        resolve();
-      };
-      this.#turn = { timer: setTimeout(wake, 0), wake };
-    });
-  }
-
-  /** Run one step of `job`; what it yielded. */
-  #step(job: Job): StepHint {
-    this.#stepping = true;
-    try {
-      job.steps ??= job.start();
-      const r = job.steps.next();
-      if (!r.done) return r.value;
-      job.done = true;
-      job.resolve(r.value);
-    } catch (e) {
-      job.done = true;
-      job.reject(e);
-    } finally {
-      this.#stepping = false;
-    }
-  }
-
-  /** A synchronous operation: queued ones finish first. */
-  #sync<T>(fn: () => T): T {
-    this.drain();
-    this.#syncDepth++;
-    try {
-      return fn();
-    } finally {
-      this.#syncDepth--;
-    }
+    return this.#core.queue.exclusive(fn);
   }
 
   /**
@@ -275,7 +162,7 @@ export class NodeEngine {
    * @returns A function that removes the listener.
    */
   onEvent(listener: (event: BackendEvent) => void): () => void {
-    return this.#changes.onEvent(listener);
+    return this.#core.changes.onEvent(listener);
   }
 
   /**
@@ -296,43 +183,29 @@ export class NodeEngine {
    * ```
    */
   atomically<T>(fn: () => T): T {
-    return this.#sync(() => runSteps(this.#atomicSteps(() => singleStep(fn))));
-  }
-
-  /** {@link NodeEngine.atomically} for steps; the transaction stays open across their yields. */
-  *#atomicSteps<T>(start: () => Steps<T>): Steps<T> {
-    const [restore, template, version] = [this.#watch.saved(), this.#template, this.#poolVersion];
-    const out = yield* this.#changes.runSteps(start(), () => {
-      restore();
-      [this.#template, this.#poolVersion] = [template, version];
-    });
-    if (this.#largeCommit) {
-      this.#largeCommit = false;
-      this.#store.checkpointInBackground();
-    }
-    return out;
+    return atomically(this.#core, fn);
   }
 
   /** The node's clock, seconds. */
   clock(): number {
-    return this.#opts.clock();
+    return this.#core.opts.clock();
   }
 
   /** Drop every listener. */
   clearListeners(): void {
-    this.#changes.clearListeners();
+    this.#core.changes.clearListeners();
   }
 
   /** What the next block takes from the mempool. */
   select(): PoolEntry[] {
-    return this.pool.select(this.#opts.blockMaxWeight - COINBASE_RESERVE_WEIGHT);
+    return this.pool.select(this.#core.opts.blockMaxWeight - COINBASE_RESERVE_WEIGHT);
   }
 
   templateBuilt(txCount: number): void {
     const tip = this.chain.tip();
-    if (this.#template?.tip === tip.hash && this.#template.version === this.#poolVersion) return;
-    this.#template = { tip: tip.hash, version: this.#poolVersion };
-    this.#emit({
+    if (this.#core.template?.tip === tip.hash && this.#core.template.version === this.#core.poolVersion) return;
+    this.#core.template = { tip: tip.hash, version: this.#core.poolVersion };
+    emit(this.#core, {
       type: "BlockTemplateUpdated",
       payload: { prev_hash: tip.hash, height: tip.height + 1, tx_count: txCount },
     });
@@ -366,12 +239,12 @@ export class NodeEngine {
       if (e instanceof MalformedDataError) throw new TxRejectedError("malformed", null, e.message);
       throw e;
     }
-    const { entry, evicted } = this.pool.accept(tx, this.#opts.clock());
-    this.#poolVersion++;
-    this.#announceRemovals(evicted, 1);
+    const { entry, evicted } = this.pool.accept(tx, this.#core.opts.clock());
+    this.#core.poolVersion++;
+    announceRemovals(this.#core, evicted, 1);
     const payload = { tx_hash: tx.txid };
-    this.#emit({ type: "NewTransaction", payload });
-    this.#emit({
+    emit(this.#core, { type: "NewTransaction", payload });
+    emit(this.#core, {
       type: "MempoolTransactionAdded",
       payload: {
         ...payload,
@@ -381,13 +254,13 @@ export class NodeEngine {
         mempool_size: this.pool.size,
       },
     });
-    this.#poolChanged();
+    poolChanged(this.#core);
     return entry;
   }
 
   /** Check, store and, if it is the best chain, connect a block: one store transaction. */
   processBlock(bytes: Uint8Array, mined: boolean): SubmitBlockResult {
-    return this.#sync(() => runSteps(this.#processSteps(bytes, mined)));
+    return this.#core.queue.sync(() => runSteps(processSteps(this.#core, bytes, mined)));
   }
 
   /**
@@ -403,137 +276,12 @@ export class NodeEngine {
    * ```
    */
   processBlockAsync(bytes: Uint8Array): Promise<SubmitBlockResult> {
-    return this.enqueue(() => this.#processSteps(bytes, false));
-  }
-
-  *#processSteps(bytes: Uint8Array, mined: boolean): Steps<SubmitBlockResult> {
-    let block: DecodedBlock;
-    try {
-      block = yield* decodeBlockSteps(bytes);
-    } catch (e) {
-      const hash = bytes.length >= 80 ? toHex(sha256d(bytes.subarray(0, 80)).reverse()) : null;
-      return { status: "rejected", hash, reason: `malformed: ${(e as Error).message}` };
-    }
-    return yield* this.#atomicSteps(() => this.#processDecodedSteps(block, bytes, mined));
-  }
-
-  /**
-   * Store and connect a decoded block. From the last yield of connecting it to the end there is none:
-   * memory changes together with the commit.
-   */
-  *#processDecodedSteps(
-    block: DecodedBlock,
-    bytes: Uint8Array,
-    mined: boolean,
-    known?: KnownRoots,
-  ): Steps<SubmitBlockResult> {
-    const seen = this.chain.entry(block.hash);
-    if (seen) {
-      return seen.status === "invalid"
-        ? { status: "rejected", hash: block.hash, reason: "duplicate-invalid: the block is known to be invalid" }
-        : { status: "duplicate", hash: block.hash, reason: null };
-    }
-    let entry: IndexEntry;
-    try {
-      entry = this.chain.accept(block, bytes, this.#opts.clock(), known);
-    } catch (e) {
-      if (!(e instanceof BlockRejectedError)) throw e;
-      const height = (this.chain.entry(block.header.prev_hash)?.height ?? -1) + 1;
-      this.#validated(block.hash, height, performance.now(), e.message);
-      return { status: "rejected", hash: block.hash, reason: e.message };
-    }
-    const tip = this.chain.tip();
-    if (entry.header.prev_hash === tip.hash) {
-      yield;
-      const error = yield* this.#connectSteps(entry, mined, block, true);
-      return error
-        ? { status: "rejected", hash: entry.hash, reason: error }
-        : { status: "accepted", hash: entry.hash, reason: null };
-    }
-    if (entry.work <= tip.work) {
-      return {
-        status: "inconclusive",
-        hash: entry.hash,
-        reason: "stored on a side branch with no more work than the tip",
-      };
-    }
-    this.#reorgToBest(tip);
-    if (this.chain.onMain(entry.hash)) return { status: "accepted", hash: entry.hash, reason: null };
-    return this.chain.best().hash === this.chain.tip().hash && !this.chain.valid(entry)
-      ? { status: "rejected", hash: entry.hash, reason: "its branch failed validation; see BlockValidationCompleted" }
-      : { status: "inconclusive", hash: entry.hash, reason: "stored on a side branch that is not the best chain" };
-  }
-
-  /** Validate and connect a child of the tip, in one go, memory included; the error message if it failed. */
-  #connect(entry: IndexEntry, mined: boolean, block?: DecodedBlock): string | undefined {
-    return runSteps(this.#connectSteps(entry, mined, block, false));
-  }
-
-  /**
-   * Validate and connect a child of the tip; the error message if it failed. Validation and the
-   * store's rows (the chain's, then the mempool's) go a chunk at a time; then, with no yield until the
-   * commit that follows, memory changes and the events are published.
-   */
-  *#connectSteps(
-    entry: IndexEntry,
-    mined: boolean,
-    block: DecodedBlock | undefined,
-    deferrable: boolean,
-  ): Steps<string | undefined> {
-    const t0 = performance.now();
-    if (this.#stepping && block && block.txs.length >= LARGE_BLOCK_TXS) {
-      // Clear the log now, so that this block's commit does not find it full and checkpoint it there.
-      this.#store.checkpointInBackground();
-      this.#largeCommit = true;
-    }
-    this.#emit({ type: "BlockValidationStarted", payload: { block_hash: entry.hash, height: entry.height } });
-    let pending: PendingConnect;
-    try {
-      pending = yield* this.chain.connectSteps(entry, (w) => this.pool.verified(w), block);
-    } catch (e) {
-      if (!(e instanceof BlockRejectedError)) throw e;
-      this.#validated(entry.hash, entry.height, t0, e.message, false);
-      return e.message;
-    }
-    const plan = yield* this.pool.planBlockRemovalSteps(pending.connected.txs);
-    yield* this.pool.forgetSteps(plan);
-    // The commit that follows starts a slice of its own.
-    yield TURN;
-    // Memory follows in one step: after the commit if this block is the whole change (readers see
-    // the node as it was until then), now if more of the change follows (a reorg).
-    const apply = () => {
-      pending.apply();
-      this.pool.applyRemovals(plan);
-      this.#validated(entry.hash, entry.height, t0, null, false);
-      const { hash, height, header } = pending.connected.entry;
-      this.#emit({ type: "NewBlock", payload: { hash, height, prev_hash: header.prev_hash, time: header.time } });
-      this.#announceRemovals(plan.removals);
-      this.#poolVersion++;
-      if (mined) this.#emit({ type: "BlockMined", payload: { block_hash: hash, height, miner_id: "devnode" } });
-      this.#poolChanged();
-    };
-    if (deferrable) this.#changes.afterCommit(apply);
-    else apply();
-    return undefined;
-  }
-
-  #validated(hash: string, height: number, t0: number, error: string | null, started = true): void {
-    if (started) this.#emit({ type: "BlockValidationStarted", payload: { block_hash: hash, height } });
-    this.#emit({
-      type: "BlockValidationCompleted",
-      payload: {
-        block_hash: hash,
-        height,
-        success: error === null,
-        validation_time_ms: Math.round(performance.now() - t0),
-        error,
-      },
-    });
+    return this.enqueue(() => processSteps(this.#core, bytes, false));
   }
 
   /** Mine `count` blocks on the tip, each in its own store transaction (or the caller's). */
   mine(count: number, withMempool: boolean, payout?: Uint8Array): IndexEntry[] {
-    return this.#sync(() => runSteps(this.#mineSteps(count, withMempool, payout)));
+    return this.#core.queue.sync(() => runSteps(this.#mineSteps(count, withMempool, payout)));
   }
 
   /**
@@ -557,7 +305,7 @@ export class NodeEngine {
   *#mineSteps(count: number, withMempool: boolean, payout?: Uint8Array): Steps<IndexEntry[]> {
     const out: IndexEntry[] = [];
     for (let i = 0; i < count; i++) {
-      out.push(yield* this.#atomicSteps(() => this.#mineOneSteps(withMempool, payout)));
+      out.push(yield* atomicSteps(this.#core, () => this.#mineOneSteps(withMempool, payout)));
     }
     return out;
   }
@@ -566,23 +314,23 @@ export class NodeEngine {
     const tip = this.chain.tip();
     const chosen = withMempool ? this.select() : [];
     this.templateBuilt(chosen.length);
-    const extraNonce = Number(this.#store.meta("extra_nonce") ?? "0");
-    this.#store.setMeta("extra_nonce", String(extraNonce + 1));
+    const extraNonce = Number(this.#core.store.meta("extra_nonce") ?? "0");
+    this.#core.store.setMeta("extra_nonce", String(extraNonce + 1));
     yield;
     const block = yield* mineBlockSteps({
       prevHash: tip.hash,
       height: tip.height + 1,
-      time: Math.max(this.#opts.clock(), this.chain.medianTime() + 1),
+      time: Math.max(this.#core.opts.clock(), this.chain.medianTime() + 1),
       txs: chosen.map((e) => e.tx),
       fees: chosen.reduce((n, e) => n + e.fee, 0),
-      payout: payout ?? this.#opts.payout,
+      payout: payout ?? this.#core.opts.payout,
       extraNonce,
     });
     yield;
     // The block is checked like any other, from what building it computed: its transactions are
     // not decoded again, nor its merkle roots hashed again.
     const known = { merkleRoot: block.header.merkle_root, witnessRoot: block.witnessRoot };
-    const r = yield* this.#processDecodedSteps(block, block.bytes, true, known);
+    const r = yield* processDecodedSteps(this.#core, block, block.bytes, true, known);
     if (r.status !== "accepted") throw new Error(`The dev node rejected its own block ${block.hash}: ${r.reason}`);
     // The new tip (memory may follow only after the commit).
     return this.chain.entry(block.hash)!;
@@ -590,76 +338,7 @@ export class NodeEngine {
 
   /** Disconnect blocks down to `fork`, returning their transactions to the mempool. */
   rewind(fork: IndexEntry): IndexEntry[] {
-    return this.atomically(() => this.#rewind(fork));
-  }
-
-  #rewind(fork: IndexEntry): IndexEntry[] {
-    const disconnected: IndexEntry[] = [];
-    const returned: Tx[][] = [];
-    while (this.chain.tip().hash !== fork.hash) {
-      const { entry, txs } = this.chain.disconnectTip();
-      disconnected.push(entry);
-      returned.unshift(txs.slice(1));
-      this.#emit({ type: "BlockDisconnected", payload: { hash: entry.hash, height: entry.height } });
-    }
-    for (const tx of returned.flat()) {
-      try {
-        const { entry, evicted } = this.pool.accept(tx, this.#opts.clock());
-        this.#announceRemovals(evicted, 1);
-        this.#emit({
-          type: "MempoolTransactionAdded",
-          payload: {
-            tx_hash: tx.txid,
-            fee_rate: entry.feeRate,
-            vsize: tx.vsize,
-            fee_sats: entry.fee,
-            mempool_size: this.pool.size,
-          },
-        });
-      } catch (e) {
-        if (!(e instanceof TxRejectedError)) throw e;
-        this.#log.info("Disconnected transaction {txid} did not return to the mempool: {error}", {
-          txid: tx.txid,
-          error: e.message,
-        });
-      }
-    }
-    this.#announceRemovals(this.#dropInvalid());
-    this.#poolVersion++;
-    return disconnected;
-  }
-
-  /** After a rewind: mempool transactions whose inputs are gone or immature now. */
-  #dropInvalid(): Removal[] {
-    const out: Removal[] = [];
-    const spendHeight = this.chain.tip().height + 1;
-    for (const e of [...this.pool.entries()]) {
-      if (!this.pool.get(e.tx.txid)) continue;
-      const ok = e.tx.inputs.every((i) => {
-        if (e.parents.has(i.txid)) return true;
-        const c = this.chain.coin(i.txid, i.vout);
-        if (c) return !c.coinbase || spendHeight - c.height >= CONSENSUS.coinbaseMaturity;
-        // Its parent was disconnected and is back in the mempool: it now depends on it there.
-        return this.pool.link(e.tx.txid, i.txid, i.vout);
-      });
-      if (!ok) out.push(...this.pool.remove(e.tx.txid, "reorg"));
-    }
-    return out;
-  }
-
-  /**
-   * Switch to the valid branch with the most work. If a block of it fails, it is marked invalid and
-   * the node switches to the best valid branch again (the old chain, first seen, on equal work).
-   * One `ChainReorg` from `before` to where the node ends up.
-   */
-  #reorgToBest(before: IndexEntry): void {
-    for (let best = this.chain.best(); best.hash !== this.chain.tip().hash; best = this.chain.best()) {
-      this.rewind(this.chain.fork(best));
-      for (const e of this.chain.branch(best)) {
-        if (this.#connect(e, false) !== undefined) break;
-      }
-    }
-    this.finishReorg(before);
+    return this.atomically(() => rewindTo(this.#core, fork));
   }
 
   /**
@@ -668,50 +347,16 @@ export class NodeEngine {
    * @param before The tip before the reorg.
    */
   finishReorg(before: IndexEntry): void {
-    const after = this.chain.tip();
-    if (after.hash === before.hash) return;
-    const fork = this.chain.fork(before);
-    const disconnected = before.height - fork.height;
-    this.#emit({
-      type: "ChainReorg",
-      payload: {
-        old_tip: before.hash,
-        new_tip: after.hash,
-        fork_height: fork.height,
-        disconnected,
-        connected: after.height - fork.height,
-      },
-    });
-    this.#poolChanged();
-  }
-
-  /** `MempoolTransactionRemoved` for each removal; `pending` transactions already added are not counted yet. */
-  #announceRemovals(removed: readonly Removal[], pending = 0): void {
-    let size = this.pool.size - pending + removed.length;
-    for (const r of removed) {
-      this.#emit({
-        type: "MempoolTransactionRemoved",
-        payload: { tx_hash: r.entry.tx.txid, reason: r.reason, mempool_size: --size },
-      });
-    }
-  }
-
-  /** Threshold and fee-rate events after the mempool or the tip changed. */
-  #poolChanged(): void {
-    this.#watch.changed((e) => this.#emit(e));
+    finishReorg(this.#core, before);
   }
 
   /** The next-block fee estimate, sat/vB. */
   nextBlockFee(): number {
-    return this.#watch.nextBlockFee();
+    return this.#core.watch.nextBlockFee();
   }
 
   /** The fee estimate for a confirmation target of `target` blocks. */
   estimate(target: number): FeeEstimate {
-    return this.#watch.estimate(target);
-  }
-
-  #emit(event: BackendEvent): void {
-    this.#changes.emit(event);
+    return this.#core.watch.estimate(target);
   }
 }

@@ -2,7 +2,7 @@
  * Work split into steps: a generator that does a bounded amount of synchronous work between `yield`s.
  * Run to the end at once it is an ordinary synchronous call ({@link runSteps}); the dev node's async
  * operations run the same generator a slice at a time, giving the event loop a turn between slices
- * (`engine.ts`). Code that yields must leave memory in a state other code may read.
+ * (`op_queue.ts`). Code that yields must leave memory in a state other code may read.
  *
  * @module
  */
