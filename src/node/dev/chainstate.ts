@@ -15,6 +15,7 @@ import { CONSENSUS, GENESIS_COINBASE_HEX, REGTEST_GENESIS } from "./params.ts";
 import { BlockRejectedError, checkBlockBody, checkHeader, type KnownRoots } from "./block_rules.ts";
 import { bestValid, branchTo, descendsFrom, forkPoint, validUpToMain } from "./chain_branches.ts";
 import type { Coin } from "./rules.ts";
+import { SigCache } from "./sig_cache.ts";
 import type { BlockStatus, NodeStore } from "./store.ts";
 import {
   checkSpendsSteps,
@@ -87,6 +88,8 @@ const RATES_KEPT = 64;
  */
 export class ChainState {
   readonly #store: NodeStore;
+  /** Signatures verified before (in the mempool, or in a block since disconnected). */
+  readonly #sigs: SigCache;
   readonly #index = new Map<string, IndexEntry>();
   readonly #main: IndexEntry[] = [];
   readonly #coins = new Map<string, Coin>();
@@ -94,18 +97,20 @@ export class ChainState {
   readonly #rates = new Map<string, number[]>();
   #seq = 0;
 
-  private constructor(store: NodeStore) {
+  private constructor(store: NodeStore, sigs: SigCache) {
     this.#store = store;
+    this.#sigs = sigs;
   }
 
   /**
    * Load the chain from `store`, writing the regtest genesis block into an empty one.
    *
    * @param store The store.
+   * @param sigs The signature cache, shared with the mempool; a cache of its own by default.
    * @returns The chain state.
    */
-  static load(store: NodeStore): ChainState {
-    const cs = new ChainState(store);
+  static load(store: NodeStore, sigs: SigCache = new SigCache()): ChainState {
+    const cs = new ChainState(store, sigs);
     const rows = store.headers();
     if (rows.length === 0) {
       const hash = headerHash(REGTEST_GENESIS);
@@ -122,7 +127,7 @@ export class ChainState {
         }, raw);
         store.connect(hash, 0, '{"coins":[],"rates":[]}', [], [], []);
       });
-      return ChainState.load(store);
+      return ChainState.load(store, sigs);
     }
     cs.reload();
     return cs;
@@ -387,7 +392,8 @@ export class ChainState {
   ): Steps<PendingConnect> {
     const { txs, hash } = block;
     if (entry.header.prev_hash !== this.tip().hash) throw new Error(`Block ${hash} does not extend the tip`);
-    const plan = yield* checkSpendsSteps(entry, block, (k) => this.#coins.get(k), this.medianTime(), verified);
+    const coinAt = (k: string) => this.#coins.get(k);
+    const plan = yield* checkSpendsSteps(entry, block, coinAt, this.medianTime(), verified, this.#sigs);
     yield;
     // The rows, a chunk at a time, in the caller's transaction.
     yield* writeConnectSteps(this.#store, block, entry.height, plan);

@@ -12,7 +12,8 @@ import { decodeTx, type Tx } from "./tx_codec.ts";
 import { planBlockRemovalSteps } from "./pool_removal.ts";
 import { checkAdmission, INCREMENTAL_FEE_RATE } from "./mempool_policy.ts";
 import { byFeeRate, lowestLeaf, selectForBlock } from "./pool_order.ts";
-import { type Coin, verifySignatures } from "./rules.ts";
+import type { Coin } from "./rules.ts";
+import { SigCache } from "./sig_cache.ts";
 import type { NodeStore } from "./store.ts";
 import { runSteps, type Steps } from "./steps.ts";
 import { outpointKey } from "./utxo_changes.ts";
@@ -103,6 +104,8 @@ export class Mempool {
   readonly #spends = new Map<string, string>();
   /** Wtxids whose signatures were verified, so a block need not verify them again. */
   readonly #verified = new Set<string>();
+  /** Signatures verified before, here or in blocks, so that a transaction back from one is not verified again. */
+  readonly #sigs: SigCache;
   #seq = 0;
   #vsize = 0;
   #fees = 0;
@@ -115,11 +118,13 @@ export class Mempool {
    * @param store Where to persist it.
    * @param chain The chain it sits on.
    * @param policy Its policy.
+   * @param sigs The signature cache, shared with the chain; a cache of its own by default.
    */
-  constructor(store: NodeStore, chain: ChainView, policy: MempoolPolicy) {
+  constructor(store: NodeStore, chain: ChainView, policy: MempoolPolicy, sigs: SigCache = new SigCache()) {
     this.#store = store;
     this.#chain = chain;
     this.#policy = policy;
+    this.#sigs = sigs;
   }
 
   /** Number of transactions. */
@@ -181,7 +186,7 @@ export class Mempool {
       { entries: this.#entries, spends: this.#spends, chain: this.#chain, policy: this.#policy },
       tx,
     );
-    verifySignatures(tx, coins);
+    this.#sigs.verify(tx, coins);
     const entry: PoolEntry = { tx, fee, feeRate, time, seq: seq ?? this.#seq, parents, children: new Set() };
     this.#seq = Math.max(this.#seq, entry.seq) + 1;
     const evicted: Removal[] = [];

@@ -22,6 +22,7 @@ export * from "./miner.ts";
 export * from "./node.ts";
 export * from "./params.ts";
 export * from "./rules.ts";
+export * from "./sig_cache.ts";
 export * from "./steps.ts";
 export * from "./store.ts";
 export * from "./store_errors.ts";

@@ -52,6 +52,7 @@ import { NodeEngine } from "./engine.ts";
 import { Mempool } from "./mempool.ts";
 import { blockSubsidy, CONSENSUS, POLICY } from "./params.ts";
 import { TxRejectedError } from "./rules.ts";
+import { SigCache } from "./sig_cache.ts";
 import { NodeStore } from "./store.ts";
 import { blockView, headerView, poolView, txView, utxoView } from "./views.ts";
 import { addressScript, DevWallet } from "./wallet.ts";
@@ -121,15 +122,22 @@ export class DevNode implements NodeBackend {
   private constructor(store: NodeStore, opts: DevNodeOptions) {
     this.dataDir = opts.dataDir ?? null;
     this.#store = store;
-    this.#chain = ChainState.load(store);
+    // One signature cache: a transaction verified in the mempool or in a block is not verified again.
+    const sigs = new SigCache();
+    this.#chain = ChainState.load(store, sigs);
     this.wallet = DevWallet.load(store);
     const log = getLogger(["blvm", "devnode"]);
-    this.#pool = new Mempool(store, {
-      coin: (txid, vout) => this.#chain.coin(txid, vout),
-      outputsOf: (txid) => this.#chain.location(txid)?.outputs,
-      height: () => this.#chain.tip().height,
-      medianTime: () => this.#chain.medianTime(),
-    }, { minFeeRate: opts.minFeeRate ?? POLICY.minFeeRate, maxTxs: opts.maxMempoolTxs ?? 50_000 });
+    this.#pool = new Mempool(
+      store,
+      {
+        coin: (txid, vout) => this.#chain.coin(txid, vout),
+        outputsOf: (txid) => this.#chain.location(txid)?.outputs,
+        height: () => this.#chain.tip().height,
+        medianTime: () => this.#chain.medianTime(),
+      },
+      { minFeeRate: opts.minFeeRate ?? POLICY.minFeeRate, maxTxs: opts.maxMempoolTxs ?? 50_000 },
+      sigs,
+    );
     for (const { txid, error } of this.#pool.restore()) {
       log.warn("Dropped stored mempool transaction {txid}: {error}", { txid, error: String(error) });
     }

@@ -15,6 +15,7 @@ import { BlockRejectedError } from "./block_rules.ts";
 import type { IndexEntry } from "./chainstate.ts";
 import { blockSubsidy } from "./params.ts";
 import { checkFinal, checkInputs, checkTxStructure, type Coin, TxRejectedError } from "./rules.ts";
+import type { SigCache } from "./sig_cache.ts";
 import type { Steps } from "./steps.ts";
 import type { NodeStore, StoredCoin } from "./store.ts";
 
@@ -69,12 +70,13 @@ export interface SpendPlan {
  * @param coinAt An unspent output of the chain, by {@link outpointKey}.
  * @param mtp The tip's median time past.
  * @param verified Whether a transaction's signatures were already verified (by its wtxid).
+ * @param sigs Signatures verified before; those verified now are added.
  * @returns Steps returning what connecting it changes.
  * @throws {BlockRejectedError} for the first rule broken.
  *
  * @example
  * ```ts ignore
- * const plan = yield* checkSpendsSteps(entry, block, (k) => coins.get(k), chain.medianTime(), verified);
+ * const plan = yield* checkSpendsSteps(entry, block, (k) => coins.get(k), chain.medianTime(), verified, sigs);
  * ```
  */
 export function* checkSpendsSteps(
@@ -83,6 +85,7 @@ export function* checkSpendsSteps(
   coinAt: (key: string) => Coin | undefined,
   mtp: number,
   verified: (wtxid: string) => boolean,
+  sigs: SigCache,
 ): Steps<SpendPlan> {
   const { txs, hash } = block;
   const reject = (reason: string, detail: string): never => {
@@ -118,8 +121,9 @@ export function* checkSpendsSteps(
           undoCoins.push([i.txid, i.vout, coin.value, toHex(coin.script), coin.height, coin.coinbase ? 1 : 0]);
           return coin;
         });
-        checkedScripts = !verified(tx.wtxid);
-        const fee = checkInputs(tx, coins, height, checkedScripts);
+        const fee = checkInputs(tx, coins, height, false);
+        // Signatures last, as checkInputs would: skipped for a transaction verified before.
+        if (!verified(tx.wtxid)) checkedScripts = sigs.verify(tx, coins);
         fees += fee;
         rates.push(fee / tx.vsize);
       }
